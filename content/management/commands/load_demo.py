@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from config.roles import EDITORS_GROUP
+
+DEMO_EDITOR = "editor"
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo data set and, while DEBUG is on, the demo editor (editor/editor). "
+        "Idempotent: running it again changes nothing."
+    )
+
+    @transaction.atomic
+    def handle(self, *args, **options) -> None:
+        if settings.DEBUG:
+            self.ensure_demo_editor()
+
+    def ensure_demo_editor(self) -> None:
+        user, created = get_user_model().objects.get_or_create(
+            username=DEMO_EDITOR, defaults={"is_staff": True}
+        )
+        if created or not user.check_password(DEMO_EDITOR):
+            user.set_password(DEMO_EDITOR)
+            user.is_staff = True
+            user.save()
+        user.groups.add(Group.objects.get(name=EDITORS_GROUP))
+        if created:
+            self.stdout.write(f"Created the demo editor {DEMO_EDITOR!r}.")

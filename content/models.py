@@ -1,0 +1,1 @@
+"""Content models arrive with the articles."""

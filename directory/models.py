@@ -1,0 +1,1 @@
+"""Directory models arrive with the listings (issue 3)."""

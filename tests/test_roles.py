@@ -1,0 +1,46 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from config.roles import EDITORS_GROUP
+
+pytestmark = pytest.mark.django_db
+
+
+def test_editors_group_exists_after_migrate_and_cannot_manage_users():
+    group = Group.objects.get(name=EDITORS_GROUP)
+
+    assert not group.permissions.filter(content_type__app_label="auth").exists()
+
+
+def test_load_demo_creates_the_demo_editor_while_debug_is_on(settings):
+    settings.DEBUG = True
+
+    call_command("load_demo")
+
+    editor = get_user_model().objects.get(username="editor")
+    assert editor.check_password("editor")
+    assert editor.is_staff
+    assert not editor.is_superuser
+    assert editor.groups.filter(name=EDITORS_GROUP).exists()
+
+
+def test_load_demo_twice_changes_nothing(settings):
+    settings.DEBUG = True
+    call_command("load_demo")
+    before = get_user_model().objects.values_list("username", "password", "is_staff")
+
+    call_command("load_demo")
+
+    assert list(get_user_model().objects.values_list("username", "password", "is_staff")) == list(
+        before
+    )
+
+
+def test_load_demo_creates_no_demo_editor_in_production(settings):
+    settings.DEBUG = False
+
+    call_command("load_demo")
+
+    assert not get_user_model().objects.filter(username="editor").exists()

@@ -1,0 +1,110 @@
+"""Site-wide behaviour: languages, health check, robots.txt and the error pages."""
+
+from unittest import mock
+
+import pytest
+from django.db import OperationalError
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_root_redirects_a_german_browser_to_the_german_site(german_client):
+    response = german_client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/de/"
+
+
+def test_root_redirects_other_browsers_to_the_english_site():
+    response = Client(headers={"accept-language": "fr-FR,fr;q=0.9"}).get("/")
+
+    assert response["Location"] == "/en/"
+
+
+@pytest.mark.parametrize(
+    ("path", "lang", "text"),
+    [
+        ("/en/", "en", "How this directory works"),
+        ("/de/", "de", "So funktioniert dieses Verzeichnis"),
+    ],
+)
+def test_home_page_speaks_the_language_of_its_prefix(client, path, lang, text):
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert f'<html lang="{lang}">' in response.text
+    assert text in response.text
+
+
+def test_language_switch_links_to_the_same_page_in_each_language(client):
+    response = client.get("/en/?q=leber")
+
+    assert 'href="/de/?q=leber" hreflang="de"' in response.text
+    assert 'href="/en/?q=leber" hreflang="en"' in response.text
+
+
+def test_home_page_runs_no_query(client, django_assert_num_queries):
+    """The home page is static until listings exist; guards against queries from the layout."""
+    with django_assert_num_queries(0):
+        client.get("/en/")
+
+
+def test_healthz_says_ok_when_the_database_answers(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.text == "ok"
+
+
+def test_healthz_answers_503_when_the_database_does_not(client):
+    with mock.patch(
+        "django.db.backends.utils.CursorWrapper.execute",
+        side_effect=OperationalError("connection refused"),
+    ):
+        response = client.get("/healthz")
+
+    assert response.status_code == 503
+
+
+def test_robots_txt_keeps_crawlers_out_of_admin(client):
+    response = client.get("/robots.txt")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    assert "Disallow: /admin/" in response.text
+
+
+def test_unknown_page_gives_the_404_page_in_german(client):
+    response = client.get("/de/gibt-es-nicht/")
+
+    assert response.status_code == 404
+    assert "Seite nicht gefunden" in response.text
+
+
+def test_a_database_outage_gives_the_friendly_503_page():
+    client = Client(raise_request_exception=False)
+    with mock.patch("content.views.render", side_effect=OperationalError("server closed")):
+        response = client.get("/de/")
+
+    assert response.status_code == 503
+    assert "Kurz nicht erreichbar" in response.text
+    assert "Traceback" not in response.text
+
+
+def test_any_other_error_gives_the_500_page_without_details():
+    client = Client(raise_request_exception=False)
+    with mock.patch("content.views.render", side_effect=ValueError("secret detail")):
+        response = client.get("/en/")
+
+    assert response.status_code == 500
+    assert "Something went wrong" in response.text
+    assert "secret detail" not in response.text
+
+
+def test_security_headers_are_sent(client):
+    response = client.get("/en/")
+
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
