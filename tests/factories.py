@@ -28,3 +28,70 @@ class EditorFactory(UserFactory):
     def editors_group(self, create, extracted, **kwargs):
         if create:
             self.groups.add(Group.objects.get(name=EDITORS_GROUP))
+
+
+class SpecialtyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "directory.Specialty"
+        django_get_or_create = ("slug",)
+
+    name_en = factory.Sequence(lambda n: f"Field {n}")
+    name_de = factory.Sequence(lambda n: f"Fachgebiet {n}")
+    slug = factory.Sequence(lambda n: f"field-{n}")
+
+
+class ConditionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "directory.Condition"
+        django_get_or_create = ("slug",)
+
+    name_en = factory.Sequence(lambda n: f"Condition {n}")
+    name_de = factory.Sequence(lambda n: f"Erkrankung {n}")
+    slug = factory.Sequence(lambda n: f"condition-{n}")
+
+
+class ClinicFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "directory.Clinic"
+
+    name = factory.Sequence(lambda n: f"Klinikum Beispiel {n}")
+    slug = factory.Sequence(lambda n: f"klinikum-beispiel-{n}")
+    status = "published"
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "directory.Location"
+
+    clinic = factory.SubFactory(ClinicFactory)
+    street = "Beispielstraße 1"
+    postcode = "99084"
+    city = "Erfurt"
+    country = "DE"
+    latitude = 50.978
+    longitude = 11.029
+
+
+class SpecialistFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "directory.Specialist"
+        skip_postgeneration_save = True
+
+    honorific_prefix = "Dr. med."
+    given_name = "Erika"
+    family_name = factory.Sequence(lambda n: f"Beispiel{n}")
+    slug = factory.Sequence(lambda n: f"erika-beispiel-{n}")
+    headline = "Senior consultant"
+    status = "published"
+    languages = factory.LazyFunction(lambda: ["de", "en"])
+    insurance = factory.LazyFunction(lambda: ["statutory", "private"])
+
+
+class AffiliationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "directory.Affiliation"
+
+    specialist = factory.SubFactory(SpecialistFactory)
+    location = factory.SubFactory(LocationFactory)
+    clinic = factory.SelfAttribute("location.clinic")
+    is_primary = True

@@ -1,0 +1,335 @@
+"""Django admin for editors: listings, taxonomy and the gazetteer, with CSV import and export."""
+
+import base64
+import binascii
+import io
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
+
+from directory.csv_format import CsvFormatError, export_specialists, import_specialists
+from directory.models import (
+    Affiliation,
+    Clinic,
+    Condition,
+    Insurance,
+    Location,
+    Place,
+    Specialist,
+    SpecialistCondition,
+    Specialty,
+    Status,
+    language_choices,
+)
+
+MAX_CSV_BYTES = 20 * 1024 * 1024
+
+
+class NotVerifiedFilter(admin.SimpleListFilter):
+    """Quality flag: listings nobody has checked within the last 12 months."""
+
+    title = _("verification")
+    parameter_name = "verification"
+
+    def lookups(self, request, model_admin):
+        return [("stale", _("Not verified for 12 months")), ("current", _("Verified recently"))]
+
+    def queryset(self, request, queryset):
+        stale = queryset.unverified()
+        if self.value() == "stale":
+            return stale
+        if self.value() == "current":
+            return queryset.exclude(pk__in=stale.values("pk"))
+        return queryset
+
+
+class PublishableAdmin(TranslationAdmin):
+    """Shared by specialists and clinics: status actions and the verification flag."""
+
+    actions = ["publish", "unpublish", "archive", "mark_verified"]
+
+    def _set(self, request, queryset: QuerySet, message: str, **values) -> None:
+        # One save per object, so the history and `modified` record each change.
+        count = 0
+        for obj in queryset:
+            for name, value in values.items():
+                setattr(obj, name, value)
+            obj.save(update_fields=list(values))
+            self.log_change(request, obj, message)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d entry changed.", "%(count)d entries changed.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Publish selected entries"), permissions=["change"])
+    def publish(self, request, queryset):
+        self._set(request, queryset, "Published", status=Status.PUBLISHED)
+
+    @admin.action(description=_("Return selected entries to draft"), permissions=["change"])
+    def unpublish(self, request, queryset):
+        self._set(request, queryset, "Returned to draft", status=Status.DRAFT)
+
+    @admin.action(description=_("Archive selected entries"), permissions=["change"])
+    def archive(self, request, queryset):
+        self._set(request, queryset, "Archived", status=Status.ARCHIVED)
+
+    @admin.action(description=_("Mark selected entries as verified today"), permissions=["change"])
+    def mark_verified(self, request, queryset):
+        self._set(request, queryset, "Verified", last_verified=timezone.localdate())
+
+
+@admin.register(Specialty)
+class SpecialtyAdmin(TranslationAdmin):
+    list_display = ["name_en", "name_de", "parent", "needs_review"]
+    list_filter = ["needs_review", ("parent", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name_en", "name_de", "slug"]
+    autocomplete_fields = ["parent"]
+    fields = [("name_en", "name_de"), "slug", "parent", "needs_review"]
+    prepopulated_fields = {"slug": ["name_en"]}
+
+
+@admin.register(Condition)
+class ConditionAdmin(TranslationAdmin):
+    list_display = ["name_en", "name_de", "kind", "icd10", "needs_review"]
+    list_filter = ["kind", "needs_review", "specialties"]
+    search_fields = ["name_en", "name_de", "synonyms_en", "synonyms_de", "slug", "icd10"]
+    autocomplete_fields = ["specialties"]
+    fields = [
+        ("name_en", "name_de"),
+        ("synonyms_en", "synonyms_de"),
+        "slug",
+        "kind",
+        "icd10",
+        "specialties",
+        "needs_review",
+    ]
+    prepopulated_fields = {"slug": ["name_en"]}
+
+
+@admin.register(Place)
+class PlaceAdmin(admin.ModelAdmin):
+    list_display = ["name_de", "name_en", "country", "population"]
+    list_filter = ["country"]
+    search_fields = ["name_de", "name_en", "slug", "alternate_names"]
+    readonly_fields = ["geonames_id", "latitude", "longitude", "population"]
+    fields = [("name_en", "name_de"), "alternate_names", "slug", "country", *readonly_fields]
+
+
+class LocationInline(TranslationStackedInline):
+    model = Location
+    extra = 0
+    autocomplete_fields = ["place"]
+    fields = [
+        "name",
+        "street",
+        ("postcode", "city"),
+        ("region", "country"),
+        ("latitude", "longitude"),
+        "place",
+        "phone",
+        ("opening_hours_en", "opening_hours_de"),
+    ]
+
+
+@admin.register(Clinic)
+class ClinicAdmin(PublishableAdmin):
+    list_display = ["name", "kind", "status", "last_verified", "needs_review", "modified"]
+    list_filter = ["status", NotVerifiedFilter, "kind", "needs_review", "locations__country"]
+    search_fields = ["name", "slug", "locations__city"]
+    autocomplete_fields = ["parent"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [LocationInline]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "kind", "parent", "status", "last_verified"]}),
+        (_("Description"), {"fields": [("description_en", "description_de")]}),
+        (_("Contact"), {"fields": ["website", "phone", "email"]}),
+        (_("Logo and certifications"), {"fields": ["logo", "certifications", "needs_review"]}),
+    ]
+
+
+@admin.register(Location)
+class LocationAdmin(TranslationAdmin):
+    """Locations are edited inside their clinic; this list serves search and autocomplete."""
+
+    list_display = ["__str__", "clinic", "country"]
+    list_filter = ["country"]
+    search_fields = ["street", "postcode", "city", "clinic__name"]
+    list_select_related = ["clinic"]
+    autocomplete_fields = ["clinic", "place"]
+
+
+class SpecialistConditionInline(admin.TabularInline):
+    model = SpecialistCondition
+    extra = 0
+    autocomplete_fields = ["condition"]
+    fields = ["position", "condition"]
+    verbose_name = _("treatment focus item")
+    verbose_name_plural = _("treatment focus, in order")
+
+
+class AffiliationInline(admin.TabularInline):
+    model = Affiliation
+    extra = 0
+    autocomplete_fields = ["clinic", "location"]
+    fields = ["clinic", "location", "role_title", "is_primary"]
+
+
+class SpecialistAdminForm(forms.ModelForm):
+    languages = forms.MultipleChoiceField(
+        label=_("languages spoken"),
+        choices=language_choices,
+        widget=FilteredSelectMultiple(_("languages"), is_stacked=False),
+        required=False,
+    )
+    insurance = forms.MultipleChoiceField(
+        label=_("insurance accepted"),
+        choices=Insurance.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = Specialist
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose the fields
+
+
+@admin.register(Specialist)
+class SpecialistAdmin(PublishableAdmin):
+    form = SpecialistAdminForm
+    list_display = ["family_name", "given_name", "honorific_prefix", "status", "last_verified"]
+    list_display_links = ["family_name", "given_name"]
+    list_filter = [
+        "status",
+        NotVerifiedFilter,
+        "accepts_new_patients",
+        "affiliations__location__country",
+        "specialties",
+    ]
+    search_fields = ["family_name", "given_name", "slug", "email"]
+    autocomplete_fields = ["specialties"]
+    prepopulated_fields = {"slug": ["given_name", "family_name"]}
+    inlines = [SpecialistConditionInline, AffiliationInline]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "honorific_prefix",
+                    ("given_name", "family_name"),
+                    "slug",
+                    "headline",
+                    "photo",
+                    ("status", "last_verified"),
+                ]
+            },
+        ),
+        (_("About"), {"fields": [("biography_en", "biography_de")]}),
+        (
+            _("For patients"),
+            {"fields": ["specialties", "languages", "insurance", "accepts_new_patients"]},
+        ),
+        (_("Contact"), {"fields": ["phone", "email", "website"]}),
+        (_("Memberships and certifications"), {"fields": ["memberships", "certifications"]}),
+    ]
+    change_list_template = "admin/directory/specialist/change_list.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="directory_specialist_import",
+            ),
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name="directory_specialist_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload -> dry-run preview of every row -> confirm. The confirmation posts the same
+        file back (base64 in a hidden field), so nothing is kept on the server between steps."""
+        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Import specialists from CSV"),
+            "form": CsvUploadForm(),
+        }
+        if request.method == "POST":
+            data, error = self._posted_file(request)
+            confirm = "confirm" in request.POST
+            if error:
+                context["error"] = error
+            else:
+                try:
+                    report = import_specialists(data, dry_run=not confirm)
+                except CsvFormatError as format_error:
+                    context["error"] = str(format_error)
+                else:
+                    if report.applied:
+                        self.message_user(
+                            request,
+                            _("Imported: %(created)d created, %(updated)d updated.")
+                            % {
+                                "created": report.count("create"),
+                                "updated": report.count("update"),
+                            },
+                            messages.SUCCESS,
+                        )
+                        return redirect(reverse("admin:directory_specialist_changelist"))
+                    context["report"] = report
+                    context["encoded"] = base64.b64encode(data).decode("ascii")
+        return TemplateResponse(request, "admin/directory/specialist/import.html", context)
+
+    @staticmethod
+    def _posted_file(request: HttpRequest) -> tuple[bytes, str]:
+        if "encoded" in request.POST:
+            try:
+                return base64.b64decode(request.POST["encoded"], validate=True), ""
+            except (binascii.Error, ValueError):
+                return b"", _("The confirmed file was damaged. Please upload it again.")
+        form = CsvUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return b"", " ".join(form.errors.get("file", [_("Please choose a CSV file.")]))
+        upload = form.cleaned_data["file"]
+        if upload.size > MAX_CSV_BYTES:
+            return b"", _("The file is larger than 20 MB.")
+        return upload.read(), ""
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        output = io.StringIO()
+        export_specialists(output)
+        response = HttpResponse(output.getvalue(), content_type="text/csv; charset=utf-8")
+        filename = f"specialists-{timezone.localdate().isoformat()}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class CsvUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_(
+            "UTF-8, comma separated, with the header row of the export. Nothing is changed until "
+            "you confirm the preview."
+        ),
+    )

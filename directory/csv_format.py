@@ -1,0 +1,530 @@
+"""The specialists CSV of SPEC section 8: import (with a dry run) and export, one format both ways.
+
+Import is all or nothing: every row is checked first; if any row has an error, nothing changes and
+every error is reported with its row number. Importing the same file twice changes nothing the
+second time, and export -> import is a round trip.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils.text import slugify
+
+from directory.models import (
+    LANGUAGE_CODES,
+    Affiliation,
+    Clinic,
+    Condition,
+    Country,
+    Insurance,
+    Location,
+    Specialist,
+    SpecialistCondition,
+    Specialty,
+    Status,
+    slugify_name,
+)
+from directory.places import resolve_place
+
+COLUMNS = [
+    "slug",
+    "prefix",
+    "given_name",
+    "family_name",
+    "headline",
+    "specialties",
+    "conditions",
+    "languages",
+    "insurance",
+    "new_patients",
+    "clinic",
+    "street",
+    "postcode",
+    "city",
+    "country",
+    "phone",
+    "email",
+    "website",
+    "latitude",
+    "longitude",
+    "bio_en",
+    "bio_de",
+    "status",
+]
+MULTI_SEPARATOR = ";"
+IMPORTABLE_STATUSES = {Status.DRAFT.value, Status.PUBLISHED.value}
+INSURANCE_CODES = set(Insurance.values)
+# The first row of data is row 2: row 1 is the header, as a spreadsheet numbers them.
+FIRST_DATA_ROW = 2
+
+
+class CsvFormatError(Exception):
+    """The file cannot be read as our CSV at all (encoding, header)."""
+
+
+@dataclass
+class RowResult:
+    row: int
+    slug: str
+    action: str  # "create", "update" or "unchanged"
+    changes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    results: list[RowResult] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    new_specialties: list[str] = field(default_factory=list)
+    new_conditions: list[str] = field(default_factory=list)
+    new_clinics: list[str] = field(default_factory=list)
+    applied: bool = False
+
+    def count(self, action: str) -> int:
+        return sum(1 for result in self.results if result.action == action)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(MULTI_SEPARATOR) if part.strip()]
+
+
+def _join(values) -> str:
+    return MULTI_SEPARATOR.join(values)
+
+
+def read_rows(data: bytes | str) -> list[dict]:
+    """Parse the file; raises CsvFormatError when it is not UTF-8 or the header is wrong."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise CsvFormatError("The file is not UTF-8 encoded.") from None
+    if "\x00" in data:
+        raise CsvFormatError("The file contains NUL bytes; it is not a CSV text file.")
+    reader = csv.DictReader(io.StringIO(data, newline=""))
+    header = [name.strip() for name in (reader.fieldnames or [])]
+    missing = [column for column in COLUMNS if column not in header]
+    unknown = [column for column in header if column not in COLUMNS]
+    if missing or unknown:
+        problems = []
+        if missing:
+            problems.append("missing columns: " + ", ".join(missing))
+        if unknown:
+            problems.append("unknown columns: " + ", ".join(unknown))
+        raise CsvFormatError(
+            "The header row does not match the format (" + "; ".join(problems) + ")."
+        )
+    reader.fieldnames = header
+    rows = []
+    for row in reader:
+        if None in row:
+            rows.append({"__error__": "the row has more cells than the header"})
+            continue
+        rows.append({key: (value or "").strip() for key, value in row.items()})
+    return rows
+
+
+class _Taxonomy:
+    """Finds specialties, conditions and clinics by slug or name (EN or DE), case-insensitive;
+    unknown names become new entries flagged for review. Loads each table once."""
+
+    def __init__(self, report: ImportReport):
+        self.report = report
+        self.specialties = self._index(Specialty.objects.all(), ("name_en", "name_de"))
+        self.conditions = self._index(Condition.objects.all(), ("name_en", "name_de"))
+        self.clinics = self._index(Clinic.objects.all(), ("name",))
+        self.pending: dict[tuple[str, str], object] = {}
+
+    @staticmethod
+    def _index(queryset, name_fields) -> dict[str, object]:
+        index = {}
+        for obj in queryset:
+            for name_field in name_fields:
+                name = getattr(obj, name_field)
+                if name:
+                    index.setdefault(name.casefold(), obj)
+            index[obj.slug.casefold()] = obj
+        return index
+
+    def find_or_plan(self, kind: str, name: str):
+        index = getattr(self, kind)
+        found = index.get(name.casefold())
+        if found is not None:
+            return found
+        key = (kind, name.casefold())
+        if key not in self.pending:
+            self.pending[key] = name
+            getattr(self.report, f"new_{kind}").append(name)
+        return self.pending[key]
+
+
+@dataclass
+class _PlannedRow:
+    row: int
+    specialist: Specialist | None
+    values: dict
+    specialties: list
+    conditions: list
+    clinic: object
+    address: dict
+    latitude: float | None
+    longitude: float | None
+    coordinates_given: bool
+
+
+def _parse_coordinate(value: str, low: float, high: float, name: str, errors: list[str]):
+    if not value:
+        return None
+    try:
+        number = float(value.replace(",", "."))
+    except ValueError:
+        errors.append(f"{name} must be a number, not {value!r}")
+        return None
+    if not low <= number <= high:
+        errors.append(f"{name} must be between {low:g} and {high:g}")
+        return None
+    return number
+
+
+def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, seen_slugs: set) -> tuple:
+    """Validate one row and plan what it changes; returns (plan or None, errors)."""
+    errors: list[str] = []
+    if "__error__" in row:
+        return None, [row["__error__"]]
+    slug = row["slug"].lower()
+    if slug:
+        if slugify(slug) != slug:
+            errors.append(f"slug {row['slug']!r} may only contain letters, digits and hyphens")
+        elif slug in seen_slugs:
+            errors.append(f"slug {slug!r} appears twice in the file")
+        seen_slugs.add(slug)
+    for column in ("given_name", "family_name", "clinic", "street", "postcode", "city", "country"):
+        if not row[column]:
+            errors.append(f"{column} is required")
+    country = row["country"].upper()
+    if country and country not in Country.values:
+        errors.append(f"country must be DE, AT or CH, not {row['country']!r}")
+    languages = [code.lower() for code in _split(row["languages"])]
+    for code in languages:
+        if code not in LANGUAGE_CODES:
+            errors.append(f"unknown language code {code!r} (use ISO 639-1, e.g. de, en, fr)")
+    insurance = [code.lower() for code in _split(row["insurance"])]
+    for code in insurance:
+        if code not in INSURANCE_CODES:
+            errors.append(f"insurance must be statutory, private or self_pay, not {code!r}")
+    new_patients = row["new_patients"].lower()
+    if new_patients not in {"yes", "no"}:
+        errors.append(f"new_patients must be yes or no, not {row['new_patients']!r}")
+    status = row["status"].lower()
+    if status not in IMPORTABLE_STATUSES:
+        errors.append(f"status must be draft or published, not {row['status']!r}")
+    if row["email"]:
+        try:
+            EmailValidator()(row["email"])
+        except ValidationError:
+            errors.append(f"email {row['email']!r} is not a valid address")
+    if row["website"]:
+        try:
+            URLValidator(schemes=["http", "https"])(row["website"])
+        except ValidationError:
+            errors.append(f"website {row['website']!r} is not a valid http(s) address")
+    for column, limit in (
+        ("prefix", 60),
+        ("given_name", 80),
+        ("family_name", 80),
+        ("headline", 200),
+        ("phone", 40),
+        ("postcode", 10),
+    ):
+        if len(row[column]) > limit:
+            errors.append(f"{column} is longer than {limit} characters")
+    latitude = _parse_coordinate(row["latitude"], -90, 90, "latitude", errors)
+    longitude = _parse_coordinate(row["longitude"], -180, 180, "longitude", errors)
+    coordinates_given = latitude is not None and longitude is not None
+    if (latitude is None) != (longitude is None) and not errors:
+        errors.append("give both latitude and longitude, or neither")
+    if latitude is None and row["city"] and country in Country.values:
+        place = resolve_place(row["city"], country=country)
+        if place is None:
+            errors.append(
+                f"city {row['city']!r} is not in the gazetteer for {country}; "
+                "give latitude and longitude"
+            )
+        else:
+            latitude, longitude = place.latitude, place.longitude
+    if errors:
+        return None, errors
+    values = {
+        "honorific_prefix": row["prefix"],
+        "given_name": row["given_name"],
+        "family_name": row["family_name"],
+        "headline": row["headline"],
+        "languages": languages,
+        "insurance": [code for code in Insurance.values if code in insurance],
+        "accepts_new_patients": new_patients == "yes",
+        "phone": row["phone"],
+        "email": row["email"],
+        "website": row["website"],
+        "biography_en": row["bio_en"],
+        "biography_de": row["bio_de"],
+        "status": status,
+    }
+    plan = _PlannedRow(
+        row=0,
+        specialist=existing.get(slug) if slug else None,
+        values={"slug": slug, **values},
+        specialties=[
+            taxonomy.find_or_plan("specialties", name) for name in _split(row["specialties"])
+        ],
+        conditions=[
+            taxonomy.find_or_plan("conditions", name) for name in _split(row["conditions"])
+        ],
+        clinic=taxonomy.find_or_plan("clinics", row["clinic"]),
+        address={
+            "street": row["street"],
+            "postcode": row["postcode"],
+            "city": row["city"],
+            "country": country,
+        },
+        latitude=latitude,
+        longitude=longitude,
+        coordinates_given=coordinates_given,
+    )
+    return plan, []
+
+
+def _unique_slug(base: str, taken: set[str]) -> str:
+    base = slugify_name(base)[:170] or "specialist"
+    slug, number = base, 2
+    while slug in taken or Specialist.objects.filter(slug=slug).exists():
+        slug, number = f"{base}-{number}", number + 1
+    taken.add(slug)
+    return slug
+
+
+def _primary_affiliation(specialist: Specialist) -> Affiliation | None:
+    return next((a for a in specialist.affiliations.all() if a.is_primary), None)
+
+
+def _describe_changes(plan: _PlannedRow) -> list[str]:
+    """The names of the columns whose values differ from the stored specialist."""
+    specialist = plan.specialist
+    changes = [
+        name
+        for name, value in plan.values.items()
+        if name != "slug" and _stored(specialist, name) != value
+    ]
+    if {s.pk for s in specialist.specialties.all()} != {
+        getattr(s, "pk", None) for s in plan.specialties
+    }:
+        changes.append("specialties")
+    stored_conditions = [link.condition_id for link in specialist.specialistcondition_set.all()]
+    planned_conditions = list(dict.fromkeys(getattr(c, "pk", c) for c in plan.conditions))
+    if stored_conditions != planned_conditions:
+        changes.append("conditions")
+    primary = _primary_affiliation(specialist)
+    if primary is None or primary.clinic_id != getattr(plan.clinic, "pk", None):
+        changes.append("clinic")
+    elif {k: getattr(primary.location, k) for k in plan.address} != plan.address or (
+        _coordinates_for(primary.location, plan)
+        != (primary.location.latitude, primary.location.longitude)
+    ):
+        changes.append("address")
+    return changes
+
+
+def _stored(specialist: Specialist, name: str):
+    value = getattr(specialist, name)
+    return "" if value is None else value
+
+
+def _coordinates_for(location: Location | None, plan: _PlannedRow) -> tuple:
+    """The file's coordinates; without them, a known location keeps its own (an editor may have
+    set them more precisely than the gazetteer's city centre)."""
+    if not plan.coordinates_given and location is not None and location.latitude is not None:
+        return (location.latitude, location.longitude)
+    return (plan.latitude, plan.longitude)
+
+
+def import_specialists(data: bytes | str, *, dry_run: bool = False) -> ImportReport:
+    """Check every row, then (unless a dry run, and only if no row has an error) apply them all
+    in one transaction. Runs a query per row to plan; raises CsvFormatError for a bad file."""
+    rows = read_rows(data)
+    report = ImportReport()
+    taxonomy = _Taxonomy(report)
+    slugs = {row.get("slug", "").lower() for row in rows if row.get("slug")}
+    existing = {
+        specialist.slug: specialist
+        for specialist in Specialist.objects.filter(slug__in=slugs).prefetch_related(
+            "specialties",
+            Prefetch(
+                "specialistcondition_set",
+                queryset=SpecialistCondition.objects.order_by("position", "id"),
+            ),
+            Prefetch("affiliations", queryset=Affiliation.objects.select_related("location")),
+        )
+    }
+    plans: list[_PlannedRow] = []
+    seen_slugs: set[str] = set()
+    for number, row in enumerate(rows, start=FIRST_DATA_ROW):
+        plan, errors = _check_row(row, taxonomy, existing, seen_slugs)
+        report.errors.extend((number, error) for error in errors)
+        if plan is not None:
+            plan.row = number
+            plans.append(plan)
+    if not rows:
+        report.errors.append((FIRST_DATA_ROW, "the file has no rows"))
+    for plan in plans:
+        if plan.specialist is None:
+            action, changes = "create", []
+        else:
+            changes = _describe_changes(plan)
+            action = "update" if changes else "unchanged"
+        slug = plan.values["slug"] or slugify_name(
+            f"{plan.values['given_name']} {plan.values['family_name']}"
+        )
+        report.results.append(RowResult(plan.row, slug, action, changes))
+    if report.errors or dry_run:
+        return report
+    with transaction.atomic():
+        _apply(plans, report, taxonomy)
+    report.applied = True
+    return report
+
+
+def _materialise(obj_or_name, kind: str):
+    """A planned new taxonomy entry (a plain name) becomes a row flagged for review."""
+    if not isinstance(obj_or_name, str):
+        return obj_or_name
+    name = obj_or_name
+    if kind == "clinics":
+        base = slugify_name(name)[:200] or "clinic"
+        slug, number = base, 2
+        while Clinic.objects.filter(slug=slug).exists():
+            slug, number = f"{base}-{number}", number + 1
+        return Clinic.objects.create(
+            name=name, slug=slug, status=Status.PUBLISHED, needs_review=True
+        )
+    model = Specialty if kind == "specialties" else Condition
+    base = slugify_name(name)[:120] or kind
+    slug, number = base, 2
+    while model.objects.filter(slug=slug).exists():
+        slug, number = f"{base}-{number}", number + 1
+    return model.objects.create(name_en=name, name_de=name, slug=slug, needs_review=True)
+
+
+def _apply(plans: list[_PlannedRow], report: ImportReport, taxonomy: _Taxonomy) -> None:
+    created: dict[tuple[str, str], object] = {}
+
+    def resolve(value, kind):
+        if isinstance(value, str):
+            key = (kind, value.casefold())
+            if key not in created:
+                created[key] = _materialise(value, kind)
+            return created[key]
+        return value
+
+    taken = {plan.values["slug"] for plan in plans if plan.values["slug"]}
+    for plan, result in zip(plans, report.results, strict=True):
+        if result.action == "unchanged":
+            continue
+        specialties = [resolve(s, "specialties") for s in plan.specialties]
+        conditions = [resolve(c, "conditions") for c in plan.conditions]
+        clinic = resolve(plan.clinic, "clinics")
+        specialist = plan.specialist or Specialist()
+        values = dict(plan.values)
+        if not values["slug"]:
+            values["slug"] = _unique_slug(f"{values['given_name']} {values['family_name']}", taken)
+        for name, value in values.items():
+            setattr(specialist, name, value)
+        specialist.save()
+        result.slug = specialist.slug
+        specialist.specialties.set(specialties)
+        SpecialistCondition.objects.filter(specialist=specialist).delete()
+        SpecialistCondition.objects.bulk_create(
+            SpecialistCondition(specialist=specialist, condition=condition, position=position)
+            for position, condition in enumerate(dict.fromkeys(conditions))
+        )
+        location = Location.objects.filter(clinic=clinic, **plan.address).first()
+        coordinates = _coordinates_for(location, plan)
+        if location is None:
+            location = Location(clinic=clinic, **plan.address)
+        if location.pk is None or (location.latitude, location.longitude) != coordinates:
+            location.latitude, location.longitude = coordinates
+            location.save()
+        specialist.affiliations.filter(is_primary=True).exclude(location=location).update(
+            is_primary=False
+        )
+        Affiliation.objects.update_or_create(
+            specialist=specialist,
+            clinic=clinic,
+            location=location,
+            defaults={"is_primary": True},
+        )
+
+
+def export_specialists(output, queryset=None) -> int:
+    """Write the specialists (all, or `queryset`) in the import format; returns the row count.
+    Runs a fixed number of queries, however many rows."""
+    if queryset is None:
+        # Archived listings have no place in the format (status is draft or published).
+        queryset = Specialist.objects.exclude(status=Status.ARCHIVED)
+    queryset = queryset.order_by("slug").prefetch_related(
+        "specialties",
+        Prefetch(
+            "specialistcondition_set",
+            queryset=SpecialistCondition.objects.select_related("condition").order_by(
+                "position", "id"
+            ),
+        ),
+        Prefetch(
+            "affiliations",
+            queryset=Affiliation.objects.filter(is_primary=True).select_related(
+                "clinic", "location"
+            ),
+            to_attr="primary_affiliations",
+        ),
+    )
+    writer = csv.writer(output, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    count = 0
+    for specialist in queryset.iterator(chunk_size=2000):
+        primary = specialist.primary_affiliations[0] if specialist.primary_affiliations else None
+        location = primary.location if primary else None
+        writer.writerow(
+            [
+                specialist.slug,
+                specialist.honorific_prefix,
+                specialist.given_name,
+                specialist.family_name,
+                specialist.headline,
+                _join(s.slug for s in sorted(specialist.specialties.all(), key=lambda s: s.slug)),
+                _join(link.condition.slug for link in specialist.specialistcondition_set.all()),
+                _join(specialist.languages),
+                _join(specialist.insurance),
+                "yes" if specialist.accepts_new_patients else "no",
+                primary.clinic.slug if primary else "",
+                location.street if location else "",
+                location.postcode if location else "",
+                location.city if location else "",
+                location.country if location else "",
+                specialist.phone,
+                specialist.email,
+                specialist.website,
+                "" if location is None or location.latitude is None else repr(location.latitude),
+                "" if location is None or location.longitude is None else repr(location.longitude),
+                specialist.biography_en or "",
+                specialist.biography_de or "",
+                specialist.status if specialist.status in IMPORTABLE_STATUSES else Status.DRAFT,
+            ]
+        )
+        count += 1
+    return count

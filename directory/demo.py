@@ -1,0 +1,108 @@
+"""The hand-made demo data set in fixtures/: taxonomy and clinics from demo.json, specialists from
+demo_specialists.csv through the importer. Only what is missing is added, so loading it again
+changes nothing and never overwrites an editor's changes."""
+
+import csv
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from directory.csv_format import import_specialists
+from directory.models import Clinic, Condition, Location, Specialist, Specialty, Status
+
+FIXTURES = Path(settings.BASE_DIR) / "fixtures"
+DEMO_VERIFIED = date(2026, 11, 1)
+
+
+@transaction.atomic
+def load_demo_directory() -> dict[str, int]:
+    """Add the demo listings that are missing; returns how many of each were added."""
+    data = json.loads((FIXTURES / "demo.json").read_text(encoding="utf-8"))
+    added = {"specialties": 0, "conditions": 0, "clinics": 0, "specialists": 0}
+    for item in data["specialties"]:
+        _, created = Specialty.objects.get_or_create(
+            slug=item["slug"],
+            defaults={
+                "name_en": item["name_en"],
+                "name_de": item["name_de"],
+                "parent": Specialty.objects.filter(slug=item["parent"]).first(),
+            },
+        )
+        added["specialties"] += created
+    for item in data["conditions"]:
+        condition, created = Condition.objects.get_or_create(
+            slug=item["slug"],
+            defaults={
+                "kind": item["kind"],
+                "name_en": item["name_en"],
+                "name_de": item["name_de"],
+                "synonyms_en": "\n".join(item["synonyms_en"]),
+                "synonyms_de": "\n".join(item["synonyms_de"]),
+                "icd10": item["icd10"],
+            },
+        )
+        if created:
+            condition.specialties.set(Specialty.objects.filter(slug__in=item["specialties"]))
+            added["conditions"] += 1
+    for item in data["clinics"]:
+        clinic, created = Clinic.objects.get_or_create(
+            slug=item["slug"],
+            defaults={
+                "name": item["name"],
+                "kind": item["kind"],
+                "parent": Clinic.objects.filter(slug=item["parent"]).first(),
+                "description_en": item["description_en"],
+                "description_de": item["description_de"],
+                "website": item["website"],
+                "phone": item["phone"],
+                "email": item["email"],
+                "certifications": "\n".join(item["certifications"]),
+                "status": Status.PUBLISHED,
+                "last_verified": DEMO_VERIFIED,
+            },
+        )
+        if created:
+            for location in item["locations"]:
+                Location.objects.create(
+                    clinic=clinic,
+                    street=location["street"],
+                    postcode=location["postcode"],
+                    city=location["city"],
+                    region=location["region"],
+                    country=location["country"],
+                    phone=location["phone"],
+                    opening_hours_en=location["opening_hours_en"],
+                    opening_hours_de=location["opening_hours_de"],
+                )
+            added["clinics"] += 1
+    added["specialists"] = _import_missing_specialists(FIXTURES / "demo_specialists.csv")
+    return added
+
+
+def _import_missing_specialists(path: Path) -> int:
+    text = path.read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    existing = set(
+        Specialist.objects.filter(slug__in=[row["slug"] for row in rows]).values_list(
+            "slug", flat=True
+        )
+    )
+    missing = [row for row in rows if row["slug"] not in existing]
+    if not missing:
+        return 0
+    output = io.StringIO()
+    writer = csv.DictWriter(output, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(missing)
+    report = import_specialists(output.getvalue())
+    if not report.ok:
+        errors = "; ".join(f"row {row}: {error}" for row, error in report.errors)
+        raise ValueError(f"The demo specialists do not import: {errors}")
+    Specialist.objects.filter(
+        slug__in=[row["slug"] for row in missing], last_verified__isnull=True
+    ).update(last_verified=DEMO_VERIFIED)
+    return len(missing)

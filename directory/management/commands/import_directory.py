@@ -1,0 +1,55 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from directory.csv_format import CsvFormatError, ImportReport, import_specialists
+
+
+def write_report(command: BaseCommand, report: ImportReport, *, dry_run: bool) -> None:
+    for result in report.results:
+        detail = f" ({', '.join(result.changes)})" if result.changes else ""
+        command.stdout.write(f"row {result.row}: {result.action} {result.slug}{detail}")
+    for kind in ("specialties", "conditions", "clinics"):
+        names = getattr(report, f"new_{kind}")
+        if names:
+            command.stdout.write(f"new {kind}, flagged for review: {', '.join(names)}")
+    for row, error in report.errors:
+        command.stderr.write(f"row {row}: error: {error}")
+    summary = (
+        f"{report.count('create')} to create, {report.count('update')} to update, "
+        f"{report.count('unchanged')} unchanged, {len(report.errors)} errors"
+    )
+    if report.errors:
+        command.stderr.write(f"{summary}. Nothing was changed.")
+    elif dry_run:
+        command.stdout.write(f"{summary}. Dry run: nothing was changed.")
+    else:
+        command.stdout.write(command.style.SUCCESS(f"{summary}. Imported."))
+
+
+class Command(BaseCommand):
+    help = (
+        "Import specialists from a CSV file in the directory format (SPEC section 8). All or "
+        "nothing: any row error changes nothing and exits non-zero."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path)
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="List creates, updates and errors; change nothing.",
+        )
+
+    def handle(self, *args, file: Path, dry_run: bool, **options) -> None:
+        try:
+            data = file.read_bytes()
+        except OSError as error:
+            raise CommandError(f"Cannot read {file}: {error.strerror}") from None
+        try:
+            report = import_specialists(data, dry_run=dry_run)
+        except CsvFormatError as error:
+            raise CommandError(str(error)) from None
+        write_report(self, report, dry_run=dry_run)
+        if report.errors:
+            raise CommandError(f"{len(report.errors)} row errors; nothing was imported.")

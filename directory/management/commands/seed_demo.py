@@ -1,0 +1,460 @@
+# The SQL is assembled from this module's constants and integer IDs, never from input.
+# ruff: noqa: S608, E501
+"""Deterministic synthetic listings at scale, generated inside PostgreSQL.
+
+Rows are made by INSERT ... SELECT over generate_series, and every "random" choice is a bit field
+of hashtextextended(row number, seed), so the same --seed gives the same data whatever the order
+or parallelism of the inserts. Synthetic rows carry slugs starting with SLUG_PREFIX; a new run
+replaces them and leaves hand-made listings alone.
+"""
+
+import time
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+
+from directory.models import Condition, Place, Specialty
+
+SLUG_PREFIX = "seed-"
+SPECIALISTS_PER_CLINIC = 20
+BATCH = 50_000
+MAX_SPECIALISTS = 600_000
+FIXED_TIME = "2026-01-01T00:00:00Z"
+
+GIVEN_NAMES = [
+    "Anna",
+    "Lena",
+    "Sophie",
+    "Marie",
+    "Laura",
+    "Julia",
+    "Sarah",
+    "Katharina",
+    "Johanna",
+    "Clara",
+    "Eva",
+    "Hannah",
+    "Miriam",
+    "Theresa",
+    "Elisabeth",
+    "Barbara",
+    "Monika",
+    "Sabine",
+    "Petra",
+    "Andrea",
+    "Claudia",
+    "Stefanie",
+    "Nicole",
+    "Franziska",
+    "Verena",
+    "Ursula",
+    "Lukas",
+    "Jonas",
+    "Felix",
+    "Maximilian",
+    "Paul",
+    "Leon",
+    "Tobias",
+    "Florian",
+    "Matthias",
+    "Andreas",
+    "Michael",
+    "Thomas",
+    "Stefan",
+    "Christian",
+    "Markus",
+    "Martin",
+    "Daniel",
+    "Sebastian",
+    "Alexander",
+    "Philipp",
+    "Johannes",
+    "Jakob",
+    "Simon",
+    "David",
+    "Georg",
+    "Peter",
+    "Wolfgang",
+    "Jürgen",
+    "Bernd",
+    "Ralf",
+    "Dominik",
+    "Fabian",
+    "Benedikt",
+    "Valentin",
+    "Moritz",
+    "Emil",
+    "Luca",
+    "Nico",
+    "Marco",
+]
+FAMILY_NAMES = [
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Schulz",
+    "Hoffmann",
+    "Schäfer",
+    "Koch",
+    "Bauer",
+    "Richter",
+    "Klein",
+    "Wolf",
+    "Schröder",
+    "Neumann",
+    "Schwarz",
+    "Zimmermann",
+    "Braun",
+    "Krüger",
+    "Hofmann",
+    "Hartmann",
+    "Lange",
+    "Schmitt",
+    "Werner",
+    "Krause",
+    "Meier",
+    "Lehmann",
+    "Schmid",
+    "Schulze",
+    "Maier",
+    "Köhler",
+    "Herrmann",
+    "König",
+    "Walter",
+    "Mayer",
+    "Huber",
+    "Kaiser",
+    "Fuchs",
+    "Peters",
+    "Lang",
+    "Scholz",
+    "Möller",
+    "Weiß",
+    "Jung",
+    "Hahn",
+    "Schubert",
+    "Vogel",
+    "Friedrich",
+    "Keller",
+    "Günther",
+    "Frank",
+    "Berger",
+    "Winkler",
+    "Roth",
+    "Beck",
+    "Lorenz",
+    "Baumann",
+    "Franke",
+    "Albrecht",
+    "Schuster",
+    "Simon",
+    "Ludwig",
+    "Böhm",
+    "Winter",
+    "Kraus",
+    "Martin",
+    "Schumacher",
+    "Krämer",
+    "Vogt",
+    "Stein",
+    "Jäger",
+    "Otto",
+    "Sommer",
+    "Groß",
+    "Seidel",
+    "Heinrich",
+    "Brandt",
+    "Haas",
+    "Schreiber",
+    "Graf",
+    "Schulte",
+    "Dietrich",
+    "Ziegler",
+    "Kuhn",
+    "Kühn",
+    "Pohl",
+    "Engel",
+    "Horn",
+    "Busch",
+    "Bergmann",
+    "Thomas",
+    "Voigt",
+    "Sauer",
+    "Arnold",
+    "Wolff",
+    "Pfeiffer",
+    "Gruber",
+    "Steiner",
+    "Moser",
+    "Hofer",
+    "Leitner",
+    "Berger",
+    "Pichler",
+    "Wimmer",
+    "Egger",
+    "Lechner",
+    "Brunner",
+    "Aigner",
+    "Ebner",
+    "Schwarz",
+    "Lehner",
+    "Haas",
+    "Baumgartner",
+    "Mayr",
+    "Gasser",
+    "Meier",
+    "Keller",
+    "Widmer",
+    "Frei",
+    "Gerber",
+    "Baumann",
+    "Suter",
+    "Brunner",
+    "Zimmermann",
+    "Moser",
+    "Roth",
+    "Graf",
+    "Kälin",
+    "Bühler",
+    "Würsch",
+]
+PREFIXES = ["Dr. med.", "Dr. med.", "Dr. med.", "Prof. Dr. med.", "PD Dr. med.", "Dr.", ""]
+HEADLINES = [
+    "Senior consultant",
+    "Head of department",
+    "Specialist in private practice",
+    "Consultant",
+    "Deputy head of department",
+]
+CLINIC_WORDS = ["Klinikum", "Praxis", "Zentrum", "Spital", "Klinik", "Ambulatorium"]
+CLINIC_KINDS = ["hospital", "practice", "centre", "hospital", "hospital", "centre"]
+
+
+def _sql_array(values) -> str:
+    return "ARRAY[" + ",".join("'" + str(v).replace("'", "''") + "'" for v in values) + "]"
+
+
+def _int_array(values) -> str:
+    return "ARRAY[" + ",".join(str(int(v)) for v in values) + "]::bigint[]"
+
+
+# A non-negative pseudo-random 63-bit number per row, from the row number and the seed.
+RANDOM = "(hashtextextended(i::text, %(seed)s) & 9223372036854775807)"
+
+
+class Command(BaseCommand):
+    help = (
+        "Generate N deterministic synthetic specialists with clinics, locations and "
+        "affiliations across DE/AT/CH (replacing earlier synthetic ones)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--specialists", type=int, required=True)
+        parser.add_argument("--seed", type=int, default=1)
+
+    def handle(self, *args, specialists: int, seed: int, **options) -> None:
+        if not 0 <= specialists <= MAX_SPECIALISTS:
+            raise CommandError(f"--specialists must be between 0 and {MAX_SPECIALISTS}.")
+        if not Specialty.objects.exists() or not Condition.objects.exists():
+            call_command("load_demo", stdout=self.stdout)
+        started = time.monotonic()
+        clinics = max(1, -(-specialists // SPECIALISTS_PER_CLINIC))
+        params = {
+            "seed": seed,
+            "prefix": SLUG_PREFIX,
+            "time": FIXED_TIME,
+            "clinics": clinics,
+        }
+        place_ids = list(
+            Place.objects.order_by("-population", "geonames_id").values_list("id", flat=True)[:1500]
+        )
+        specialty_ids = list(Specialty.objects.order_by("slug").values_list("id", flat=True))
+        condition_ids = list(Condition.objects.order_by("slug").values_list("id", flat=True))
+        if not place_ids:
+            raise CommandError("The gazetteer is empty: run `manage.py migrate` first.")
+        with transaction.atomic(), connection.cursor() as cursor:
+            self._delete_previous(cursor)
+            if specialists:
+                self._clinics(cursor, params, place_ids)
+                self._specialists(cursor, params, specialists, specialty_ids, condition_ids)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ANALYZE directory_specialist, directory_affiliation, directory_location, "
+                "directory_clinic, directory_specialistcondition, directory_specialist_specialties"
+            )
+        self.stdout.write(
+            f"Seeded {specialists} specialists and {clinics if specialists else 0} clinics "
+            f"in {time.monotonic() - started:.0f} s."
+        )
+
+    def _progress(self, label: str, done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        bar = "#" * filled + "-" * (width - filled)
+        self.stdout.write(f"\r{label:<12} [{bar}] {done}/{total}", ending="")
+        if done >= total:
+            self.stdout.write("")
+        self.stdout.flush()
+
+    def _delete_previous(self, cursor) -> None:
+        like = SLUG_PREFIX + "%"
+        self.stdout.write("Removing earlier synthetic data ...")
+        cursor.execute(
+            "DELETE FROM directory_specialist WHERE slug LIKE %s", [like]
+        )  # cascades to affiliations, treatment focus and specialties
+        cursor.execute(
+            "DELETE FROM directory_location WHERE clinic_id IN "
+            "(SELECT id FROM directory_clinic WHERE slug LIKE %s)",
+            [like],
+        )
+        cursor.execute(
+            "DELETE FROM directory_affiliation WHERE clinic_id IN "
+            "(SELECT id FROM directory_clinic WHERE slug LIKE %s)",
+            [like],
+        )
+        cursor.execute("DELETE FROM directory_clinic WHERE slug LIKE %s", [like])
+
+    def _clinics(self, cursor, params: dict, place_ids: list[int]) -> None:
+        total = params["clinics"]
+        places = _int_array(place_ids)
+        for start in range(0, total, BATCH):
+            end = min(start + BATCH, total) - 1
+            cursor.execute(
+                f"""
+                INSERT INTO directory_clinic (created, modified, status, last_verified, name, slug,
+                    kind, description, description_en, description_de, logo, website, phone,
+                    email, certifications, needs_review)
+                SELECT %(time)s, %(time)s, 'published', DATE '2026-01-01',
+                    ({_sql_array(CLINIC_WORDS)})[1 + r %% {len(CLINIC_WORDS)}] || ' ' || p.name_de
+                        || ' ' || i,
+                    %(prefix)s || 'clinic-' || i,
+                    ({_sql_array(CLINIC_KINDS)})[1 + r %% {len(CLINIC_KINDS)}],
+                    '', 'A synthetic clinic for load tests.', 'Eine synthetische Klinik für Lasttests.',
+                    '', '', '', '', '', false
+                FROM generate_series({start}, {end}) AS i
+                CROSS JOIN LATERAL (SELECT {RANDOM} AS r) AS random
+                JOIN directory_place p ON p.id = ({places})[
+                    1 + floor(power(((r >> 16) %% 10000) / 10000.0, 2) * {len(place_ids)})::int]
+                """,
+                params,
+            )
+            cursor.execute(
+                f"""
+                INSERT INTO directory_location (created, modified, clinic_id, name, street, postcode,
+                    city, region, country, place_id, latitude, longitude, phone, opening_hours,
+                    opening_hours_en, opening_hours_de)
+                SELECT %(time)s, %(time)s, c.id, '', 'Hauptstraße ' || (1 + r %% 120),
+                    lpad(((r >> 8) %% 90000 + 1000)::text, CASE WHEN p.country = 'DE' THEN 5 ELSE 4 END, '0'),
+                    p.name_de, '', p.country, p.id,
+                    p.latitude + (((r >> 24) %% 1000) - 500) / 20000.0,
+                    p.longitude + (((r >> 34) %% 1000) - 500) / 15000.0,
+                    '', '', '', ''
+                FROM generate_series({start}, {end}) AS i
+                CROSS JOIN LATERAL (SELECT {RANDOM} AS r) AS random
+                JOIN directory_clinic c ON c.slug = %(prefix)s || 'clinic-' || i
+                JOIN directory_place p ON p.id = ({places})[
+                    1 + floor(power(((r >> 16) %% 10000) / 10000.0, 2) * {len(place_ids)})::int]
+                """,
+                params,
+            )
+            self._progress("clinics", end + 1, total)
+
+    def _specialists(self, cursor, params, total, specialty_ids, condition_ids) -> None:
+        specialties = _int_array(specialty_ids)
+        conditions = _int_array(condition_ids)
+        languages = (
+            "array_remove(ARRAY['de', CASE WHEN r % 3 <> 0 THEN 'en' END,"
+            " CASE WHEN (r >> 3) % 7 = 0 THEN 'fr' END, CASE WHEN (r >> 6) % 11 = 0 THEN 'it' END,"
+            " CASE WHEN (r >> 9) % 13 = 0 THEN 'tr' END, CASE WHEN (r >> 12) % 17 = 0 THEN 'ru' END,"
+            " CASE WHEN (r >> 15) % 19 = 0 THEN 'ar' END, CASE WHEN (r >> 18) % 23 = 0 THEN 'pl' END,"
+            " CASE WHEN (r >> 21) % 29 = 0 THEN 'hr' END], NULL)::varchar(2)[]"
+        ).replace("%", "%%")
+        insurance = (
+            "(CASE (r >> 26) % 10 WHEN 0 THEN ARRAY['private','self_pay']"
+            " WHEN 1 THEN ARRAY['statutory','private','self_pay'] WHEN 2 THEN ARRAY['statutory']"
+            " ELSE ARRAY['statutory','private'] END)::varchar(10)[]"
+        ).replace("%", "%%")
+        for start in range(0, total, BATCH):
+            end = min(start + BATCH, total) - 1
+            cursor.execute(
+                f"""
+                CREATE TEMPORARY TABLE seed_rows ON COMMIT DROP AS
+                SELECT i, r, g.name AS given_name, f.name AS family_name,
+                    %(prefix)s || lower(translate(g.name || '-' || f.name, 'äöüßÄÖÜ', 'aousAOU'))
+                        || '-' || i AS slug
+                FROM generate_series({start}, {end}) AS i
+                CROSS JOIN LATERAL (SELECT {RANDOM} AS r) AS random
+                CROSS JOIN LATERAL (SELECT ({_sql_array(GIVEN_NAMES)})[
+                    1 + (r >> 48) %% {len(GIVEN_NAMES)}] AS name) AS g
+                CROSS JOIN LATERAL (SELECT ({_sql_array(FAMILY_NAMES)})[
+                    1 + (r >> 52) %% {len(FAMILY_NAMES)}] AS name) AS f
+                """,
+                params,
+            )
+            cursor.execute(
+                f"""
+                INSERT INTO directory_specialist (created, modified, status, last_verified,
+                    honorific_prefix, given_name, family_name, slug, photo, headline, biography,
+                    biography_en, biography_de, languages, insurance, accepts_new_patients,
+                    memberships, certifications, phone, email, website)
+                SELECT %(time)s, %(time)s,
+                    CASE WHEN r %% 50 = 0 THEN 'draft' ELSE 'published' END,
+                    DATE '2026-01-01' - ((r >> 40) %% 700)::int,
+                    ({_sql_array(PREFIXES)})[1 + (r >> 4) %% {len(PREFIXES)}],
+                    given_name, family_name, slug,
+                    '', ({_sql_array(HEADLINES)})[1 + (r >> 44) %% {len(HEADLINES)}],
+                    '', 'A synthetic listing for load tests.',
+                    'Ein synthetischer Eintrag für Lasttests.',
+                    {languages}, {insurance}, (r >> 30) %% 6 <> 0,
+                    '', '', '', '', ''
+                FROM seed_rows
+                """,
+                params,
+            )
+            cursor.execute(
+                """
+                CREATE TEMPORARY TABLE seed_batch ON COMMIT DROP AS
+                SELECT s.id AS specialist_id, seed_rows.i, seed_rows.r
+                FROM seed_rows JOIN directory_specialist s USING (slug)
+                """
+            )
+            cursor.execute(
+                f"""
+                INSERT INTO directory_affiliation (created, modified, specialist_id, clinic_id,
+                    location_id, role_title, is_primary)
+                SELECT %(time)s, %(time)s, b.specialist_id, l.clinic_id, l.id, '', true
+                FROM seed_batch b
+                JOIN directory_clinic c ON c.slug = %(prefix)s || 'clinic-' || (b.i / {SPECIALISTS_PER_CLINIC})
+                JOIN directory_location l ON l.clinic_id = c.id
+                """,
+                params,
+            )
+            cursor.execute(
+                f"""
+                INSERT INTO directory_specialist_specialties (specialist_id, specialty_id)
+                SELECT DISTINCT b.specialist_id,
+                    ({specialties})[1 + (b.r >> (k * 5)) %% {len(specialty_ids)}]
+                FROM seed_batch b CROSS JOIN generate_series(0, 1) AS k
+                WHERE k = 0 OR b.r %% 3 = 0
+                """,
+                params,
+            )
+            cursor.execute(
+                f"""
+                INSERT INTO directory_specialistcondition (specialist_id, condition_id, position)
+                SELECT b.specialist_id, ({conditions})[1 + (b.r >> (k * 6 + 2)) %% {len(condition_ids)}],
+                    k
+                FROM seed_batch b CROSS JOIN generate_series(0, 2) AS k
+                WHERE k <= b.r %% 3
+                ON CONFLICT (specialist_id, condition_id) DO NOTHING
+                """,
+                params,
+            )
+            cursor.execute("DROP TABLE seed_batch, seed_rows")
+            self._progress("specialists", end + 1, total)

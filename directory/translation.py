@@ -1,0 +1,32 @@
+"""Translated fields: one column per language (name_en, name_de ...), by django-modeltranslation."""
+
+from modeltranslation.translator import TranslationOptions, register
+
+from directory.models import Clinic, Condition, Location, Specialist, Specialty
+
+
+@register(Specialty)
+class SpecialtyTranslation(TranslationOptions):
+    fields = ("name",)
+    required_languages = ("en", "de")
+
+
+@register(Condition)
+class ConditionTranslation(TranslationOptions):
+    fields = ("name", "synonyms")
+    required_languages = {"en": ("name",), "de": ("name",)}
+
+
+@register(Clinic)
+class ClinicTranslation(TranslationOptions):
+    fields = ("description",)
+
+
+@register(Location)
+class LocationTranslation(TranslationOptions):
+    fields = ("opening_hours",)
+
+
+@register(Specialist)
+class SpecialistTranslation(TranslationOptions):
+    fields = ("biography",)

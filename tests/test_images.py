@@ -1,0 +1,82 @@
+"""Uploaded photos: type and size limits, metadata stripped, WebP renditions."""
+
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from directory import images
+from directory.images import RENDITION_WIDTHS, validate_image
+from tests.factories import SpecialistFactory
+
+
+def image_bytes(image_format="JPEG", size=(800, 600), exif: bytes | None = None) -> bytes:
+    output = io.BytesIO()
+    picture = Image.new("RGB", size, (200, 120, 40))
+    if exif is not None:
+        picture.save(output, image_format, exif=exif)
+    else:
+        picture.save(output, image_format)
+    return output.getvalue()
+
+
+def exif_with_gps() -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "Camera maker"  # Make
+    exif[0x8825] = {1: "N", 2: (52.0, 31.0, 12.0)}  # GPS IFD with a latitude
+    return exif.tobytes()
+
+
+def upload(data: bytes, name="photo.jpg") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type="image/jpeg")
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])
+def test_jpeg_png_and_webp_are_accepted(image_format):
+    validate_image(upload(image_bytes(image_format)))
+
+
+def test_other_image_types_are_refused_with_a_clear_message():
+    with pytest.raises(ValidationError, match="Only JPEG, PNG and WebP"):
+        validate_image(upload(image_bytes("GIF"), "photo.gif"))
+
+
+def test_a_file_that_is_not_an_image_is_refused():
+    with pytest.raises(ValidationError, match="not an image we can read"):
+        validate_image(upload(b"%PDF-1.7 definitely not a picture", "photo.jpg"))
+
+
+def test_files_over_ten_megabytes_are_refused(monkeypatch):
+    monkeypatch.setattr(images, "MAX_BYTES", 1000)
+
+    with pytest.raises(ValidationError, match="larger than 10 MB"):
+        validate_image(upload(image_bytes(size=(400, 400))))
+
+
+def test_images_over_forty_megapixels_are_refused(monkeypatch):
+    monkeypatch.setattr(images, "MAX_PIXELS", 100 * 100)
+
+    with pytest.raises(ValidationError, match="more than 40 megapixels"):
+        validate_image(upload(image_bytes(size=(101, 100))))
+
+
+@pytest.mark.django_db
+def test_saving_a_photo_strips_exif_and_writes_webp_renditions(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    original = image_bytes(size=(1200, 900), exif=exif_with_gps())
+    assert Image.open(io.BytesIO(original)).getexif()  # the upload does carry EXIF
+
+    specialist = SpecialistFactory(photo=upload(original))
+
+    with specialist.photo.open("rb") as stored:
+        assert not Image.open(stored).getexif()
+    renditions = specialist.photo_renditions
+    assert [r["width"] for r in renditions] == list(RENDITION_WIDTHS)
+    for rendition in renditions:
+        path = tmp_path / rendition["url"].removeprefix(settings.MEDIA_URL)
+        with Image.open(path) as picture:
+            assert picture.format == "WEBP"
+            assert picture.width == rendition["width"]
+            assert not picture.getexif()

@@ -1,0 +1,230 @@
+"""The specialists CSV (SPEC section 8): import, dry run, errors, idempotence, round trip."""
+
+import csv
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from directory.csv_format import COLUMNS, CsvFormatError, export_specialists, import_specialists
+from directory.models import Clinic, Condition, Location, Specialist, Specialty
+from tests.factories import ClinicFactory, ConditionFactory, SpecialtyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def make_row(**values) -> dict:
+    row = dict.fromkeys(COLUMNS, "")
+    row.update(
+        {
+            "slug": "mara-lindqvist",
+            "prefix": "Dr. med.",
+            "given_name": "Mara",
+            "family_name": "Lindqvist",
+            "headline": "Senior consultant",
+            "specialties": "visceral-surgery",
+            "conditions": "liver-metastases",
+            "languages": "de;en",
+            "insurance": "statutory;private",
+            "new_patients": "yes",
+            "clinic": "Klinikum Nord",
+            "street": "Nordallee 5",
+            "postcode": "99084",
+            "city": "Erfurt",
+            "country": "DE",
+            "bio_en": "Experienced liver surgeon.",
+            "bio_de": "Erfahrene Leberchirurgin.",
+            "status": "published",
+        }
+    )
+    row.update(values)
+    return row
+
+
+def make_csv(*rows: dict) -> str:
+    output = io.StringIO()
+    writer = csv.DictWriter(output, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return output.getvalue()
+
+
+@pytest.fixture
+def taxonomy():
+    SpecialtyFactory(
+        slug="visceral-surgery", name_en="Visceral surgery", name_de="Viszeralchirurgie"
+    )
+    ConditionFactory(slug="liver-metastases", name_en="Liver metastases", name_de="Lebermetastasen")
+    ClinicFactory(name="Klinikum Nord", slug="klinikum-nord")
+
+
+def test_a_good_file_creates_the_specialist_with_everything(taxonomy):
+    report = import_specialists(make_csv(make_row()))
+
+    assert report.ok
+    assert report.applied
+    specialist = Specialist.objects.get(slug="mara-lindqvist")
+    assert specialist.languages == ["de", "en"]
+    assert specialist.insurance == ["statutory", "private"]
+    assert specialist.biography_de == "Erfahrene Leberchirurgin."
+    assert [c.slug for c in specialist.conditions.all()] == ["liver-metastases"]
+    affiliation = specialist.affiliations.get()
+    assert affiliation.is_primary
+    assert affiliation.clinic.slug == "klinikum-nord"
+
+
+def test_names_in_either_language_find_existing_taxonomy(taxonomy):
+    import_specialists(
+        make_csv(make_row(specialties="Viszeralchirurgie", conditions="LIVER METASTASES"))
+    )
+
+    specialist = Specialist.objects.get(slug="mara-lindqvist")
+    assert specialist.specialties.get().slug == "visceral-surgery"
+    assert specialist.conditions.get().slug == "liver-metastases"
+    assert not Specialty.objects.filter(needs_review=True).exists()
+
+
+def test_unknown_taxonomy_names_are_created_and_flagged_for_review(taxonomy):
+    report = import_specialists(
+        make_csv(make_row(conditions="Liver metastases;Cholangiocarcinoma"))
+    )
+
+    assert report.new_conditions == ["Cholangiocarcinoma"]
+    assert Condition.objects.get(needs_review=True).name_en == "Cholangiocarcinoma"
+
+
+def test_location_without_coordinates_is_geocoded_from_the_gazetteer(taxonomy):
+    import_specialists(make_csv(make_row()))
+
+    location = Location.objects.get(street="Nordallee 5")
+    assert location.latitude == pytest.approx(50.98, abs=0.1)
+    assert location.longitude == pytest.approx(11.03, abs=0.1)
+
+
+def test_an_unknown_city_without_coordinates_is_a_row_error(taxonomy):
+    report = import_specialists(make_csv(make_row(city="Atlantis")))
+
+    assert report.errors == [
+        (2, "city 'Atlantis' is not in the gazetteer for DE; give latitude and longitude")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"country": "FR"}, "country must be DE, AT or CH"),
+        ({"languages": "de;klingon"}, "unknown language code 'klingon'"),
+        ({"insurance": "statutory;golden"}, "insurance must be statutory, private or self_pay"),
+        ({"new_patients": "maybe"}, "new_patients must be yes or no"),
+        ({"status": "archived"}, "status must be draft or published"),
+        ({"family_name": ""}, "family_name is required"),
+        ({"email": "not-an-email"}, "is not a valid address"),
+        ({"latitude": "north", "longitude": "11"}, "latitude must be a number"),
+        ({"latitude": "50.9"}, "give both latitude and longitude"),
+        ({"slug": "Mara Lindqvist!"}, "may only contain letters, digits and hyphens"),
+    ],
+)
+def test_each_kind_of_bad_row_is_reported_with_its_row_number(taxonomy, values, message):
+    report = import_specialists(make_csv(make_row(slug="first"), make_row(**values)))
+
+    assert not report.applied
+    assert any(row == 3 and message in error for row, error in report.errors), report.errors
+
+
+def test_one_bad_row_changes_nothing_at_all(taxonomy):
+    import_specialists(make_csv(make_row(slug="good-one"), make_row(slug="bad-one", country="XX")))
+
+    assert not Specialist.objects.exists()
+    assert not Location.objects.exists()
+
+
+def test_dry_run_reports_creates_and_updates_but_changes_nothing(taxonomy):
+    import_specialists(make_csv(make_row()))
+
+    report = import_specialists(
+        make_csv(make_row(headline="Head of department"), make_row(slug="new-one")), dry_run=True
+    )
+
+    assert [(r.action, r.changes) for r in report.results] == [
+        ("update", ["headline"]),
+        ("create", []),
+    ]
+    assert Specialist.objects.get(slug="mara-lindqvist").headline == "Senior consultant"
+    assert not Specialist.objects.filter(slug="new-one").exists()
+
+
+def test_importing_the_same_file_twice_changes_nothing_the_second_time(taxonomy):
+    data = make_csv(make_row(), make_row(slug="", given_name="Jonas", family_name="Brandt"))
+    import_specialists(data)
+    modified = dict(Specialist.objects.values_list("slug", "modified"))
+
+    report = import_specialists(make_csv(make_row()))
+
+    assert [r.action for r in report.results] == ["unchanged"]
+    assert dict(Specialist.objects.values_list("slug", "modified")) == modified
+
+
+def test_an_empty_slug_creates_a_new_specialist_with_a_generated_slug(taxonomy):
+    import_specialists(make_csv(make_row(slug="", given_name="Jürgen", family_name="Weiß")))
+
+    assert Specialist.objects.filter(slug="juergen-weiss").exists()
+
+
+def test_export_then_import_is_a_round_trip(taxonomy):
+    import_specialists(
+        make_csv(
+            make_row(),
+            make_row(slug="ida-berg", given_name="Ida", latitude="50.9", longitude="11.0"),
+        )
+    )
+    exported = io.StringIO()
+    export_specialists(exported)
+
+    report = import_specialists(exported.getvalue(), dry_run=True)
+
+    assert report.ok
+    assert {r.action for r in report.results} == {"unchanged"}
+    assert exported.getvalue().splitlines()[0] == ",".join(COLUMNS)
+
+
+def test_a_file_with_a_wrong_header_or_encoding_is_refused():
+    with pytest.raises(CsvFormatError, match="missing columns: slug"):
+        import_specialists("name,city\nA,B\n")
+    with pytest.raises(CsvFormatError, match="UTF-8"):
+        import_specialists("slug\n".encode("utf-16"))
+
+
+def test_command_exits_non_zero_and_prints_every_error(taxonomy, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(make_csv(make_row(country="XX"), make_row(slug="two", new_patients="?")))
+    errors = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import_directory", str(path), stderr=errors, stdout=io.StringIO())
+
+    assert "row 2: error: country must be" in errors.getvalue()
+    assert "row 3: error: new_patients must be" in errors.getvalue()
+    assert not Specialist.objects.exists()
+
+
+def test_command_dry_run_lists_rows_and_changes_nothing(taxonomy, tmp_path):
+    path = tmp_path / "good.csv"
+    path.write_text(make_csv(make_row()))
+    output = io.StringIO()
+
+    call_command("import_directory", str(path), "--dry-run", stdout=output)
+
+    assert "row 2: create mara-lindqvist" in output.getvalue()
+    assert not Specialist.objects.exists()
+    assert not Clinic.objects.filter(needs_review=True).exists()
+
+
+def test_export_command_writes_the_format_to_a_file(taxonomy, tmp_path):
+    import_specialists(make_csv(make_row()))
+    path = tmp_path / "out.csv"
+
+    call_command("export_directory", str(path))
+
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert rows[0]["slug"] == "mara-lindqvist"
+    assert rows[0]["clinic"] == "klinikum-nord"
