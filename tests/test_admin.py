@@ -108,3 +108,15 @@ def test_csv_export_in_admin_downloads_the_format(client, editor):
     assert response["Content-Type"].startswith("text/csv")
     assert response.content.decode().startswith("slug,prefix,given_name")
     assert "anna-export" in response.content.decode()
+
+
+def test_csv_import_in_admin_refuses_a_file_too_large_to_confirm(client, editor, monkeypatch):
+    monkeypatch.setattr("directory.admin.MAX_CSV_BYTES", 10)
+    client.force_login(editor)
+
+    response = client.post(
+        "/admin/directory/specialist/import/",
+        {"file": SimpleUploadedFile("big.csv", b"slug,prefix\n" * 3, content_type="text/csv")},
+    )
+
+    assert "larger than 1.8 MB" in response.text
