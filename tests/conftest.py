@@ -20,3 +20,9 @@ def outsider(db):
 def german_client() -> Client:
     """A client whose browser asks for German."""
     return Client(headers={"accept-language": "de-DE,de;q=0.9"})
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests run last: as transactional tests they end with a flush, which empties the
+    gazetteer that the migration loaded and the other tests rely on."""
+    items.sort(key=lambda item: "browser" in item.nodeid.split("/"))
