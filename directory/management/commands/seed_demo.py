@@ -303,22 +303,21 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def _delete_previous(self, cursor) -> None:
-        like = SLUG_PREFIX + "%"
+        """Delete earlier synthetic rows, children first: Django's foreign keys cascade in
+        Python, not in the database, so raw SQL must remove dependent rows itself."""
         self.stdout.write("Removing earlier synthetic data ...")
-        cursor.execute(
-            "DELETE FROM directory_specialist WHERE slug LIKE %s", [like]
-        )  # cascades to affiliations, treatment focus and specialties
-        cursor.execute(
-            "DELETE FROM directory_location WHERE clinic_id IN "
-            "(SELECT id FROM directory_clinic WHERE slug LIKE %s)",
-            [like],
-        )
-        cursor.execute(
-            "DELETE FROM directory_affiliation WHERE clinic_id IN "
-            "(SELECT id FROM directory_clinic WHERE slug LIKE %s)",
-            [like],
-        )
-        cursor.execute("DELETE FROM directory_clinic WHERE slug LIKE %s", [like])
+        specialists = "SELECT id FROM directory_specialist WHERE slug LIKE %(like)s"
+        clinics = "SELECT id FROM directory_clinic WHERE slug LIKE %(like)s"
+        for statement in (
+            f"DELETE FROM directory_specialistcondition WHERE specialist_id IN ({specialists})",
+            f"DELETE FROM directory_specialist_specialties WHERE specialist_id IN ({specialists})",
+            f"DELETE FROM directory_affiliation WHERE specialist_id IN ({specialists})"
+            f" OR clinic_id IN ({clinics})",
+            "DELETE FROM directory_specialist WHERE slug LIKE %(like)s",
+            f"DELETE FROM directory_location WHERE clinic_id IN ({clinics})",
+            "DELETE FROM directory_clinic WHERE slug LIKE %(like)s",
+        ):
+            cursor.execute(statement, {"like": SLUG_PREFIX + "%"})
 
     def _clinics(self, cursor, params: dict, place_ids: list[int]) -> None:
         total = params["clinics"]
