@@ -134,7 +134,8 @@ def read_rows(data: bytes | str) -> list[dict]:
 
 class _Taxonomy:
     """Finds specialties, conditions and clinics by slug or name (EN or DE), case-insensitive;
-    unknown names become new entries flagged for review. Loads each table once."""
+    unknown names become new entries flagged for review. Loads each table once, and looks up
+    each city once."""
 
     def __init__(self, report: ImportReport):
         self.report = report
@@ -142,6 +143,7 @@ class _Taxonomy:
         self.conditions = self._index(Condition.objects.all(), ("name_en", "name_de"))
         self.clinics = self._index(Clinic.objects.all(), ("name",))
         self.pending: dict[tuple[str, str], object] = {}
+        self.places: dict[tuple[str, str], object] = {}
 
     @staticmethod
     def _index(queryset, name_fields) -> dict[str, object]:
@@ -153,6 +155,13 @@ class _Taxonomy:
                     index.setdefault(name.casefold(), obj)
             index[obj.slug.casefold()] = obj
         return index
+
+    def place(self, city: str, country: str):
+        """The gazetteer place of a city, looked up once per import. Runs a query."""
+        key = (city.casefold(), country)
+        if key not in self.places:
+            self.places[key] = resolve_place(city, country=country)
+        return self.places[key]
 
     def find_or_plan(self, kind: str, name: str):
         index = getattr(self, kind)
@@ -252,7 +261,7 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, seen_slugs: set) 
     if (latitude is None) != (longitude is None) and not errors:
         errors.append("give both latitude and longitude, or neither")
     if latitude is None and row["city"] and country in Country.values:
-        place = resolve_place(row["city"], country=country)
+        place = taxonomy.place(row["city"], country)
         if place is None:
             errors.append(
                 f"city {row['city']!r} is not in the gazetteer for {country}; "
@@ -301,12 +310,14 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, seen_slugs: set) 
     return plan, []
 
 
-def _unique_slug(base: str, taken: set[str]) -> str:
-    base = slugify_name(base)[:170] or "specialist"
+def _unique_slug(model, name: str, taken: set[str] = frozenset()) -> str:
+    """A slug for `name` that neither `model` nor `taken` uses yet (`name-2`, `name-3` ...).
+    Runs a query per candidate."""
+    max_length = model._meta.get_field("slug").max_length - 10
+    base = slugify_name(name)[:max_length] or model._meta.model_name
     slug, number = base, 2
-    while slug in taken or Specialist.objects.filter(slug=slug).exists():
+    while slug in taken or model.objects.filter(slug=slug).exists():
         slug, number = f"{base}-{number}", number + 1
-    taken.add(slug)
     return slug
 
 
@@ -406,19 +417,16 @@ def _materialise(obj_or_name, kind: str):
         return obj_or_name
     name = obj_or_name
     if kind == "clinics":
-        base = slugify_name(name)[:200] or "clinic"
-        slug, number = base, 2
-        while Clinic.objects.filter(slug=slug).exists():
-            slug, number = f"{base}-{number}", number + 1
         return Clinic.objects.create(
-            name=name, slug=slug, status=Status.PUBLISHED, needs_review=True
+            name=name,
+            slug=_unique_slug(Clinic, name),
+            status=Status.PUBLISHED,
+            needs_review=True,
         )
     model = Specialty if kind == "specialties" else Condition
-    base = slugify_name(name)[:120] or kind
-    slug, number = base, 2
-    while model.objects.filter(slug=slug).exists():
-        slug, number = f"{base}-{number}", number + 1
-    return model.objects.create(name_en=name, name_de=name, slug=slug, needs_review=True)
+    return model.objects.create(
+        name_en=name, name_de=name, slug=_unique_slug(model, name), needs_review=True
+    )
 
 
 def _apply(plans: list[_PlannedRow], report: ImportReport, taxonomy: _Taxonomy) -> None:
@@ -442,7 +450,10 @@ def _apply(plans: list[_PlannedRow], report: ImportReport, taxonomy: _Taxonomy) 
         specialist = plan.specialist or Specialist()
         values = dict(plan.values)
         if not values["slug"]:
-            values["slug"] = _unique_slug(f"{values['given_name']} {values['family_name']}", taken)
+            values["slug"] = _unique_slug(
+                Specialist, f"{values['given_name']} {values['family_name']}", taken
+            )
+            taken.add(values["slug"])
         for name, value in values.items():
             setattr(specialist, name, value)
         specialist.save()

@@ -93,6 +93,19 @@ class TimeStamped(models.Model):
         super().save(*args, **kwargs)
 
 
+class ReviewFlagged(models.Model):
+    """Entries an import may create from an unknown name, flagged for editors to check."""
+
+    needs_review = models.BooleanField(
+        _("needs review"),
+        default=False,
+        help_text=_("Created by an import from an unknown name; an editor should check it."),
+    )
+
+    class Meta:
+        abstract = True
+
+
 class PublishableQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Status.PUBLISHED)
@@ -128,7 +141,7 @@ class Publishable(TimeStamped):
         return self.status == Status.PUBLISHED
 
 
-class Specialty(TimeStamped):
+class Specialty(ReviewFlagged, TimeStamped):
     """A medical field (FHIR: PractitionerRole.specialty), possibly inside a broader one."""
 
     name = models.CharField(_("name"), max_length=120)
@@ -140,11 +153,6 @@ class Specialty(TimeStamped):
         blank=True,
         on_delete=models.PROTECT,
         related_name="children",
-    )
-    needs_review = models.BooleanField(
-        _("needs review"),
-        default=False,
-        help_text=_("Created by an import from an unknown name; an editor should check it."),
     )
 
     class Meta:
@@ -161,7 +169,7 @@ class ConditionKind(models.TextChoices):
     TREATMENT = "treatment", _("Treatment")
 
 
-class Condition(TimeStamped):
+class Condition(ReviewFlagged, TimeStamped):
     """A disease or a treatment topic that patients search for (schema.org MedicalCondition or
     MedicalProcedure)."""
 
@@ -180,11 +188,6 @@ class Condition(TimeStamped):
     )
     icd10 = models.CharField(
         _("ICD-10 code"), max_length=8, blank=True, validators=[icd10_validator]
-    )
-    needs_review = models.BooleanField(
-        _("needs review"),
-        default=False,
-        help_text=_("Created by an import from an unknown name; an editor should check it."),
     )
 
     class Meta:
@@ -231,7 +234,7 @@ class Place(models.Model):
         return f"{self.name_de} ({self.country})"
 
 
-class Clinic(ProcessedImagesMixin, Publishable):
+class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
     """A hospital, practice, centre or department (FHIR Organization)."""
 
     image_fields = ("logo",)
@@ -265,11 +268,6 @@ class Clinic(ProcessedImagesMixin, Publishable):
         _("certifications"),
         blank=True,
         help_text=_("One per line, e.g. a certified cancer centre."),
-    )
-    needs_review = models.BooleanField(
-        _("needs review"),
-        default=False,
-        help_text=_("Created by an import from an unknown name; an editor should check it."),
     )
 
     objects = PublishableQuerySet.as_manager()
