@@ -12,3 +12,4 @@ class DirectoryConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(grant_app_permissions_to_editors, sender=self)
+        from directory import signals  # noqa: F401  (connects the search index's receivers)

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.text import slugify
 
+from directory import search
 from directory.models import (
     LANGUAGE_CODES,
     Affiliation,
@@ -405,7 +406,7 @@ def import_specialists(data: bytes | str, *, dry_run: bool = False) -> ImportRep
         report.results.append(RowResult(plan.row, slug, action, changes))
     if report.errors or dry_run:
         return report
-    with transaction.atomic():
+    with transaction.atomic(), search.deferred():
         _apply(plans, report, taxonomy)
     report.applied = True
     return report

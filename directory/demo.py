@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from directory import search
 from directory.csv_format import import_specialists
 from directory.models import Clinic, Condition, Location, Specialist, Specialty, Status
 
@@ -80,6 +81,8 @@ def load_demo_directory() -> dict[str, int]:
                 )
             added["clinics"] += 1
     added["specialists"] = _import_missing_specialists(FIXTURES / "demo_specialists.csv")
+    if any(added.values()):
+        search.rebuild_all()  # fixtures load raw rows, which the index's receivers skip
     return added
 
 

@@ -11,7 +11,8 @@ from datetime import timedelta
 
 from babel import Locale
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, GistIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
@@ -333,8 +334,14 @@ class Location(TimeStamped):
         verbose_name_plural = _("locations")
         ordering = ["clinic__name", "city", "street"]
         indexes = [
-            # Radius search: a latitude/longitude bounding box before the exact distance.
-            models.Index(fields=["latitude", "longitude"], name="location_lat_lng_idx"),
+            # Radius search: earthdistance's cube around a point (earth_box) before the exact
+            # great-circle distance.
+            GistIndex(
+                models.Func(
+                    "latitude", "longitude", function="ll_to_earth", output_field=models.FloatField()
+                ),
+                name="location_earth_gist",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -536,3 +543,64 @@ class Affiliation(TimeStamped):
 
         if self.location_id and self.clinic_id and self.location.clinic_id != self.clinic_id:
             raise ValidationError({"location": _("This location belongs to another clinic.")})
+
+
+class SpecialistSearch(models.Model):
+    """What the search reads: one row per published specialist, folded and flattened from the
+    listing, its clinics, locations, fields and conditions. Kept up to date by directory.search
+    (on save, import and seeding); never edited by hand.
+
+    `names` holds the folded words of the specialist's name (weight A), clinic names (B) and
+    cities in both languages (D). Conditions and fields are matched through their IDs, so the
+    rows stay narrow: the search resolves words against the small taxonomy tables first.
+    """
+
+    specialist = models.OneToOneField(
+        Specialist, primary_key=True, on_delete=models.CASCADE, related_name="search_row"
+    )
+    sort_name = models.CharField(max_length=200)
+    names = SearchVectorField()
+    countries = ArrayField(models.CharField(max_length=2), default=list)
+    specialty_ids = ArrayField(
+        models.IntegerField(),
+        default=list,
+        help_text="The specialist's fields and every broader field above them.",
+    )
+    condition_ids = ArrayField(models.IntegerField(), default=list)
+    languages = ArrayField(models.CharField(max_length=2), default=list)
+    insurance = ArrayField(models.CharField(max_length=10), default=list)
+    accepts_new_patients = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("search entry")
+        verbose_name_plural = _("search entries")
+        indexes = [
+            models.Index(fields=["sort_name", "specialist"], name="search_sort_name_idx"),
+            GinIndex(fields=["names"], name="search_names_gin"),
+            GinIndex(fields=["countries"], name="search_countries_gin"),
+            GinIndex(fields=["specialty_ids"], name="search_specialties_gin"),
+            GinIndex(fields=["condition_ids"], name="search_conditions_gin"),
+            GinIndex(fields=["languages"], name="search_languages_gin"),
+            GinIndex(fields=["insurance"], name="search_insurance_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return self.sort_name
+
+
+class SearchTerm(models.Model):
+    """Every folded word the search can match, for typo tolerance: a misspelt word is replaced by
+    the terms most similar to it (pg_trgm over this small table, as the PostgreSQL documentation
+    suggests for spelling suggestions)."""
+
+    word = models.CharField(max_length=100, primary_key=True)
+
+    class Meta:
+        verbose_name = _("search term")
+        verbose_name_plural = _("search terms")
+        indexes = [
+            GinIndex(fields=["word"], opclasses=["gin_trgm_ops"], name="searchterm_word_trgm"),
+        ]
+
+    def __str__(self) -> str:
+        return self.word

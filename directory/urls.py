@@ -5,5 +5,6 @@ from directory import views
 app_name = "directory"
 
 urlpatterns = [
+    path("specialists/", views.specialist_search, name="search"),
     path("specialists/<slug:slug>/", views.specialist_detail, name="specialist"),
 ]

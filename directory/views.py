@@ -2,6 +2,7 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from directory.listing import SpecialistList
 from directory.models import Affiliation, Specialist, SpecialistCondition, Status
 
 
@@ -29,3 +30,10 @@ def specialist_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if not specialist.is_published and not _may_preview(request):
         raise Http404
     return render(request, "directory/specialist_detail.html", {"specialist": specialist})
+
+
+def specialist_search(request: HttpRequest) -> HttpResponse:
+    """Search and filter the published specialists (SPEC sections 4 and 6). Malformed parameters
+    give 400 with the form showing each error beside its field."""
+    listing = SpecialistList(request)
+    return render(request, "directory/search.html", {"listing": listing}, status=listing.status)

@@ -14,6 +14,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
+from directory.search import rebuild_all
+
 from directory.models import Condition, Place, Specialty
 
 SLUG_PREFIX = "seed-"
@@ -283,9 +285,11 @@ class Command(BaseCommand):
             if specialists:
                 self._clinics(cursor, params, place_ids)
                 self._specialists(cursor, params, specialists, specialty_ids, condition_ids)
+        self.stdout.write("Building the search index ...")
+        rebuild_all()
         with connection.cursor() as cursor:
             cursor.execute(
-                "ANALYZE directory_specialist, directory_affiliation, directory_location, "
+                "ANALYZE directory_specialistsearch, directory_searchterm, directory_specialist, directory_affiliation, directory_location, "
                 "directory_clinic, directory_specialistcondition, directory_specialist_specialties"
             )
         self.stdout.write(
@@ -309,6 +313,7 @@ class Command(BaseCommand):
         specialists = "SELECT id FROM directory_specialist WHERE slug LIKE %(like)s"
         clinics = "SELECT id FROM directory_clinic WHERE slug LIKE %(like)s"
         for statement in (
+            f"DELETE FROM directory_specialistsearch WHERE specialist_id IN ({specialists})",
             f"DELETE FROM directory_specialistcondition WHERE specialist_id IN ({specialists})",
             f"DELETE FROM directory_specialist_specialties WHERE specialist_id IN ({specialists})",
             f"DELETE FROM directory_affiliation WHERE specialist_id IN ({specialists})"

@@ -1,0 +1,231 @@
+"""The one FilterSet behind every list of specialists: the search page, condition pages and
+medical field pages (SPEC sections 4 and 6). It reads SpecialistSearch, the folded flat index
+that directory.search keeps up to date."""
+
+from functools import cached_property
+
+import django_filters
+from django import forms
+from django.db.models import Case, FloatField, IntegerField, Value, When
+from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext_lazy as _
+
+from directory import search
+from directory.models import (
+    Condition,
+    Country,
+    Insurance,
+    Place,
+    SpecialistSearch,
+    Specialty,
+    language_choices,
+)
+from directory.places import resolve_place
+
+DEFAULT_RADIUS = 25
+MAX_RADIUS = 500
+RADIUS_CHOICES = (5, 10, 25, 50, 100, 250, 500)
+MAX_QUERY_LENGTH = 200
+
+
+class Sort:
+    RELEVANCE = "relevance"
+    NAME = "name"
+    DISTANCE = "distance"
+    CHOICES = (
+        (RELEVANCE, _("Best match")),
+        (NAME, _("Name")),
+        (DISTANCE, _("Distance")),
+    )
+
+
+# The great-circle distance in km from the searched place to a specialist's nearest location at
+# a published clinic (earthdistance), and the specialists within a radius: the GiST index on
+# ll_to_earth(latitude, longitude) finds the locations inside a cube around the place first.
+_DISTANCE_SQL = """(
+    SELECT min(earth_distance(ll_to_earth(%s, %s), ll_to_earth(l.latitude, l.longitude))) / 1000
+    FROM directory_affiliation a
+    JOIN directory_location l ON l.id = a.location_id
+    JOIN directory_clinic c ON c.id = a.clinic_id AND c.status = 'published'
+    WHERE a.specialist_id = directory_specialistsearch.specialist_id
+)"""
+_NEARBY_SQL = """
+    SELECT a.specialist_id
+    FROM directory_location l
+    JOIN directory_affiliation a ON a.location_id = l.id
+    JOIN directory_clinic c ON c.id = a.clinic_id AND c.status = 'published'
+    WHERE earth_box(ll_to_earth(%s, %s), %s) @> ll_to_earth(l.latitude, l.longitude)
+        AND earth_distance(ll_to_earth(%s, %s), ll_to_earth(l.latitude, l.longitude)) <= %s
+"""
+
+
+class SearchForm(forms.Form):
+    """Checks that go across fields. Every error is tied to the field it is about, so the page
+    shows it right beside that field."""
+
+    def clean(self):
+        data = super().clean()
+        if data.get("radius") and not data.get("city"):
+            self.add_error("radius", _("Choose a city or town to search around."))
+        if data.get("sort") == Sort.DISTANCE and not data.get("city"):
+            self.add_error("sort", _("Sorting by distance needs a city or town."))
+        return data
+
+
+class SlugFilter(django_filters.CharFilter):
+    field_class = forms.SlugField
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class SpecialistFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="filter_text",
+        label=_("Name, condition or medical field"),
+        max_length=MAX_QUERY_LENGTH,
+    )
+    condition = SlugFilter(method="filter_condition", label=_("Condition or treatment"))
+    specialty = SlugFilter(method="filter_specialty", label=_("Medical field"))
+    country = django_filters.MultipleChoiceFilter(
+        method="filter_any", label=_("Country"), choices=Country.choices
+    )
+    city = django_filters.CharFilter(method="filter_city", label=_("City or town"), max_length=120)
+    radius = IntegerFilter(
+        method="filter_nothing",
+        label=_("Distance"),
+        min_value=1,
+        max_value=MAX_RADIUS,
+    )
+    language = django_filters.MultipleChoiceFilter(
+        method="filter_any", label=_("Language spoken"), choices=language_choices
+    )
+    insurance = django_filters.MultipleChoiceFilter(
+        method="filter_any", label=_("Insurance"), choices=Insurance.choices
+    )
+    new_patients = django_filters.ChoiceFilter(
+        method="filter_new_patients",
+        label=_("Accepting new patients"),
+        choices=(("1", _("Only specialists accepting new patients")),),
+    )
+    sort = django_filters.ChoiceFilter(
+        method="filter_nothing", label=_("Sort by"), choices=Sort.CHOICES
+    )
+    page = IntegerFilter(method="filter_nothing", label=_("Page"), min_value=1)
+
+    # The facets: parameter -> column of SpecialistSearch.
+    FACETS = {
+        "country": "countries",
+        "specialty": "specialty_ids",
+        "language": "languages",
+        "insurance": "insurance",
+    }
+    _ARRAY_COLUMNS = {"country": "countries", "language": "languages", "insurance": "insurance"}
+
+    class Meta:
+        model = SpecialistSearch
+        fields = []
+        form = SearchForm
+
+    def __init__(self, data=None, queryset=None, **kwargs):
+        super().__init__(data, queryset=queryset, **kwargs)
+        self.unknown = {}  # parameter -> the well-formed value that names nothing we know
+        self.place: Place | None = None
+        self.condition: Condition | None = None
+        self.specialty: Specialty | None = None
+        self.words = search.Words()
+
+    # --- What the filters look up, once per request ----------------------------------------
+
+    @cached_property
+    def specialties(self) -> dict[int, Specialty]:
+        """Every medical field, for the `specialty` filter, its facet and the cards."""
+        return {field.pk: field for field in Specialty.objects.all()}
+
+    @cached_property
+    def _words(self) -> search.Words:
+        return search.analyse(self.form.cleaned_data["q"])
+
+    @cached_property
+    def _place(self) -> Place | None:
+        return resolve_place(self.form.cleaned_data["city"])
+
+    @cached_property
+    def _condition(self) -> Condition | None:
+        return Condition.objects.filter(slug=self.form.cleaned_data["condition"]).first()
+
+    @property
+    def radius_km(self) -> int:
+        return self.form.cleaned_data.get("radius") or DEFAULT_RADIUS
+
+    # --- The filters -------------------------------------------------------------------------
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset  # applied by SearchResults (sort, page) or with `city` (radius)
+
+    def filter_any(self, queryset, name, value):
+        """Options of one facet combine with OR: insurance=statutory&insurance=private lists
+        specialists who take either."""
+        return queryset.filter(**{f"{self._ARRAY_COLUMNS[name]}__overlap": list(value)})
+
+    def filter_new_patients(self, queryset, name, value):
+        return queryset.filter(accepts_new_patients=True)
+
+    def filter_condition(self, queryset, name, value):
+        self.condition = self._condition
+        if self.condition is None:
+            self.unknown[name] = value
+            return queryset.none()
+        return queryset.filter(condition_ids__contains=[self.condition.pk])
+
+    def filter_specialty(self, queryset, name, value):
+        self.specialty = next((f for f in self.specialties.values() if f.slug == value), None)
+        if self.specialty is None:
+            self.unknown[name] = value
+            return queryset.none()
+        # The rows list every broader field too: "Internal medicine" finds oncologists.
+        return queryset.filter(specialty_ids__contains=[self.specialty.pk])
+
+    def filter_text(self, queryset, name, value):
+        self.words = self._words
+        if not self.words.words:
+            self.unknown[name] = value  # nothing searchable in it (only symbols, say)
+            return queryset.none()
+        match, exact, by_name = search.text_filters(self.words)
+        return queryset.filter(match).alias(
+            tier=Case(
+                When(by_name, then=Value(0)),
+                When(exact, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            )
+        )
+
+    def filter_city(self, queryset, name, value):
+        self.place = self._place
+        if self.place is None:
+            self.unknown[name] = value
+            return queryset.none()
+        point = [self.place.latitude, self.place.longitude]
+        metres = self.radius_km * 1000
+        nearby = RawSQL(_NEARBY_SQL, [*point, metres, *point, metres])
+        return queryset.filter(specialist_id__in=nearby).alias(
+            distance=RawSQL(_DISTANCE_SQL, point, output_field=FloatField())
+        )
+
+    # --- For the facets ----------------------------------------------------------------------
+
+    def filter_queryset(self, queryset, skip: str | None = None):
+        """The filtered rows; with `skip`, as if that parameter were not given (for its facet's
+        counts, which its own selection must not shrink)."""
+        for name, value in self.form.cleaned_data.items():
+            if name != skip:
+                queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    def queryset_for_facet(self, name: str):
+        if self.form.cleaned_data.get(name):
+            return self.filter_queryset(self.queryset.all(), skip=name)
+        return self.qs
+

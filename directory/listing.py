@@ -1,0 +1,359 @@
+# The facet SQL wraps querysets compiled by Django; values go in as parameters.
+# ruff: noqa: S608
+"""A list of specialists as the search page, condition pages and medical field pages show it:
+the filtered rows of one page, the result count and the facet counts beside every option.
+
+Counts are computed disjunctively (a facet's own selection does not shrink its own counts) in a
+single query and cached until the next change to any listing (directory.search.generation), so
+the broad lists patients open most (a condition, a country) stay fast at full scale.
+"""
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import F, Prefetch, prefetch_related_objects
+from django.http import QueryDict
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from directory import search
+from directory.filters import DEFAULT_RADIUS, RADIUS_CHOICES, SpecialistFilterSet, Sort
+from directory.models import (
+    LANGUAGE_CODES,
+    Affiliation,
+    Country,
+    Insurance,
+    SpecialistSearch,
+    Status,
+)
+from directory.models import language_name as _language_name
+
+PAGE_SIZE = 20
+FACET_CACHE_SECONDS = 15 * 60
+# The parameters of the canonical URL, in this order; `sort` and `page` only when not default.
+CANONICAL_ORDER = (
+    "q",
+    "condition",
+    "specialty",
+    "country",
+    "city",
+    "radius",
+    "language",
+    "insurance",
+    "new_patients",
+    "sort",
+    "page",
+)
+
+
+@dataclass
+class Option:
+    value: str
+    label: str
+    count: int | None  # None when the form has errors and nothing was counted
+    selected: bool
+
+
+@dataclass
+class Facet:
+    name: str
+    legend: str
+    options: list[Option] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Card:
+    """One specialist in a list, with what the card shows beside the listing itself."""
+
+    specialist: object
+    fields: list
+    distance: float | None
+    affiliation: Affiliation | None
+
+
+class SpecialistList:
+    """Runs the FilterSet over the published specialists (optionally narrowed by `queryset`,
+    e.g. to one condition) and gathers what the templates show. A fixed number of queries."""
+
+    def __init__(self, request, queryset=None, *, scope: str = ""):
+        self.request = request
+        self.scope = scope
+        self.filterset = SpecialistFilterSet(
+            request.GET,
+            queryset=queryset if queryset is not None else SpecialistSearch.objects.all(),
+            request=request,
+        )
+        self.valid = self.filterset.is_valid()
+        self.data = self.filterset.form.cleaned_data if self.valid else {}
+        self.total = 0
+        self.cards: list[Card] = []
+        self.facets: list[Facet] = []
+        self.page_number = self.data.get("page") or 1
+        self.num_pages = 1
+        if self.valid:
+            self._run()
+        else:
+            self.facets = self._facets(None)
+
+    @property
+    def status(self) -> int:
+        return 200 if self.valid else 400
+
+    @property
+    def form(self):
+        return self.filterset.form
+
+    @property
+    def unknown(self) -> dict:
+        return self.filterset.unknown
+
+    @property
+    def out_of_range(self) -> bool:
+        return self.total > 0 and self.page_number > self.num_pages
+
+    @property
+    def sort(self) -> str:
+        return self.data.get("sort") or Sort.RELEVANCE
+
+    @property
+    def place(self):
+        return self.filterset.place
+
+    @property
+    def radius(self) -> int:
+        return self.data.get("radius") or DEFAULT_RADIUS
+
+    @property
+    def radius_choices(self):
+        return sorted({*RADIUS_CHOICES, self.radius})
+
+    @property
+    def place_name(self) -> str:
+        if self.place is None:
+            return ""
+        return self.place.name_de if get_language() == "de" else self.place.name_en
+
+    @property
+    def carried_condition(self) -> str:
+        """A `condition` given to the search page, kept when the form is sent again."""
+        return self.filterset.form.data.get("condition", "") if not self.scope else ""
+
+    @property
+    def first_index(self) -> int:
+        return (self.page_number - 1) * PAGE_SIZE + 1
+
+    @property
+    def first_page_url(self) -> str:
+        return self.page_url(1)
+
+    @property
+    def has_previous(self) -> bool:
+        return 1 < self.page_number <= self.num_pages
+
+    @property
+    def has_next(self) -> bool:
+        return self.page_number < self.num_pages
+
+    # --- Running -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        queryset = self.filterset.qs
+        counts = self._counts()
+        self.total = counts["total"]
+        self.num_pages = max(1, math.ceil(self.total / PAGE_SIZE))
+        self.facets = self._facets(counts)
+        if self.total and not self.out_of_range:
+            self.cards = self._cards(queryset)
+
+    def _ordering(self) -> list:
+        if self.sort == Sort.DISTANCE:
+            return ["distance", "sort_name", "specialist_id"]
+        if self.sort == Sort.RELEVANCE and self.data.get("q"):
+            return ["tier", "sort_name", "specialist_id"]
+        return ["sort_name", "specialist_id"]
+
+    def _cards(self, queryset) -> list[Card]:
+        if self.place is not None:
+            queryset = queryset.annotate(distance_km=F("distance"))
+        start = (self.page_number - 1) * PAGE_SIZE
+        rows = list(
+            queryset.select_related("specialist").order_by(*self._ordering())[
+                start : start + PAGE_SIZE
+            ]
+        )
+        specialists = [row.specialist for row in rows]
+        prefetch_related_objects(
+            specialists,
+            Prefetch(
+                "affiliations",
+                queryset=Affiliation.objects.filter(clinic__status=Status.PUBLISHED)
+                .select_related("clinic", "location")
+                .order_by("-is_primary", "id"),
+                to_attr="public_affiliations",
+            ),
+        )
+        fields = self.filterset.specialties
+        cards = []
+        for row in rows:
+            own = [fields[pk] for pk in row.specialty_ids if pk in fields]
+            broader = {f.parent_id for f in own}
+            cards.append(
+                Card(
+                    specialist=row.specialist,
+                    fields=sorted((f for f in own if f.pk not in broader), key=lambda f: f.name),
+                    distance=getattr(row, "distance_km", None),
+                    affiliation=next(iter(row.specialist.public_affiliations), None),
+                )
+            )
+        return cards
+
+    # --- Counts ------------------------------------------------------------------------------
+
+    def _cache_key(self) -> str:
+        data = {
+            name: sorted(value) if isinstance(value, list) else value
+            for name, value in self.data.items()
+            if name not in {"page", "sort"} and value not in (None, "", [])
+        }
+        if self.data.get("city"):
+            data["radius"] = self.radius
+        digest = hashlib.sha256(
+            json.dumps([self.scope, data], sort_keys=True, default=str).encode()
+        ).hexdigest()
+        return f"search:counts:{search.generation()}:{digest}"
+
+    def _counts(self) -> dict:
+        key = self._cache_key()
+        counts = cache.get(key)
+        if counts is None:
+            counts = self._count()
+            cache.set(key, counts, FACET_CACHE_SECONDS)
+        return counts
+
+    def _count(self) -> dict:
+        """The total and, for each facet, the count of every value, in one query."""
+        counts = {"total": 0, **{name: {} for name in SpecialistFilterSet.FACETS}}
+        parts, params = [], []
+        queryset = self.filterset.qs
+        if not queryset.query.is_empty():
+            sql, sql_params = queryset.order_by().values("specialist_id").query.sql_with_params()
+            parts.append(f"SELECT 'total', '', count(*) FROM ({sql}) AS r")
+            params.extend(sql_params)
+        for name, column in SpecialistFilterSet.FACETS.items():
+            rows = self.filterset.queryset_for_facet(name)
+            if rows.query.is_empty():
+                continue
+            sql, sql_params = rows.order_by().values(column).query.sql_with_params()
+            parts.append(
+                f"SELECT %s, value::text, count(*) FROM ({sql}) AS r, unnest(r.{column}) AS value"
+                " GROUP BY value"
+            )
+            params.extend([name, *sql_params])
+        if not parts:
+            return counts
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            for facet, value, count in cursor.fetchall():
+                if facet == "total":
+                    counts["total"] = count
+                else:
+                    counts[facet][value] = count
+        return counts
+
+    def _selected(self, name: str) -> set[str]:
+        """The values chosen for a facet; from the raw query when the form has errors."""
+        if self.valid:
+            return set(self.data.get(name) or [])
+        return set(self.filterset.form.data.getlist(name))
+
+    def _facets(self, counts: dict | None) -> list[Facet]:
+        """The options of each facet with their counts (None: not counted, the form has
+        errors). Fields and languages nobody in the list has are left out."""
+        selected = {name: self._selected(name) for name in SpecialistFilterSet.FACETS}
+        chosen_field = self.filterset.specialty
+        errors = self.filterset.form.errors
+
+        def count(name, value):
+            return None if counts is None else counts[name].get(value, 0)
+
+        def options(name, choices):
+            return [
+                Option(value, str(label), count(name, value), value in selected[name])
+                for value, label in choices
+            ]
+
+        fields = self.filterset.specialties.values()
+        field_options = [
+            Option(
+                f.slug,
+                f.name,
+                count("specialty", str(f.pk)),
+                f.slug in selected["specialty"]
+                if chosen_field is None
+                else f.pk == chosen_field.pk,
+            )
+            for f in sorted(fields, key=lambda f: f.name)
+        ]
+        languages = sorted(
+            (
+                (code, _language_name(code))
+                for code in {*(counts or {}).get("language", {}), *selected["language"]}
+                if code in LANGUAGE_CODES
+            ),
+            key=lambda choice: choice[1],
+        )
+        facets = [
+            Facet("country", _("Country"), options("country", Country.choices)),
+            Facet("specialty", _("Medical field"), [o for o in field_options if o.count != 0]),
+            Facet(
+                "language",
+                _("Language spoken"),
+                [o for o in options("language", languages) if o.count != 0 or o.selected],
+            ),
+            Facet("insurance", _("Insurance"), options("insurance", Insurance.choices)),
+        ]
+        for facet in facets:
+            facet.errors = list(errors.get(facet.name, []))
+        return facets
+
+    # --- URLs --------------------------------------------------------------------------------
+
+    def query_string(self, **changes) -> str:
+        """The canonical query string of this list, with `changes` applied."""
+        data = dict(self.data) if self.valid else {}
+        data.update(changes)
+        query = QueryDict(mutable=True)
+        for name in CANONICAL_ORDER:
+            value = data.get(name)
+            if value in (None, "", []) or (name == "page" and value == 1):
+                continue
+            if name == "sort" and value == Sort.RELEVANCE:
+                continue
+            if name == "radius" and not data.get("city"):
+                continue
+            if isinstance(value, list):
+                query.setlist(name, sorted(value))
+            else:
+                query[name] = str(value)
+        encoded = query.urlencode()
+        return f"?{encoded}" if encoded else ""
+
+    @property
+    def canonical_query(self) -> str:
+        return self.query_string()
+
+    def page_url(self, number: int) -> str:
+        return self.query_string(page=number)
+
+    @property
+    def previous_url(self) -> str:
+        return self.page_url(self.page_number - 1)
+
+    @property
+    def next_url(self) -> str:
+        return self.page_url(self.page_number + 1)

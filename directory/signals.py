@@ -1,0 +1,94 @@
+"""Keep the search index (directory.search) in step with every change an editor, an import or
+the code makes to a listing."""
+
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+
+from directory import search
+from directory.models import (
+    Affiliation,
+    Clinic,
+    Condition,
+    Location,
+    Specialist,
+    SpecialistCondition,
+    SpecialistSearch,
+    Specialty,
+)
+
+
+def _raw(kwargs) -> bool:
+    # Fixtures (loaddata) save raw rows; load_demo rebuilds the index after them.
+    return kwargs.get("raw", False)
+
+
+@receiver(post_save, sender=Specialist)
+def specialist_saved(sender, instance, **kwargs):
+    if not _raw(kwargs):
+        search.rebuild([instance.pk])
+
+
+@receiver(post_delete, sender=Specialist)
+def specialist_deleted(sender, instance, **kwargs):
+    search.bump_generation()
+
+
+@receiver([post_save, post_delete], sender=Affiliation)
+@receiver([post_save, post_delete], sender=SpecialistCondition)
+def listing_part_changed(sender, instance, **kwargs):
+    if not _raw(kwargs):
+        search.rebuild([instance.specialist_id])
+
+
+@receiver(m2m_changed, sender=Specialist.specialties.through)
+def specialties_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    if action not in {"post_add", "post_remove", "post_clear"}:
+        return
+    if not reverse:
+        search.rebuild([instance.pk])
+    elif pk_set:
+        search.rebuild(pk_set)
+    else:
+        search.rebuild(_specialists_with_field(instance.pk))
+
+
+@receiver(post_save, sender=Clinic)
+def clinic_saved(sender, instance, **kwargs):
+    if not _raw(kwargs):
+        search.rebuild(instance.affiliations.values_list("specialist_id", flat=True))
+
+
+@receiver(post_save, sender=Location)
+def location_saved(sender, instance, **kwargs):
+    if not _raw(kwargs):
+        search.rebuild(instance.affiliations.values_list("specialist_id", flat=True))
+
+
+@receiver(post_save, sender=Specialty)
+def specialty_saved(sender, instance, **kwargs):
+    """A field's broader field may have changed: its specialists and those of its sub-fields
+    are filed under new ancestors."""
+    if not _raw(kwargs):
+        search.rebuild(_specialists_with_field(instance.pk))
+        search.add_taxonomy_terms()
+
+
+@receiver(post_save, sender=Condition)
+def condition_saved(sender, instance, **kwargs):
+    if not _raw(kwargs):
+        search.add_taxonomy_terms()
+
+
+@receiver([post_delete], sender=Specialty)
+@receiver([post_delete], sender=Condition)
+def taxonomy_deleted(sender, instance, **kwargs):
+    search.bump_generation()
+
+
+def _specialists_with_field(specialty_id: int) -> set[int]:
+    direct = Specialist.specialties.through.objects.filter(specialty_id=specialty_id)
+    indexed = SpecialistSearch.objects.filter(specialty_ids__contains=[specialty_id])
+    return {
+        *direct.values_list("specialist_id", flat=True),
+        *indexed.values_list("specialist_id", flat=True),
+    }
