@@ -75,6 +75,8 @@ def database_settings(url: str | None = None) -> dict:
             raise ImproperlyConfigured("DATABASE_URL must name a database.")
     else:
         settings = _embedded_settings()
+    # A second database on the same server, e.g. the one `make bench` fills.
+    settings["NAME"] = env_str("DATABASE_NAME") or settings["NAME"]
     settings["CONN_MAX_AGE"] = CONN_MAX_AGE
     settings["CONN_HEALTH_CHECKS"] = True
     return settings

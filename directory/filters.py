@@ -6,7 +6,7 @@ from functools import cached_property
 
 import django_filters
 from django import forms
-from django.db.models import Case, FloatField, IntegerField, Value, When
+from django.db.models import BooleanField, Case, FloatField, IntegerField, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
@@ -39,24 +39,18 @@ class Sort:
     )
 
 
-# The great-circle distance in km from the searched place to a specialist's nearest location at
-# a published clinic (earthdistance), and the specialists within a radius: the GiST index on
-# ll_to_earth(latitude, longitude) finds the locations inside a cube around the place first.
-_DISTANCE_SQL = """(
-    SELECT min(earth_distance(ll_to_earth(%s, %s), ll_to_earth(l.latitude, l.longitude))) / 1000
-    FROM directory_affiliation a
-    JOIN directory_location l ON l.id = a.location_id
-    JOIN directory_clinic c ON c.id = a.clinic_id AND c.status = 'published'
-    WHERE a.specialist_id = directory_specialistsearch.specialist_id
-)"""
-_NEARBY_SQL = """
-    SELECT a.specialist_id
-    FROM directory_location l
-    JOIN directory_affiliation a ON a.location_id = l.id
-    JOIN directory_clinic c ON c.id = a.clinic_id AND c.status = 'published'
-    WHERE earth_box(ll_to_earth(%s, %s), %s) @> ll_to_earth(l.latitude, l.longitude)
-        AND earth_distance(ll_to_earth(%s, %s), ll_to_earth(l.latitude, l.longitude)) <= %s
-"""
+# The great-circle distance in metres from the searched place to a specialist's nearest location
+# (earthdistance). Up to three locations, the nearest is worked out inline, which is fast enough
+# to sort thousands of rows; more go through directory_nearest().
+_DISTANCE_SQL = """CASE WHEN cardinality(latitudes) <= 3 THEN LEAST(
+    earth_distance(ll_to_earth(%s, %s), ll_to_earth(latitudes[1], longitudes[1])),
+    earth_distance(ll_to_earth(%s, %s), ll_to_earth(latitudes[2], longitudes[2])),
+    earth_distance(ll_to_earth(%s, %s), ll_to_earth(latitudes[3], longitudes[3])))
+    ELSE directory_nearest(%s, %s, latitudes, longitudes) END"""
+# Within the radius: the GiST index on `bounds` finds the rows whose box overlaps the box around
+# the place, then the exact distance decides.
+_NEARBY_SQL = f"""bounds && earth_box(ll_to_earth(%s, %s), %s)
+    AND ({_DISTANCE_SQL}) <= %s"""
 
 
 class SearchForm(forms.Form):
@@ -135,6 +129,7 @@ class SpecialistFilterSet(django_filters.FilterSet):
         self.condition: Condition | None = None
         self.specialty: Specialty | None = None
         self.words = search.Words()
+        self.text_conditions = None  # (match, exact, name), see search.text_filters
 
     # --- What the filters look up, once per request ----------------------------------------
 
@@ -189,10 +184,10 @@ class SpecialistFilterSet(django_filters.FilterSet):
 
     def filter_text(self, queryset, name, value):
         self.words = self._words
-        if not self.words.words:
+        if not self.words:
             self.unknown[name] = value  # nothing searchable in it (only symbols, say)
             return queryset.none()
-        match, exact, by_name = search.text_filters(self.words)
+        match, exact, by_name = self.text_conditions = search.text_filters(self.words)
         return queryset.filter(match).alias(
             tier=Case(
                 When(by_name, then=Value(0)),
@@ -209,9 +204,10 @@ class SpecialistFilterSet(django_filters.FilterSet):
             return queryset.none()
         point = [self.place.latitude, self.place.longitude]
         metres = self.radius_km * 1000
-        nearby = RawSQL(_NEARBY_SQL, [*point, metres, *point, metres])
-        return queryset.filter(specialist_id__in=nearby).alias(
-            distance=RawSQL(_DISTANCE_SQL, point, output_field=FloatField())
+        distance = [*point] * 4
+        nearby = RawSQL(_NEARBY_SQL, [*point, metres, *distance, metres], BooleanField())
+        return queryset.filter(nearby).alias(
+            distance=RawSQL(_DISTANCE_SQL, distance, output_field=FloatField())
         )
 
     # --- For the facets ----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import F, Prefetch, prefetch_related_objects
+from django.db.models import F, Prefetch
 from django.http import QueryDict
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +27,7 @@ from directory.models import (
     Affiliation,
     Country,
     Insurance,
+    Specialist,
     SpecialistSearch,
     Status,
 )
@@ -170,44 +171,75 @@ class SpecialistList:
         if self.total and not self.out_of_range:
             self.cards = self._cards(queryset)
 
-    def _ordering(self) -> list:
+    def _ordering(self) -> list[str]:
         if self.sort == Sort.DISTANCE:
             return ["distance", "sort_name", "specialist_id"]
-        if self.sort == Sort.RELEVANCE and self.data.get("q"):
-            return ["tier", "sort_name", "specialist_id"]
         return ["sort_name", "specialist_id"]
 
-    def _cards(self, queryset) -> list[Card]:
-        if self.place is not None:
-            queryset = queryset.annotate(distance_km=F("distance"))
+    def _page_rows(self, queryset) -> list[tuple[int, list[int], float | None]]:
+        """(specialist ID, field IDs, distance in km) of the page's rows, in order. Reads only the narrow
+        search rows. Ranked by relevance, each tier is a query of its own ordered by name, so
+        PostgreSQL can walk the name index instead of ranking every match."""
         start = (self.page_number - 1) * PAGE_SIZE
-        rows = list(
-            queryset.select_related("specialist").order_by(*self._ordering())[
-                start : start + PAGE_SIZE
-            ]
+        stop = start + PAGE_SIZE
+        columns = ["specialist_id", "sort_name", "specialty_ids"]
+        if self.place is not None:
+            queryset = queryset.annotate(distance_km=F("distance") / 1000)
+            columns.append("distance_km")
+        conditions = self.filterset.text_conditions
+        if self.sort != Sort.RELEVANCE or conditions is None:
+            rows = queryset.order_by(*self._ordering()).values_list(*columns)[start:stop]
+            return [(row[0], row[2], row[3] if len(row) > 3 else None) for row in rows]
+        match, exact, by_name = conditions
+        tiers = (
+            queryset.filter(by_name),
+            queryset.filter(exact).exclude(by_name),
+            queryset.exclude(exact),
         )
-        specialists = [row.specialist for row in rows]
-        prefetch_related_objects(
-            specialists,
+        parts, params = [], []
+        for tier, rows in enumerate(tiers):
+            if rows.query.is_empty():
+                continue
+            sql, sql_params = (
+                rows.order_by("sort_name", "specialist_id")
+                .values_list(*columns)[:stop]
+                .query.sql_with_params()
+            )
+            parts.append(f"SELECT {tier} AS tier, ranked.* FROM ({sql}) AS ranked")
+            params.extend(sql_params)
+        if not parts:
+            return []
+        query = (
+            " UNION ALL ".join(f"({part})" for part in parts)
+            + " ORDER BY 1, 3, 2 LIMIT %s OFFSET %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(query, [*params, PAGE_SIZE, start])
+            return [(row[1], row[3], row[4] if len(row) > 4 else None) for row in cursor]
+
+    def _cards(self, queryset) -> list[Card]:
+        rows = self._page_rows(queryset)
+        specialists = Specialist.objects.prefetch_related(
             Prefetch(
                 "affiliations",
                 queryset=Affiliation.objects.filter(clinic__status=Status.PUBLISHED)
                 .select_related("clinic", "location")
                 .order_by("-is_primary", "id"),
                 to_attr="public_affiliations",
-            ),
-        )
+            )
+        ).in_bulk([row[0] for row in rows])
         fields = self.filterset.specialties
         cards = []
-        for row in rows:
-            own = [fields[pk] for pk in row.specialty_ids if pk in fields]
+        for pk, field_ids, distance in rows:
+            specialist = specialists[pk]
+            own = [fields[field_id] for field_id in field_ids if field_id in fields]
             broader = {f.parent_id for f in own}
             cards.append(
                 Card(
-                    specialist=row.specialist,
+                    specialist=specialist,
                     fields=sorted((f for f in own if f.pk not in broader), key=lambda f: f.name),
-                    distance=getattr(row, "distance_km", None),
-                    affiliation=next(iter(row.specialist.public_affiliations), None),
+                    distance=distance,
+                    affiliation=next(iter(specialist.public_affiliations), None),
                 )
             )
         return cards

@@ -333,16 +333,6 @@ class Location(TimeStamped):
         verbose_name = _("location")
         verbose_name_plural = _("locations")
         ordering = ["clinic__name", "city", "street"]
-        indexes = [
-            # Radius search: earthdistance's cube around a point (earth_box) before the exact
-            # great-circle distance.
-            GistIndex(
-                models.Func(
-                    "latitude", "longitude", function="ll_to_earth", output_field=models.FloatField()
-                ),
-                name="location_earth_gist",
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"{self.street}, {self.postcode} {self.city}"
@@ -545,6 +535,14 @@ class Affiliation(TimeStamped):
             raise ValidationError({"location": _("This location belongs to another clinic.")})
 
 
+class CubeField(models.Field):
+    """PostgreSQL's `cube` (the cube extension), in which earthdistance keeps points and boxes.
+    Written by SQL only; read back as its text form."""
+
+    def db_type(self, connection) -> str:
+        return "cube"
+
+
 class SpecialistSearch(models.Model):
     """What the search reads: one row per published specialist, folded and flattened from the
     listing, its clinics, locations, fields and conditions. Kept up to date by directory.search
@@ -570,6 +568,10 @@ class SpecialistSearch(models.Model):
     languages = ArrayField(models.CharField(max_length=2), default=list)
     insurance = ArrayField(models.CharField(max_length=10), default=list)
     accepts_new_patients = models.BooleanField(default=True)
+    # The coordinates of the specialist's locations at published clinics, primary first.
+    latitudes = ArrayField(models.FloatField(), default=list)
+    longitudes = ArrayField(models.FloatField(), default=list)
+    bounds = CubeField(null=True, help_text="The earthdistance box around the locations.")
 
     class Meta:
         verbose_name = _("search entry")
@@ -582,6 +584,9 @@ class SpecialistSearch(models.Model):
             GinIndex(fields=["condition_ids"], name="search_conditions_gin"),
             GinIndex(fields=["languages"], name="search_languages_gin"),
             GinIndex(fields=["insurance"], name="search_insurance_gin"),
+            # Radius search: the box around the locations must overlap the box around the
+            # place before the exact distance is computed.
+            GistIndex(fields=["bounds"], name="search_bounds_gist"),
         ]
 
     def __str__(self) -> str:

@@ -39,16 +39,27 @@ SELECT s.id,
     || setweight(to_tsvector('simple', directory_fold(coalesce(loc.clinics, ''))), 'B')
     || setweight(to_tsvector('simple', directory_fold(coalesce(loc.places, ''))), 'D'),
     coalesce(loc.countries, '{}'), coalesce(fields.ids, '{}'), coalesce(topics.ids, '{}'),
-    s.languages, s.insurance, s.accepts_new_patients
+    s.languages, s.insurance, s.accepts_new_patients,
+    coalesce(loc.latitudes, '{}'), coalesce(loc.longitudes, '{}'), loc.bounds
 FROM directory_specialist s
 LEFT JOIN LATERAL (
     SELECT string_agg(DISTINCT c.name, ' ') AS clinics,
         array_agg(DISTINCT l.country ORDER BY l.country) AS countries,
-        string_agg(DISTINCT concat_ws(' ', l.city, p.name_en, p.name_de), ' ') AS places
+        string_agg(DISTINCT concat_ws(' ', l.city, p.name_en, p.name_de), ' ') AS places,
+        array_agg(l.latitude ORDER BY a.is_primary DESC, a.id)
+            FILTER (WHERE l.latitude IS NOT NULL AND l.longitude IS NOT NULL) AS latitudes,
+        array_agg(l.longitude ORDER BY a.is_primary DESC, a.id)
+            FILTER (WHERE l.latitude IS NOT NULL AND l.longitude IS NOT NULL) AS longitudes,
+        CASE WHEN count(l.latitude + l.longitude) > 0 THEN cube(
+            ARRAY[min(cube_ll_coord(e.point, 1)), min(cube_ll_coord(e.point, 2)),
+                min(cube_ll_coord(e.point, 3))],
+            ARRAY[max(cube_ll_coord(e.point, 1)), max(cube_ll_coord(e.point, 2)),
+                max(cube_ll_coord(e.point, 3))]) END AS bounds
     FROM directory_affiliation a
     JOIN directory_clinic c ON c.id = a.clinic_id AND c.status = 'published'
     JOIN directory_location l ON l.id = a.location_id
     LEFT JOIN directory_place p ON p.id = l.place_id
+    CROSS JOIN LATERAL (SELECT ll_to_earth(l.latitude, l.longitude)::cube AS point) AS e
     WHERE a.specialist_id = s.id
 ) loc ON true
 LEFT JOIN LATERAL (
@@ -71,7 +82,8 @@ WHERE s.status = 'published'
 
 _INSERT = """
 INSERT INTO directory_specialistsearch (specialist_id, sort_name, names, countries,
-    specialty_ids, condition_ids, languages, insurance, accepts_new_patients)
+    specialty_ids, condition_ids, languages, insurance, accepts_new_patients, latitudes,
+    longitudes, bounds)
 """
 
 # Words of names and cities (from the rows just written) and of the taxonomy, for typo tolerance.
@@ -132,13 +144,29 @@ def rebuild(specialist_ids: Iterable[int]) -> None:
 
 
 def rebuild_all() -> int:
-    """Rewrite every search row and term; returns the number of rows."""
+    """Rewrite every search row and term; returns the number of rows.
+
+    The indexes are dropped first and built again afterwards, which is several times faster
+    than updating them row by row; the table is locked meanwhile (a minute at 520,000 rows)."""
+    from directory.models import SpecialistSearch
+
+    indexes = SpecialistSearch._meta.indexes
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("DELETE FROM directory_specialistsearch")
+        cursor.execute("LOCK TABLE directory_specialistsearch IN ACCESS EXCLUSIVE MODE")
+        # Check the foreign key as rows go in, so no deferred check blocks CREATE INDEX.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        with connection.schema_editor(atomic=False) as editor:
+            for index in indexes:
+                editor.remove_index(SpecialistSearch, index)
+        cursor.execute("TRUNCATE directory_specialistsearch")
         cursor.execute(_INSERT + _ROWS_SQL)
         count = cursor.rowcount
+        with connection.schema_editor(atomic=False) as editor:
+            for index in indexes:
+                editor.add_index(SpecialistSearch, index)
         cursor.execute(_NAME_TERMS_SQL.format(where="true"), {"min": MIN_FUZZY_LENGTH})
         cursor.execute(_TAXONOMY_TERMS_SQL, {"min": MIN_FUZZY_LENGTH})
+        cursor.execute("ANALYZE directory_specialistsearch, directory_searchterm")
     bump_generation()
     return count
 
@@ -168,32 +196,73 @@ def deferred():
 
 
 @dataclass
-class Words:
-    """A query folded into words, each with the known terms most similar to it."""
+class Word:
+    """One folded word of a query, with what it matches in the taxonomy and the known terms
+    most similar to it (and what those match)."""
 
-    words: list[str] = field(default_factory=list)
-    alternatives: list[list[str]] = field(default_factory=list)
+    text: str
+    conditions: list[int] = field(default_factory=list)
+    fields: list[int] = field(default_factory=list)
+    alternatives: list[str] = field(default_factory=list)
+    similar_conditions: list[int] = field(default_factory=list)
+    similar_fields: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Words:
+    words: list[Word] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.words)
+
+
+_ANALYSE_SQL = """
+WITH words AS (
+    SELECT t.word, t.n, CASE WHEN length(t.word) < %(min)s THEN '{}'::varchar[] ELSE ARRAY(
+        SELECT term.word FROM directory_searchterm term
+        WHERE term.word %% t.word AND term.word <> t.word
+            AND similarity(term.word, t.word) >= %(similarity)s
+        ORDER BY similarity(term.word, t.word) DESC, term.word
+        LIMIT %(limit)s) END AS alternatives
+    FROM unnest((string_to_array(directory_fold(%(text)s), ' '))[1:%(words)s])
+        WITH ORDINALITY AS t(word, n)
+    WHERE t.word <> ''
+),
+queries AS (
+    SELECT word, n, alternatives, to_tsquery('simple', quote_literal(word) || ':*') AS exact,
+        CASE WHEN cardinality(alternatives) > 0 THEN to_tsquery('simple', array_to_string(
+            ARRAY(SELECT quote_literal(a) FROM unnest(alternatives) AS a), ' | ')) END AS similar
+    FROM words
+),
+conditions AS (
+    SELECT id, to_tsvector('simple', directory_fold(
+        concat_ws(' ', name_en, name_de, synonyms_en, synonyms_de))) AS document
+    FROM directory_condition
+),
+fields AS (
+    SELECT id, to_tsvector('simple', directory_fold(concat_ws(' ', name_en, name_de))) AS document
+    FROM directory_specialty
+)
+SELECT q.word,
+    ARRAY(SELECT id FROM conditions WHERE document @@ q.exact ORDER BY id),
+    ARRAY(SELECT id FROM fields WHERE document @@ q.exact ORDER BY id),
+    q.alternatives,
+    ARRAY(SELECT id FROM conditions WHERE document @@ q.similar ORDER BY id),
+    ARRAY(SELECT id FROM fields WHERE document @@ q.similar ORDER BY id)
+FROM queries q
+ORDER BY q.n
+"""
 
 
 def analyse(text: str) -> Words:
-    """Fold `text` into at most MAX_WORDS words and find the closest known terms for each.
-    Runs one query (none for blank text)."""
+    """Fold `text` into at most MAX_WORDS words; find the conditions and medical fields each
+    begins a word of, and the closest known terms for typos. Runs one query (none for blank
+    text). The taxonomy is small, so it is matched here and the rows only by ID."""
     if not text.strip():
         return Words()
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            SELECT t.word, CASE WHEN length(t.word) < %(min)s THEN '{}'::varchar[] ELSE ARRAY(
-                SELECT term.word FROM directory_searchterm term
-                WHERE term.word %% t.word AND term.word <> t.word
-                    AND similarity(term.word, t.word) >= %(similarity)s
-                ORDER BY similarity(term.word, t.word) DESC, term.word
-                LIMIT %(limit)s) END
-            FROM unnest((string_to_array(directory_fold(%(text)s), ' '))[1:%(words)s])
-                WITH ORDINALITY AS t(word, n)
-            WHERE t.word <> ''
-            ORDER BY t.n
-            """,
+            _ANALYSE_SQL,
             {
                 "text": text,
                 "min": MIN_FUZZY_LENGTH,
@@ -202,8 +271,7 @@ def analyse(text: str) -> Words:
                 "words": MAX_WORDS,
             },
         )
-        rows = cursor.fetchall()
-    return Words(words=[row[0] for row in rows], alternatives=[list(row[1]) for row in rows])
+        return Words([Word(row[0], *(list(column) for column in row[1:])) for row in cursor])
 
 
 def _tsquery(terms: Iterable[str], *, prefix: bool, weights: str = "", joiner: str = "|"):
@@ -212,34 +280,15 @@ def _tsquery(terms: Iterable[str], *, prefix: bool, weights: str = "", joiner: s
     return SearchQuery(raw, search_type="raw", config="simple")
 
 
-def _topic_ids(model, query: SearchQuery, columns: str):
-    from django.contrib.postgres.expressions import ArraySubquery
-    from django.contrib.postgres.search import SearchVectorField
-    from django.db.models.expressions import RawSQL
-
-    document = RawSQL(
-        f"to_tsvector('simple', directory_fold(concat_ws(' ', {columns})))",
-        [],
-        output_field=SearchVectorField(),
-    )
-    return ArraySubquery(model.objects.alias(document=document).filter(document=query).values("id"))
-
-
-def _matches(terms: list[str], *, prefix: bool) -> Q:
-    """Rows where one of `terms` is a word of a name or city, or of a condition or field the
-    specialist is listed for."""
-    from directory.models import Condition, Specialty
-
-    query = _tsquery(terms, prefix=prefix)
-    return (
-        Q(names=query)
-        | Q(
-            condition_ids__overlap=_topic_ids(
-                Condition, query, "name_en, name_de, synonyms_en, synonyms_de"
-            )
-        )
-        | Q(specialty_ids__overlap=_topic_ids(Specialty, query, "name_en, name_de"))
-    )
+def _matches(terms: list[str], conditions: list[int], fields: list[int], *, prefix: bool) -> Q:
+    """Rows where one of `terms` is (or begins) a word of a name or city, or that are listed
+    for one of these conditions or fields."""
+    match = Q(names=_tsquery(terms, prefix=prefix)) if terms else Q(pk__in=[])
+    if conditions:
+        match |= Q(condition_ids__overlap=conditions)
+    if fields:
+        match |= Q(specialty_ids__overlap=fields)
+    return match
 
 
 def text_filters(words: Words) -> tuple[Q, Q, Q]:
@@ -247,9 +296,12 @@ def text_filters(words: Words) -> tuple[Q, Q, Q]:
     begins a word of the specialist's or a clinic's name) and `exact` (every word begins a word
     of a name, city, condition or field) rank it; the rest were found through a similar term."""
     match, exact = Q(), Q()
-    for word, alternatives in zip(words.words, words.alternatives, strict=True):
-        word_exact = _matches([word], prefix=True)
+    for word in words.words:
+        word_exact = _matches([word.text], word.conditions, word.fields, prefix=True)
         exact &= word_exact
-        match &= word_exact | _matches(alternatives, prefix=False) if alternatives else word_exact
-    name = Q(names=_tsquery(words.words, prefix=True, weights="AB", joiner="&"))
+        similar = _matches(
+            word.alternatives, word.similar_conditions, word.similar_fields, prefix=False
+        )
+        match &= word_exact | similar
+    name = Q(names=_tsquery([w.text for w in words.words], prefix=True, weights="AB", joiner="&"))
     return match, exact, name

@@ -1,0 +1,156 @@
+"""`make bench`: the budgets of SPEC section 10, measured on the full synthetic data set.
+
+Seeds (or reuses) N specialists, then requests a fixed mix of pages in-process through Django's
+test client, which runs the whole stack (middleware, views, queries, templates) without a
+network. For every page it reports:
+
+- `first`: one request with the cache emptied first, as the first visitor after any change to
+  the listings sees it (the facet counts are computed then);
+- `p50`/`p95`: server time over `--runs` further requests, as every later visitor sees it until
+  the next change (the counts come from the cache, everything else runs again);
+- `queries`: SQL queries of the first request.
+
+It prints a table and writes bench/results.json.
+"""
+
+import json
+import platform
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.test import Client
+
+from directory.management.commands.seed_demo import SLUG_PREFIX
+from directory.models import Specialist
+
+SEARCH_BUDGET_MS = 50
+PAGE_BUDGET_MS = 20
+MAX_QUERIES = 8
+RESULTS = Path(settings.BASE_DIR) / "bench" / "results.json"
+
+# (name, URL, budget in ms). Profile slugs are filled in from the seeded data.
+SEARCH_MIX = [
+    ("search: everything", "/en/specialists/"),
+    ("search: page 50", "/en/specialists/?page=50"),
+    ("text: a common name", "/de/specialists/?q=M%C3%BCller"),
+    ("text: name with typo", "/en/specialists/?q=Schmidtt"),
+    ("text: two names", "/en/specialists/?q=anna+weber"),
+    ("text: field (German)", "/en/specialists/?q=Kardiologie"),
+    ("text: condition + country", "/en/specialists/?q=lebermetastasen&country=DE"),
+    ("text: field + city words", "/de/specialists/?q=onkologie+hamburg"),
+    ("filters: country + language", "/en/specialists/?country=AT&language=en"),
+    ("filters: insurance + new", "/en/specialists/?insurance=statutory&new_patients=1"),
+    ("filters: field + 2 countries", "/en/specialists/?specialty=cardiology&country=CH&country=AT"),
+    ("filters: many", "/en/specialists/?specialty=oncology&language=fr&language=it&insurance=private"),
+    ("condition list, page 50", "/en/specialists/?condition=liver-metastases&page=50"),
+    ("radius: Berlin 25 km", "/en/specialists/?city=Berlin&radius=25"),
+    ("radius: Munich 50 km by distance", "/de/specialists/?city=M%C3%BCnchen&radius=50&sort=distance"),
+    ("radius + filters", "/en/specialists/?city=Zurich&radius=100&language=fr&specialty=internal-medicine"),
+    ("radius + text + page 3", "/en/specialists/?q=onkologie&city=hamburg&radius=50&page=3"),
+    ("radius 500 km, page 50", "/en/specialists/?city=Frankfurt&radius=500&page=50"),
+]
+
+
+class Command(BaseCommand):
+    help = "Measure server time and queries of the search, condition and profile pages."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--specialists", type=int, default=520_000)
+        parser.add_argument("--runs", type=int, default=30)
+        parser.add_argument("--output", default=str(RESULTS))
+
+    def handle(self, *args, specialists: int, runs: int, output: str, **options):
+        if settings.DEBUG:
+            raise CommandError("Run the benchmark with DEBUG off (make bench does).")
+        seeded = Specialist.objects.filter(slug__startswith=SLUG_PREFIX).count()
+        if seeded != specialists:
+            self.stdout.write(f"Seeding {specialists} specialists (found {seeded}) ...")
+            call_command("seed_demo", specialists=specialists, stdout=self.stdout)
+        pages = [(name, url, SEARCH_BUDGET_MS) for name, url in SEARCH_MIX]
+        pages += self._detail_pages()
+        client = Client(headers={"host": "localhost"})
+        results = [self._measure(client, name, url, budget, runs) for name, url, budget in pages]
+        self._print(results)
+        report = {
+            "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+            "specialists": Specialist.objects.filter(slug__startswith=SLUG_PREFIX).count(),
+            "runs_per_page": runs,
+            "postgresql": connection.cursor().connection.info.server_version,
+            "python": platform.python_version(),
+            "cache": settings.CACHES["default"]["BACKEND"],
+            "pages": results,
+            "budgets_met": all(result["within_budget"] for result in results),
+        }
+        path = Path(output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2) + "\n")
+        self.stdout.write(f"Wrote {path}.")
+        if not report["budgets_met"]:
+            self.stdout.write(self.style.WARNING("Some pages are over budget."))
+
+    def _detail_pages(self) -> list[tuple[str, str, int]]:
+        pages = []
+        slugs = (
+            Specialist.objects.filter(slug__startswith=SLUG_PREFIX, status="published")
+            .order_by("id")
+            .values_list("slug", flat=True)
+        )
+        for number, slug in enumerate(slugs[:: max(1, len(slugs) // 3)][:3] if slugs else []):
+            pages.append((f"profile {number + 1}", f"/en/specialists/{slug}/", PAGE_BUDGET_MS))
+        try:
+            from django.urls import reverse
+
+            path = reverse("content:condition", kwargs={"slug": "liver-metastases"})
+        except Exception:  # noqa: BLE001 - the condition page comes with the content app
+            return pages
+        return [("condition page", path, PAGE_BUDGET_MS), *pages]
+
+    def _measure(self, client, name, url, budget, runs) -> dict:
+        cache.clear()
+        queries = []
+
+        def count(execute, sql, params, many, context):
+            queries.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
+            started = time.perf_counter()
+            response = client.get(url)
+            first = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            raise CommandError(f"{url} answered {response.status_code}.")
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            client.get(url)
+            times.append((time.perf_counter() - started) * 1000)
+        times.sort()
+        p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+        return {
+            "name": name,
+            "url": url,
+            "budget_ms": budget,
+            "first_ms": round(first, 1),
+            "p50_ms": round(statistics.median(times), 1),
+            "p95_ms": round(p95, 1),
+            "queries": len(queries),
+            "within_budget": p95 <= budget and len(queries) <= MAX_QUERIES,
+        }
+
+    def _print(self, results: list[dict]) -> None:
+        header = f"{'page':<34} {'first':>8} {'p50':>7} {'p95':>7} {'budget':>7} {'queries':>7}"
+        self.stdout.write(header)
+        self.stdout.write("-" * len(header))
+        for r in results:
+            mark = "" if r["within_budget"] else "  over"
+            self.stdout.write(
+                f"{r['name']:<34} {r['first_ms']:>6.1f}ms {r['p50_ms']:>5.1f}ms "
+                f"{r['p95_ms']:>5.1f}ms {r['budget_ms']:>5}ms {r['queries']:>7}{mark}"
+            )
