@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import F, Prefetch
+from django.db.models import F, FloatField, Func, Prefetch
+from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -130,8 +131,13 @@ class SpecialistList:
         return self.data.get("radius") or DEFAULT_RADIUS
 
     @property
-    def radius_choices(self):
-        return sorted({*RADIUS_CHOICES, self.radius})
+    def radius_options(self) -> list[tuple[str, int, bool]]:
+        """(value, km, selected) for the distance menu. The first, empty value means the default
+        radius, so the form can be sent without a city and without an error."""
+        given = (self.data.get("radius") if self.valid else None) or DEFAULT_RADIUS
+        kilometres = sorted({*RADIUS_CHOICES, given} - {DEFAULT_RADIUS})
+        options = [("", DEFAULT_RADIUS, given == DEFAULT_RADIUS)]
+        return options + [(str(km), km, km == given) for km in kilometres]
 
     @property
     def place_name(self) -> str:
@@ -184,26 +190,38 @@ class SpecialistList:
         stop = start + PAGE_SIZE
         columns = ["specialist_id", "sort_name", "specialty_ids"]
         if self.place is not None:
-            queryset = queryset.annotate(distance_km=F("distance") / 1000)
+            # The chord back to the great-circle distance, for the page's rows only.
+            queryset = queryset.annotate(
+                distance_km=Func(F("distance"), function="sec_to_gc", output_field=FloatField())
+                / 1000
+            )
             columns.append("distance_km")
         conditions = self.filterset.text_conditions
         if self.sort != Sort.RELEVANCE or conditions is None:
             rows = queryset.order_by(*self._ordering()).values_list(*columns)[start:stop]
             return [(row[0], row[2], row[3] if len(row) > 3 else None) for row in rows]
         match, exact, by_name = conditions
+        # Name matches are few and bunched in name order (every Müller sorts together), so
+        # walking the name index to find them would read most of the table: those tiers sort
+        # their matches instead (lower() of the folded name is the same order, unindexed).
+        # Condition and field matches are many and spread out, so the planner may walk it.
+        indexed = ("sort_name", "specialist_id")
+        unindexed = (Lower("sort_name"), "specialist_id")
+        words = self.filterset.words
         tiers = (
-            queryset.filter(by_name),
-            queryset.filter(exact).exclude(by_name),
-            queryset.exclude(exact),
+            (queryset.filter(by_name), unindexed),
+            (
+                queryset.filter(exact).exclude(by_name),
+                unindexed if words.names_only else indexed,
+            ),
+            (queryset.exclude(exact), unindexed if words.similar_names_only else indexed),
         )
         parts, params = [], []
-        for tier, rows in enumerate(tiers):
+        for tier, (rows, ordering) in enumerate(tiers):
             if rows.query.is_empty():
                 continue
             sql, sql_params = (
-                rows.order_by("sort_name", "specialist_id")
-                .values_list(*columns)[:stop]
-                .query.sql_with_params()
+                rows.order_by(*ordering).values_list(*columns)[:stop].query.sql_with_params()
             )
             parts.append(f"SELECT {tier} AS tier, ranked.* FROM ({sql}) AS ranked")
             params.extend(sql_params)

@@ -568,10 +568,10 @@ class SpecialistSearch(models.Model):
     languages = ArrayField(models.CharField(max_length=2), default=list)
     insurance = ArrayField(models.CharField(max_length=10), default=list)
     accepts_new_patients = models.BooleanField(default=True)
-    # The coordinates of the specialist's locations at published clinics, primary first.
-    latitudes = ArrayField(models.FloatField(), default=list)
-    longitudes = ArrayField(models.FloatField(), default=list)
-    bounds = CubeField(null=True, help_text="The earthdistance box around the locations.")
+    # The specialist's locations at published clinics as earthdistance points, primary first,
+    # and the box around them.
+    points = ArrayField(CubeField(), default=list)
+    bounds = CubeField(null=True)
 
     class Meta:
         verbose_name = _("search entry")
@@ -598,7 +598,8 @@ class SearchTerm(models.Model):
     the terms most similar to it (pg_trgm over this small table, as the PostgreSQL documentation
     suggests for spelling suggestions)."""
 
-    word = models.CharField(max_length=100, primary_key=True)
+    # Byte order, so the words that begin with a prefix follow it in the primary key's index.
+    word = models.CharField(max_length=100, primary_key=True, db_collation="C")
 
     class Meta:
         verbose_name = _("search term")

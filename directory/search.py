@@ -40,17 +40,15 @@ SELECT s.id,
     || setweight(to_tsvector('simple', directory_fold(coalesce(loc.places, ''))), 'D'),
     coalesce(loc.countries, '{}'), coalesce(fields.ids, '{}'), coalesce(topics.ids, '{}'),
     s.languages, s.insurance, s.accepts_new_patients,
-    coalesce(loc.latitudes, '{}'), coalesce(loc.longitudes, '{}'), loc.bounds
+    coalesce(loc.points, '{}'), loc.bounds
 FROM directory_specialist s
 LEFT JOIN LATERAL (
     SELECT string_agg(DISTINCT c.name, ' ') AS clinics,
         array_agg(DISTINCT l.country ORDER BY l.country) AS countries,
         string_agg(DISTINCT concat_ws(' ', l.city, p.name_en, p.name_de), ' ') AS places,
-        array_agg(l.latitude ORDER BY a.is_primary DESC, a.id)
-            FILTER (WHERE l.latitude IS NOT NULL AND l.longitude IS NOT NULL) AS latitudes,
-        array_agg(l.longitude ORDER BY a.is_primary DESC, a.id)
-            FILTER (WHERE l.latitude IS NOT NULL AND l.longitude IS NOT NULL) AS longitudes,
-        CASE WHEN count(l.latitude + l.longitude) > 0 THEN cube(
+        array_agg(e.point ORDER BY a.is_primary DESC, a.id)
+            FILTER (WHERE e.point IS NOT NULL) AS points,
+        CASE WHEN count(e.point) > 0 THEN cube(
             ARRAY[min(cube_ll_coord(e.point, 1)), min(cube_ll_coord(e.point, 2)),
                 min(cube_ll_coord(e.point, 3))],
             ARRAY[max(cube_ll_coord(e.point, 1)), max(cube_ll_coord(e.point, 2)),
@@ -82,15 +80,14 @@ WHERE s.status = 'published'
 
 _INSERT = """
 INSERT INTO directory_specialistsearch (specialist_id, sort_name, names, countries,
-    specialty_ids, condition_ids, languages, insurance, accepts_new_patients, latitudes,
-    longitudes, bounds)
+    specialty_ids, condition_ids, languages, insurance, accepts_new_patients, points, bounds)
 """
 
 # Words of names and cities (from the rows just written) and of the taxonomy, for typo tolerance.
 _NAME_TERMS_SQL = """
 INSERT INTO directory_searchterm (word)
 SELECT DISTINCT word FROM directory_specialistsearch, unnest(tsvector_to_array(names)) AS word
-WHERE {where} AND length(word) >= %(min)s AND length(word) <= 100
+WHERE {where} AND length(word) BETWEEN %(min)s AND 100 AND word !~ '[0-9]'
 ON CONFLICT DO NOTHING
 """
 _TAXONOMY_TERMS_SQL = """
@@ -101,7 +98,7 @@ SELECT DISTINCT word FROM (
     UNION ALL
     SELECT directory_fold(concat_ws(' ', name_en, name_de)) FROM directory_specialty
 ) AS taxonomy, regexp_split_to_table(text, ' ') AS word
-WHERE length(word) >= %(min)s AND length(word) <= 100
+WHERE length(word) BETWEEN %(min)s AND 100 AND word !~ '[0-9]'
 ON CONFLICT DO NOTHING
 """
 
@@ -215,10 +212,22 @@ class Words:
     def __bool__(self) -> bool:
         return bool(self.words)
 
+    @property
+    def names_only(self) -> bool:
+        """True when no word matches a condition or field, only names and cities."""
+        return not any(w.conditions or w.fields for w in self.words)
+
+    @property
+    def similar_names_only(self) -> bool:
+        return not any(w.similar_conditions or w.similar_fields for w in self.words)
+
 
 _ANALYSE_SQL = """
-WITH words AS (
-    SELECT t.word, t.n, CASE WHEN length(t.word) < %(min)s THEN '{}'::varchar[] ELSE ARRAY(
+WITH words AS MATERIALIZED (
+    -- A word that begins a known term (the first term from it on, in byte order) is no typo.
+    SELECT t.word, t.n, CASE WHEN length(t.word) < %(min)s OR starts_with((
+        SELECT min(term.word) FROM directory_searchterm term WHERE term.word >= t.word
+    ), t.word) THEN '{}'::varchar[] ELSE ARRAY(
         SELECT term.word FROM directory_searchterm term
         WHERE term.word %% t.word AND term.word <> t.word
             AND similarity(term.word, t.word) >= %(similarity)s
@@ -228,18 +237,18 @@ WITH words AS (
         WITH ORDINALITY AS t(word, n)
     WHERE t.word <> ''
 ),
-queries AS (
+queries AS MATERIALIZED (
     SELECT word, n, alternatives, to_tsquery('simple', quote_literal(word) || ':*') AS exact,
         CASE WHEN cardinality(alternatives) > 0 THEN to_tsquery('simple', array_to_string(
             ARRAY(SELECT quote_literal(a) FROM unnest(alternatives) AS a), ' | ')) END AS similar
     FROM words
 ),
-conditions AS (
+conditions AS MATERIALIZED (
     SELECT id, to_tsvector('simple', directory_fold(
         concat_ws(' ', name_en, name_de, synonyms_en, synonyms_de))) AS document
     FROM directory_condition
 ),
-fields AS (
+fields AS MATERIALIZED (
     SELECT id, to_tsvector('simple', directory_fold(concat_ws(' ', name_en, name_de))) AS document
     FROM directory_specialty
 )
@@ -256,7 +265,7 @@ ORDER BY q.n
 
 def analyse(text: str) -> Words:
     """Fold `text` into at most MAX_WORDS words; find the conditions and medical fields each
-    begins a word of, and the closest known terms for typos. Runs one query (none for blank
+    begins a word of, and, for a word that begins no known term, the closest known terms. Runs one query (none for blank
     text). The taxonomy is small, so it is matched here and the rows only by ID."""
     if not text.strip():
         return Words()

@@ -17,17 +17,9 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
         lower(public.unaccent('public.unaccent'::regdictionary,
             replace(replace(lower($1), 'ß', 'ss'), 'ẞ', 'ss'))),
         '(?<=[a-z])([aou])e', '\1', 'g'), '[^[:alnum:]]+', ' ', 'g'))
-$$;
-
--- The great-circle distance in metres from a point to the nearest of several locations.
-CREATE OR REPLACE FUNCTION directory_nearest(float8, float8, float8[], float8[]) RETURNS float8
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT min(public.earth_distance(public.ll_to_earth($1, $2), public.ll_to_earth(lat, lng)))
-    FROM unnest($3, $4) AS point(lat, lng)
 $$
 """
 DROP_FUNCTIONS = """
-DROP FUNCTION directory_nearest(float8, float8, float8[], float8[]);
 DROP FUNCTION directory_fold(text);
 """
 
@@ -48,7 +40,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="SearchTerm",
             fields=[
-                ("word", models.CharField(max_length=100, primary_key=True, serialize=False)),
+                (
+                    "word",
+                    models.CharField(
+                        db_collation="C", max_length=100, primary_key=True, serialize=False
+                    ),
+                ),
             ],
             options={
                 "verbose_name": "search term",
@@ -105,23 +102,12 @@ class Migration(migrations.Migration):
                 ),
                 ("accepts_new_patients", models.BooleanField(default=True)),
                 (
-                    "latitudes",
+                    "points",
                     django.contrib.postgres.fields.ArrayField(
-                        base_field=models.FloatField(), default=list, size=None
+                        base_field=directory.models.CubeField(), default=list, size=None
                     ),
                 ),
-                (
-                    "longitudes",
-                    django.contrib.postgres.fields.ArrayField(
-                        base_field=models.FloatField(), default=list, size=None
-                    ),
-                ),
-                (
-                    "bounds",
-                    directory.models.CubeField(
-                        help_text="The earthdistance box around the locations.", null=True
-                    ),
-                ),
+                ("bounds", directory.models.CubeField(null=True)),
             ],
             options={
                 "verbose_name": "search entry",

@@ -48,11 +48,20 @@ SEARCH_MIX = [
     ("filters: country + language", "/en/specialists/?country=AT&language=en"),
     ("filters: insurance + new", "/en/specialists/?insurance=statutory&new_patients=1"),
     ("filters: field + 2 countries", "/en/specialists/?specialty=cardiology&country=CH&country=AT"),
-    ("filters: many", "/en/specialists/?specialty=oncology&language=fr&language=it&insurance=private"),
+    (
+        "filters: many",
+        "/en/specialists/?specialty=oncology&language=fr&language=it&insurance=private",
+    ),
     ("condition list, page 50", "/en/specialists/?condition=liver-metastases&page=50"),
     ("radius: Berlin 25 km", "/en/specialists/?city=Berlin&radius=25"),
-    ("radius: Munich 50 km by distance", "/de/specialists/?city=M%C3%BCnchen&radius=50&sort=distance"),
-    ("radius + filters", "/en/specialists/?city=Zurich&radius=100&language=fr&specialty=internal-medicine"),
+    (
+        "radius: Munich 50 km by distance",
+        "/de/specialists/?city=M%C3%BCnchen&radius=50&sort=distance",
+    ),
+    (
+        "radius + filters",
+        "/en/specialists/?city=Zurich&radius=100&language=fr&specialty=internal-medicine",
+    ),
     ("radius + text + page 3", "/en/specialists/?q=onkologie&city=hamburg&radius=50&page=3"),
     ("radius 500 km, page 50", "/en/specialists/?city=Frankfurt&radius=500&page=50"),
 ]
