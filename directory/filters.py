@@ -1,3 +1,5 @@
+# The raw SQL here is this module's constants; values always go in as parameters.
+# ruff: noqa: S611
 """The one FilterSet behind every list of specialists: the search page, condition pages and
 medical field pages (SPEC sections 4 and 6). It reads SpecialistSearch, the folded flat index
 that directory.search keeps up to date."""

@@ -22,7 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from directory import search
-from directory.filters import DEFAULT_RADIUS, RADIUS_CHOICES, SpecialistFilterSet, Sort
+from directory.filters import DEFAULT_RADIUS, RADIUS_CHOICES, Sort, SpecialistFilterSet
 from directory.models import (
     LANGUAGE_CODES,
     Affiliation,
@@ -183,9 +183,9 @@ class SpecialistList:
         return ["sort_name", "specialist_id"]
 
     def _page_rows(self, queryset) -> list[tuple[int, list[int], float | None]]:
-        """(specialist ID, field IDs, distance in km) of the page's rows, in order. Reads only the narrow
-        search rows. Ranked by relevance, each tier is a query of its own ordered by name, so
-        PostgreSQL can walk the name index instead of ranking every match."""
+        """(specialist ID, field IDs, distance in km) of the page's rows, in order. Reads only
+        the narrow search rows. Ranked by relevance, each tier is a query of its own ordered by
+        name, so PostgreSQL can walk the name index instead of ranking every match."""
         start = (self.page_number - 1) * PAGE_SIZE
         stop = start + PAGE_SIZE
         columns = ["specialist_id", "sort_name", "specialty_ids"]
@@ -200,7 +200,7 @@ class SpecialistList:
         if self.sort != Sort.RELEVANCE or conditions is None:
             rows = queryset.order_by(*self._ordering()).values_list(*columns)[start:stop]
             return [(row[0], row[2], row[3] if len(row) > 3 else None) for row in rows]
-        match, exact, by_name = conditions
+        _match, exact, by_name = conditions
         # Name matches are few and bunched in name order (every Müller sorts together), so
         # walking the name index to find them would read most of the table: those tiers sort
         # their matches instead (lower() of the folded name is the same order, unindexed).

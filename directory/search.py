@@ -1,5 +1,3 @@
-# The SQL here is assembled from this module's constants; values always go in as parameters.
-# ruff: noqa: S608
 """The search index: one flat, folded row per published specialist (SpecialistSearch), kept up
 to date whenever a listing changes, and the text matching that reads it.
 
@@ -35,7 +33,8 @@ MIN_SIMILARITY = 0.4
 _ROWS_SQL = """
 SELECT s.id,
     left(directory_fold(concat_ws(' ', s.family_name, s.given_name)), 200),
-    setweight(to_tsvector('simple', directory_fold(concat_ws(' ', s.given_name, s.family_name))), 'A')
+    setweight(to_tsvector('simple',
+        directory_fold(concat_ws(' ', s.given_name, s.family_name))), 'A')
     || setweight(to_tsvector('simple', directory_fold(coalesce(loc.clinics, ''))), 'B')
     || setweight(to_tsvector('simple', directory_fold(coalesce(loc.places, ''))), 'D'),
     coalesce(loc.countries, '{}'), coalesce(fields.ids, '{}'), coalesce(topics.ids, '{}'),
@@ -265,8 +264,9 @@ ORDER BY q.n
 
 def analyse(text: str) -> Words:
     """Fold `text` into at most MAX_WORDS words; find the conditions and medical fields each
-    begins a word of, and, for a word that begins no known term, the closest known terms. Runs one query (none for blank
-    text). The taxonomy is small, so it is matched here and the rows only by ID."""
+    begins a word of, and, for a word that begins no known term, the closest known terms.
+    Runs one query (none for blank text). The taxonomy is small, so it is matched here and the
+    rows only by ID."""
     if not text.strip():
         return Words()
     with connection.cursor() as cursor:

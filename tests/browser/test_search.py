@@ -54,7 +54,8 @@ def test_search_filter_next_page_profile(live_server, page: Page, specialists, l
 
     page.get_by_role("link", name=words["next"]).click()
     expect(page.get_by_text(words["page"])).to_be_visible()
-    assert "language=en" in page.url and "q=Muster" in page.url
+    assert "language=en" in page.url
+    assert "q=Muster" in page.url
     assert page.locator(".card").count() == 2
     assert_accessible(page)
 

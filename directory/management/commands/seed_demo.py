@@ -14,9 +14,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from directory.search import rebuild_all
-
 from directory.models import Condition, Place, Specialty
+from directory.search import rebuild_all
 
 SLUG_PREFIX = "seed-"
 SPECIALISTS_PER_CLINIC = 20
