@@ -9,6 +9,7 @@ from functools import cached_property
 
 import django_filters
 from django import forms
+from django.core.cache import cache
 from django.db.models import BooleanField, Case, FloatField, IntegerField, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
@@ -146,8 +147,17 @@ class SpecialistFilterSet(django_filters.FilterSet):
 
     @cached_property
     def specialties(self) -> dict[int, Specialty]:
-        """Every medical field, for the `specialty` filter, its facet and the cards."""
-        return {field.pk: field for field in Specialty.objects.all()}
+        """Every medical field, for the `specialty` filter, its facet and the cards; cached
+        until the next change to the listings or the taxonomy."""
+        key = f"search:fields:{search.generation()}"
+        fields = cache.get(key)
+        if fields is None:
+            fields = {
+                field.pk: field
+                for field in Specialty.objects.only("name_en", "name_de", "slug", "parent_id")
+            }
+            cache.set(key, fields, search.CACHE_SECONDS)
+        return fields
 
     @cached_property
     def _words(self) -> search.Words:

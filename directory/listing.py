@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import F, FloatField, Func, Prefetch
+from django.db.models import Case, F, FloatField, Func, Prefetch, Value, When
 from django.db.models.functions import Lower
 from django.http import QueryDict
+from django.template.loader import get_template
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -35,7 +36,24 @@ from directory.models import (
 from directory.models import language_name as _language_name
 
 PAGE_SIZE = 20
-FACET_CACHE_SECONDS = 15 * 60
+# What a card shows (directory/includes/specialist_card.html): nothing else is loaded.
+CARD_FIELDS = (
+    "honorific_prefix",
+    "given_name",
+    "family_name",
+    "slug",
+    "headline",
+    "languages",
+    "insurance",
+    "accepts_new_patients",
+)
+CARD_AFFILIATION_FIELDS = (
+    "specialist_id",
+    "is_primary",
+    "clinic__name",
+    "location__postcode",
+    "location__city",
+)
 # The parameters of the canonical URL, in this order; `sort` and `page` only when not default.
 CANONICAL_ORDER = (
     "q",
@@ -76,6 +94,27 @@ class Card:
     fields: list
     distance: float | None
     affiliation: Affiliation | None
+    html: str = ""
+
+    @property
+    def cache_key(self) -> str:
+        distance = "" if self.distance is None else f"{self.distance:.1f}"
+        return f"card:{get_language()}:{self.specialist.pk}:{distance}"
+
+
+def render_cards(cards: list[Card]) -> None:
+    """Fill in each card's HTML, from the cache where this generation of the index already
+    rendered it (a card changes only with its listing, which starts a new generation)."""
+    prefix = f"search:{search.generation()}:"
+    cached = cache.get_many([prefix + card.cache_key for card in cards])
+    template = get_template("directory/includes/specialist_card.html")
+    rendered = {}
+    for card in cards:
+        card.html = cached.get(prefix + card.cache_key)
+        if card.html is None:
+            card.html = rendered[prefix + card.cache_key] = template.render({"card": card})
+    if rendered:
+        cache.set_many(rendered, search.CACHE_SECONDS)
 
 
 class SpecialistList:
@@ -176,6 +215,7 @@ class SpecialistList:
         self.facets = self._facets(counts)
         if self.total and not self.out_of_range:
             self.cards = self._cards(queryset)
+            render_cards(self.cards)
 
     def _ordering(self) -> list[str]:
         if self.sort == Sort.DISTANCE:
@@ -208,22 +248,29 @@ class SpecialistList:
         indexed = ("sort_name", "specialist_id")
         unindexed = (Lower("sort_name"), "specialist_id")
         words = self.filterset.words
-        tiers = (
-            (queryset.filter(by_name), unindexed),
-            (
-                queryset.filter(exact).exclude(by_name),
-                unindexed if words.names_only else indexed,
-            ),
-            (queryset.exclude(exact), unindexed if words.similar_names_only else indexed),
-        )
+        if words.names_only:
+            # One sorted pass over the name and city matches, names first.
+            ranked = Case(When(by_name, then=Value(0)), default=Value(1))
+            tiers = [(queryset.filter(exact).annotate(tier=ranked), ("tier", *unindexed))]
+        else:
+            tiers = [
+                (queryset.filter(by_name).annotate(tier=Value(0)), unindexed),
+                (queryset.filter(exact).exclude(by_name).annotate(tier=Value(1)), indexed),
+            ]
+        if words.has_alternatives:
+            ordering = unindexed if words.similar_names_only else indexed
+            tiers.append((queryset.exclude(exact).annotate(tier=Value(2)), ordering))
         parts, params = [], []
-        for tier, (rows, ordering) in enumerate(tiers):
+        names = ", ".join(columns)
+        for rows, ordering in tiers:
             if rows.query.is_empty():
                 continue
             sql, sql_params = (
-                rows.order_by(*ordering).values_list(*columns)[:stop].query.sql_with_params()
+                rows.order_by(*ordering)
+                .values_list("tier", *columns)[:stop]
+                .query.sql_with_params()
             )
-            parts.append(f"SELECT {tier} AS tier, ranked.* FROM ({sql}) AS ranked")
+            parts.append(f"SELECT tier, {names} FROM ({sql}) AS ranked")
             params.extend(sql_params)
         if not parts:
             return []
@@ -237,15 +284,20 @@ class SpecialistList:
 
     def _cards(self, queryset) -> list[Card]:
         rows = self._page_rows(queryset)
-        specialists = Specialist.objects.prefetch_related(
-            Prefetch(
-                "affiliations",
-                queryset=Affiliation.objects.filter(clinic__status=Status.PUBLISHED)
-                .select_related("clinic", "location")
-                .order_by("-is_primary", "id"),
-                to_attr="public_affiliations",
+        specialists = (
+            Specialist.objects.only(*CARD_FIELDS)
+            .prefetch_related(
+                Prefetch(
+                    "affiliations",
+                    queryset=Affiliation.objects.filter(clinic__status=Status.PUBLISHED)
+                    .select_related("clinic", "location")
+                    .only(*CARD_AFFILIATION_FIELDS)
+                    .order_by("-is_primary", "id"),
+                    to_attr="public_affiliations",
+                )
             )
-        ).in_bulk([row[0] for row in rows])
+            .in_bulk([row[0] for row in rows])
+        )
         fields = self.filterset.specialties
         cards = []
         for pk, field_ids, distance in rows:
@@ -282,7 +334,7 @@ class SpecialistList:
         counts = cache.get(key)
         if counts is None:
             counts = self._count()
-            cache.set(key, counts, FACET_CACHE_SECONDS)
+            cache.set(key, counts, search.CACHE_SECONDS)
         return counts
 
     def _count(self) -> dict:

@@ -21,6 +21,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 GENERATION_KEY = "search:generation"
+# How long counts and other cached results of a generation are kept at most.
+CACHE_SECONDS = 15 * 60
 MAX_WORDS = 8
 MIN_FUZZY_LENGTH = 4
 ALTERNATIVES_PER_WORD = 4
@@ -215,6 +217,13 @@ class Words:
     def names_only(self) -> bool:
         """True when no word matches a condition or field, only names and cities."""
         return not any(w.conditions or w.fields for w in self.words)
+
+    @property
+    def has_alternatives(self) -> bool:
+        """False when every word is known: then nothing is found through a similar term."""
+        return any(
+            w.alternatives or w.similar_conditions or w.similar_fields for w in self.words
+        )
 
     @property
     def similar_names_only(self) -> bool:
