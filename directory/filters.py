@@ -16,13 +16,13 @@ from django.utils.translation import gettext_lazy as _
 
 from directory import search
 from directory.models import (
+    LANGUAGE_CODES,
     Condition,
     Country,
     Insurance,
     Place,
     SpecialistSearch,
     Specialty,
-    language_choices,
 )
 from directory.places import resolve_place
 
@@ -104,8 +104,11 @@ class SpecialistFilterSet(django_filters.FilterSet):
         min_value=1,
         max_value=MAX_RADIUS,
     )
+    # Validated against every ISO 639-1 code; the page labels the options itself (Babel).
     language = django_filters.MultipleChoiceFilter(
-        method="filter_any", label=_("Language spoken"), choices=language_choices
+        method="filter_any",
+        label=_("Language spoken"),
+        choices=[(code, code) for code in sorted(LANGUAGE_CODES)],
     )
     insurance = django_filters.MultipleChoiceFilter(
         method="filter_any", label=_("Insurance"), choices=Insurance.choices

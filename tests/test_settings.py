@@ -55,6 +55,12 @@ def test_database_url_is_parsed_with_health_checked_persistent_connections():
     assert settings["CONN_HEALTH_CHECKS"] is True
 
 
+def test_database_name_picks_another_database_on_the_same_server(monkeypatch):
+    monkeypatch.setenv("DATABASE_NAME", "specialists_bench")
+    settings = database_settings("postgres://app:secret@db.internal:6432/specialists")
+    assert (settings["HOST"], settings["NAME"]) == ("db.internal", "specialists_bench")
+
+
 @pytest.mark.parametrize(
     "url", ["mysql://root@localhost/specialists", "postgres://app@localhost", "not a url"]
 )
