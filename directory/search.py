@@ -221,9 +221,7 @@ class Words:
     @property
     def has_alternatives(self) -> bool:
         """False when every word is known: then nothing is found through a similar term."""
-        return any(
-            w.alternatives or w.similar_conditions or w.similar_fields for w in self.words
-        )
+        return any(w.alternatives or w.similar_conditions or w.similar_fields for w in self.words)
 
     @property
     def similar_names_only(self) -> bool:
