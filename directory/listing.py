@@ -105,7 +105,7 @@ class Card:
 def render_cards(cards: list[Card]) -> None:
     """Fill in each card's HTML, from the cache where this generation of the index already
     rendered it (a card changes only with its listing, which starts a new generation)."""
-    prefix = f"search:{search.generation()}:"
+    prefix = f"search:{search.generation(search.CARDS_GENERATION_KEY)}:"
     cached = cache.get_many([prefix + card.cache_key for card in cards])
     template = get_template("directory/includes/specialist_card.html")
     rendered = {}

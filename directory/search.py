@@ -20,7 +20,11 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Q
 
+# Cached results carry a generation in their keys; a new one retires them all. Counts (and the
+# taxonomy) move on when search rows or the taxonomy change; cards move on with any change to a
+# listing, since a card shows more than the search row holds.
 GENERATION_KEY = "search:generation"
+CARDS_GENERATION_KEY = "search:cards"
 # How long counts and other cached results of a generation are kept at most.
 CACHE_SECONDS = 15 * 60
 MAX_WORDS = 8
@@ -106,17 +110,31 @@ ON CONFLICT DO NOTHING
 _state = threading.local()
 
 
-def bump_generation() -> None:
-    cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
+def bump_generation(*, counts: bool = True) -> None:
+    """Start new generations now and again when the transaction commits, so no request can
+    cache what it read before the commit under the new generation."""
+
+    def bump():
+        keys = [CARDS_GENERATION_KEY, *([GENERATION_KEY] if counts else [])]
+        cache.set_many({key: uuid.uuid4().hex for key in keys}, None)
+
+    bump()
+    transaction.on_commit(bump)
 
 
-def generation() -> str:
-    value = cache.get(GENERATION_KEY)
+def generation(key: str = GENERATION_KEY) -> str:
+    value = cache.get(key)
     if value is None:
         value = uuid.uuid4().hex
-        cache.add(GENERATION_KEY, value, None)
-        value = cache.get(GENERATION_KEY, value)
+        cache.add(key, value, None)
+        value = cache.get(key, value)
     return value
+
+
+_FINGERPRINT_SQL = """
+SELECT md5(coalesce(string_agg(row::text, ',' ORDER BY specialist_id), ''))
+FROM directory_specialistsearch AS row WHERE specialist_id = ANY(%(ids)s)
+"""
 
 
 def rebuild(specialist_ids: Iterable[int]) -> None:
@@ -129,6 +147,8 @@ def rebuild(specialist_ids: Iterable[int]) -> None:
         pending.update(ids)
         return
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_FINGERPRINT_SQL, {"ids": ids})
+        before = cursor.fetchone()[0]
         cursor.execute(
             "DELETE FROM directory_specialistsearch WHERE specialist_id = ANY(%(ids)s)",
             {"ids": ids},
@@ -138,7 +158,10 @@ def rebuild(specialist_ids: Iterable[int]) -> None:
             _NAME_TERMS_SQL.format(where="specialist_id = ANY(%(ids)s)"),
             {"ids": ids, "min": MIN_FUZZY_LENGTH},
         )
-    bump_generation()
+        cursor.execute(_FINGERPRINT_SQL, {"ids": ids})
+        changed = cursor.fetchone()[0] != before
+    # A change that leaves the rows as they were (a biography, say) keeps the counts.
+    bump_generation(counts=changed)
 
 
 def rebuild_all() -> int:

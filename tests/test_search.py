@@ -486,3 +486,17 @@ def test_query_counts_are_pinned_and_do_not_grow_with_the_results(client, world)
     assert many == few == 6
     plain, _ = queries(client, {})
     assert plain == 5
+
+
+def test_counts_survive_changes_the_search_does_not_see(client, world):
+    hanna = world["hanna"]
+    counts = search.generation()
+    cards = search.generation(search.CARDS_GENERATION_KEY)
+    hanna.headline = "Head of cardiology"
+    hanna.save()
+    assert search.generation() == counts
+    assert search.generation(search.CARDS_GENERATION_KEY) != cards
+    assert "Head of cardiology" in client.get(URL, {"q": "Schüßler"}).content.decode()
+    hanna.languages = ["de", "en", "pl"]
+    hanna.save()
+    assert search.generation() != counts

@@ -315,8 +315,8 @@ class Command(BaseCommand):
             f"DELETE FROM directory_specialistsearch WHERE specialist_id IN ({specialists})",
             f"DELETE FROM directory_specialistcondition WHERE specialist_id IN ({specialists})",
             f"DELETE FROM directory_specialist_specialties WHERE specialist_id IN ({specialists})",
-            f"DELETE FROM directory_affiliation WHERE specialist_id IN ({specialists})"
-            f" OR clinic_id IN ({clinics})",
+            f"DELETE FROM directory_affiliation WHERE specialist_id IN ({specialists})",
+            f"DELETE FROM directory_affiliation WHERE clinic_id IN ({clinics})",
             "DELETE FROM directory_specialist WHERE slug LIKE %(like)s",
             f"DELETE FROM directory_location WHERE clinic_id IN ({clinics})",
             "DELETE FROM directory_clinic WHERE slug LIKE %(like)s",
