@@ -86,6 +86,18 @@ class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class LanguageCodesField(forms.MultipleChoiceField):
+    """ISO 639-1 codes, checked against the set rather than a list of ~180 labelled choices
+    (which every request would copy)."""
+
+    def valid_value(self, value) -> bool:
+        return value in LANGUAGE_CODES
+
+
+class LanguageFilter(django_filters.MultipleChoiceFilter):
+    field_class = LanguageCodesField
+
+
 class SpecialistFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_text",
@@ -104,12 +116,8 @@ class SpecialistFilterSet(django_filters.FilterSet):
         min_value=1,
         max_value=MAX_RADIUS,
     )
-    # Validated against every ISO 639-1 code; the page labels the options itself (Babel).
-    language = django_filters.MultipleChoiceFilter(
-        method="filter_any",
-        label=_("Language spoken"),
-        choices=[(code, code) for code in sorted(LANGUAGE_CODES)],
-    )
+    # The page labels the options itself (Babel), for the languages in the results.
+    language = LanguageFilter(method="filter_any", label=_("Language spoken"), choices=())
     insurance = django_filters.MultipleChoiceFilter(
         method="filter_any", label=_("Insurance"), choices=Insurance.choices
     )

@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.core.cache import cache
 from django.db import connection
@@ -88,33 +89,15 @@ class Facet:
 
 @dataclass
 class Card:
-    """One specialist in a list, with what the card shows beside the listing itself."""
+    """One specialist in a list: its rendered HTML, and while rendering, what it shows."""
 
-    specialist: object
-    fields: list
+    pk: int
     distance: float | None
-    affiliation: Affiliation | None
+    cache_key: str = ""
     html: str = ""
-
-    @property
-    def cache_key(self) -> str:
-        distance = "" if self.distance is None else f"{self.distance:.1f}"
-        return f"card:{get_language()}:{self.specialist.pk}:{distance}"
-
-
-def render_cards(cards: list[Card]) -> None:
-    """Fill in each card's HTML, from the cache where this generation of the index already
-    rendered it (a card changes only with its listing, which starts a new generation)."""
-    prefix = f"search:{search.generation(search.CARDS_GENERATION_KEY)}:"
-    cached = cache.get_many([prefix + card.cache_key for card in cards])
-    template = get_template("directory/includes/specialist_card.html")
-    rendered = {}
-    for card in cards:
-        card.html = cached.get(prefix + card.cache_key)
-        if card.html is None:
-            card.html = rendered[prefix + card.cache_key] = template.render({"card": card})
-    if rendered:
-        cache.set_many(rendered, search.CACHE_SECONDS)
+    specialist: Specialist | None = None
+    fields: list = field(default_factory=list)
+    affiliation: Affiliation | None = None
 
 
 class SpecialistList:
@@ -179,6 +162,12 @@ class SpecialistList:
         return options + [(str(km), km, km == given) for km in kilometres]
 
     @property
+    def form_cache_key(self) -> str:
+        """What the filter form shows depends on: the counts (their key names the filters and
+        the generation), the sort, the language and the list's own page."""
+        return f"{self._counts_key}:{self.sort}:{get_language()}:{self.request.path}"
+
+    @property
     def place_name(self) -> str:
         if self.place is None:
             return ""
@@ -215,7 +204,6 @@ class SpecialistList:
         self.facets = self._facets(counts)
         if self.total and not self.out_of_range:
             self.cards = self._cards(queryset)
-            render_cards(self.cards)
 
     def _ordering(self) -> list[str]:
         if self.sort == Sort.DISTANCE:
@@ -283,7 +271,28 @@ class SpecialistList:
             return [(row[1], row[3], row[4] if len(row) > 4 else None) for row in cursor]
 
     def _cards(self, queryset) -> list[Card]:
+        """The page's cards, rendered; only those not in the cache are loaded and rendered."""
         rows = self._page_rows(queryset)
+        # Cached per generation of the index (a card changes only with its listing, which
+        # starts a new one), language and the distance shown.
+        prefix = f"search:{search.generation(search.CARDS_GENERATION_KEY)}:{get_language()}"
+        cards = [
+            Card(
+                pk, distance, f"{prefix}:card:{pk}:{'' if distance is None else f'{distance:.1f}'}"
+            )
+            for pk, _fields, distance in rows
+        ]
+        cached = cache.get_many([card.cache_key for card in cards])
+        missing = [card for card in cards if card.cache_key not in cached]
+        for card in cards:
+            card.html = cached.get(card.cache_key, "")
+        if missing:
+            field_ids = {pk: ids for pk, ids, _distance in rows}
+            self._render(missing, field_ids)
+            cache.set_many({card.cache_key: card.html for card in missing}, search.CACHE_SECONDS)
+        return cards
+
+    def _render(self, cards: list[Card], field_ids: dict[int, list[int]]) -> None:
         specialists = (
             Specialist.objects.only(*CARD_FIELDS)
             .prefetch_related(
@@ -296,27 +305,22 @@ class SpecialistList:
                     to_attr="public_affiliations",
                 )
             )
-            .in_bulk([row[0] for row in rows])
+            .in_bulk([card.pk for card in cards])
         )
         fields = self.filterset.specialties
-        cards = []
-        for pk, field_ids, distance in rows:
-            specialist = specialists[pk]
-            own = [fields[field_id] for field_id in field_ids if field_id in fields]
+        template = get_template("directory/includes/specialist_card.html")
+        for card in cards:
+            card.specialist = specialists[card.pk]
+            own = [fields[pk] for pk in field_ids[card.pk] if pk in fields]
             broader = {f.parent_id for f in own}
-            cards.append(
-                Card(
-                    specialist=specialist,
-                    fields=sorted((f for f in own if f.pk not in broader), key=lambda f: f.name),
-                    distance=distance,
-                    affiliation=next(iter(specialist.public_affiliations), None),
-                )
-            )
-        return cards
+            card.fields = sorted((f for f in own if f.pk not in broader), key=lambda f: f.name)
+            card.affiliation = next(iter(card.specialist.public_affiliations), None)
+            card.html = template.render({"card": card})
 
     # --- Counts ------------------------------------------------------------------------------
 
-    def _cache_key(self) -> str:
+    @cached_property
+    def _counts_key(self) -> str:
         data = {
             name: sorted(value) if isinstance(value, list) else value
             for name, value in self.data.items()
@@ -330,7 +334,7 @@ class SpecialistList:
         return f"search:counts:{search.generation()}:{digest}"
 
     def _counts(self) -> dict:
-        key = self._cache_key()
+        key = self._counts_key
         counts = cache.get(key)
         if counts is None:
             counts = self._count()
