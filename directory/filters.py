@@ -55,9 +55,13 @@ _CHORD_SQL = """CASE WHEN cardinality(points) <= 3 THEN LEAST(
     cube_distance(ll_to_earth(%s, %s), points[3]))
     ELSE (SELECT min(cube_distance(ll_to_earth(%s, %s), point)) FROM unnest(points) AS point)
     END"""
-# Within the radius: the GiST index on `bounds` finds the rows whose box overlaps the box around
-# the place (earth_box), then the exact distance decides.
-_NEARBY_SQL = f"""bounds && earth_box(ll_to_earth(%s, %s), %s) AND ({_CHORD_SQL}) <= %s"""
+# Within the radius: the exact distance decides. For a small radius, or to sort by distance, the
+# GiST index on `bounds` first finds the rows whose box overlaps the box around the place
+# (earth_box). A large radius holds most of the country: then walking the name index and
+# checking each row's distance reaches a page sooner.
+_NEARBY_SQL = f"""({_CHORD_SQL}) <= %s"""
+_NEARBY_INDEXED_SQL = f"""bounds && earth_box(ll_to_earth(%s, %s), %s) AND ({_CHORD_SQL}) <= %s"""
+LARGE_RADIUS = 100
 
 
 def chord(metres: float) -> float:
@@ -237,7 +241,11 @@ class SpecialistFilterSet(django_filters.FilterSet):
         point = [self.place.latitude, self.place.longitude]
         metres = self.radius_km * 1000
         points = [*point] * 4
-        nearby = RawSQL(_NEARBY_SQL, [*point, metres, *points, chord(metres)], BooleanField())
+        if self.radius_km < LARGE_RADIUS or self.form.cleaned_data.get("sort") == Sort.DISTANCE:
+            sql, params = _NEARBY_INDEXED_SQL, [*point, metres, *points, chord(metres)]
+        else:
+            sql, params = _NEARBY_SQL, [*points, chord(metres)]
+        nearby = RawSQL(sql, params, BooleanField())
         return queryset.filter(nearby).alias(
             distance=RawSQL(_CHORD_SQL, points, output_field=FloatField())
         )

@@ -257,10 +257,16 @@ WITH words AS MATERIALIZED (
     SELECT t.word, t.n, CASE WHEN length(t.word) < %(min)s OR starts_with((
         SELECT min(term.word) FROM directory_searchterm term WHERE term.word >= t.word
     ), t.word) THEN '{}'::varchar[] ELSE ARRAY(
-        SELECT term.word FROM directory_searchterm term
-        WHERE term.word %% t.word AND term.word <> t.word
-            AND similarity(term.word, t.word) >= %(similarity)s
-        ORDER BY similarity(term.word, t.word) DESC, term.word
+        -- The most similar terms: those at most 0.1 less similar than the best.
+        SELECT word FROM (
+            SELECT term.word, similarity(term.word, t.word) AS score,
+                max(similarity(term.word, t.word)) OVER () AS best
+            FROM directory_searchterm term
+            WHERE term.word %% t.word AND term.word <> t.word
+                AND similarity(term.word, t.word) >= %(similarity)s
+        ) AS candidates
+        WHERE score >= best - 0.1
+        ORDER BY score DESC, word
         LIMIT %(limit)s) END AS alternatives
     FROM unnest((string_to_array(directory_fold(%(text)s), ' '))[1:%(words)s])
         WITH ORDINALITY AS t(word, n)

@@ -1,7 +1,12 @@
+from functools import wraps
+
+from django.core.cache import cache
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import get_language
 
+from directory import search
 from directory.listing import SpecialistList
 from directory.models import Affiliation, Specialist, SpecialistCondition, Status
 
@@ -10,6 +15,29 @@ def _may_preview(request: HttpRequest) -> bool:
     return request.user.is_staff and request.user.has_perm("directory.view_specialist")
 
 
+def cached_public_page(view):
+    """Serve anonymous visitors a page rendered earlier in this generation of the index (any
+    change to a listing starts a new one). Signed-in users, e.g. staff previewing a draft,
+    always get a fresh page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method != "GET" or request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        generation = search.generation(search.CARDS_GENERATION_KEY)
+        key = f"search:{generation}:page:{get_language()}:{request.get_full_path()}"
+        content = cache.get(key)
+        if content is not None:
+            return HttpResponse(content)
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200:
+            cache.set(key, response.content, search.CACHE_SECONDS)
+        return response
+
+    return wrapper
+
+
+@cached_public_page
 def specialist_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A specialist's profile. Drafts and archived listings are 404, except that staff may
     preview a draft. Runs a fixed number of queries."""

@@ -60,3 +60,19 @@ def test_profile_query_count_does_not_grow_with_its_content(client, django_asser
 
     with django_assert_max_num_queries(4):
         client.get(f"/en/specialists/{specialist.slug}/")
+
+
+def test_a_cached_profile_changes_as_soon_as_the_listing_does(client):
+    affiliation = AffiliationFactory(specialist__headline="Consultant")
+    specialist, clinic = affiliation.specialist, affiliation.clinic
+    url = specialist.get_absolute_url()
+    assert "Consultant" in client.get(url).content.decode()
+    specialist.headline = "Head of department"
+    specialist.save()
+    assert "Head of department" in client.get(url).content.decode()
+    clinic.name = "Klinikum Neuer Name"
+    clinic.save()
+    assert "Klinikum Neuer Name" in client.get(url).content.decode()
+    specialist.status = "archived"
+    specialist.save()
+    assert client.get(url).status_code == 404
