@@ -310,7 +310,9 @@ class SpecialistList:
         fields = self.filterset.specialties
         template = get_template("directory/includes/specialist_card.html")
         for card in cards:
-            card.specialist = specialists[card.pk]
+            card.specialist = specialists.get(card.pk)
+            if card.specialist is None:  # deleted since the page's rows were read
+                continue
             own = [fields[pk] for pk in field_ids[card.pk] if pk in fields]
             broader = {f.parent_id for f in own}
             card.fields = sorted((f for f in own if f.pk not in broader), key=lambda f: f.name)

@@ -137,9 +137,22 @@ FROM directory_specialistsearch AS row WHERE specialist_id = ANY(%(ids)s)
 """
 
 
+def forget(specialist_id: int) -> None:
+    """Leave this specialist out of rebuilds while it is being deleted (its row goes with it):
+    from just before the deletion (pre_delete) to just after it (remember, on post_delete)."""
+    if getattr(_state, "forgotten", None) is None:
+        _state.forgotten = set()
+    _state.forgotten.add(specialist_id)
+
+
+def remember(specialist_id: int) -> None:
+    getattr(_state, "forgotten", set()).discard(specialist_id)
+
+
 def rebuild(specialist_ids: Iterable[int]) -> None:
     """Rewrite the search rows of these specialists (deleting those no longer published)."""
-    ids = sorted({int(pk) for pk in specialist_ids if pk is not None})
+    forgotten = getattr(_state, "forgotten", None) or set()
+    ids = sorted({int(pk) for pk in specialist_ids if pk is not None} - forgotten)
     if not ids:
         return
     pending = getattr(_state, "pending", None)

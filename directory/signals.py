@@ -1,7 +1,7 @@
 """Keep the search index (directory.search) in step with every change an editor, an import or
 the code makes to a listing."""
 
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from directory import search
@@ -28,8 +28,15 @@ def specialist_saved(sender, instance, **kwargs):
         search.rebuild([instance.pk])
 
 
+@receiver(pre_delete, sender=Specialist)
+def specialist_deleting(sender, instance, **kwargs):
+    # Its affiliations and focus are deleted first; their receivers must not index it again.
+    search.forget(instance.pk)
+
+
 @receiver(post_delete, sender=Specialist)
 def specialist_deleted(sender, instance, **kwargs):
+    search.remember(instance.pk)
     search.bump_generation()
 
 

@@ -500,3 +500,14 @@ def test_counts_survive_changes_the_search_does_not_see(client, world):
     hanna.languages = ["de", "en", "pl"]
     hanna.save()
     assert search.generation() != counts
+
+
+def test_deleting_listings_keeps_the_index_consistent(client, world):
+    world["jonas"].delete()
+    assert found(client.get(URL, {"q": "Würschmidt"})) == []
+    assert not SpecialistSearch.objects.filter(specialist_id=world["jonas"].pk).exists()
+    world["hanna"].affiliations.get().clinic.delete()
+    assert found(client.get(URL, {"q": "Berlin"})) == []
+    assert found(client.get(URL, {"q": "Schüßler"})) == ["Schüßler"]
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred foreign keys hold
