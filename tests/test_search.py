@@ -511,3 +511,10 @@ def test_deleting_listings_keeps_the_index_consistent(client, world):
     assert found(client.get(URL, {"q": "Schüßler"})) == ["Schüßler"]
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred foreign keys hold
+
+
+def test_rebuild_search_restores_rows_changed_behind_the_index(client, world):
+    SpecialistSearch.objects.all().delete()
+    assert found(client.get(URL, {"q": "Schüßler"})) == []
+    call_command("rebuild_search", stdout=None)
+    assert found(client.get(URL, {"q": "Schüßler"})) == ["Schüßler"]
