@@ -4,6 +4,7 @@
 medical field pages (SPEC sections 4 and 6). It reads SpecialistSearch, the folded flat index
 that directory.search keeps up to date."""
 
+import hashlib
 import math
 from functools import cached_property
 
@@ -176,11 +177,28 @@ class SpecialistFilterSet(django_filters.FilterSet):
 
     @cached_property
     def _words(self) -> search.Words:
-        return search.analyse(self.form.cleaned_data["q"])
+        """The analysed query, cached per generation (it depends on the taxonomy and the
+        vocabulary, which move the generation on)."""
+        text = self.form.cleaned_data["q"]
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        key = f"search:{search.generation()}:words:{digest}"
+        words = cache.get(key)
+        if words is None:
+            words = search.analyse(text)
+            cache.set(key, words, search.CACHE_SECONDS)
+        return words
 
     @cached_property
     def _place(self) -> Place | None:
-        return resolve_place(self.form.cleaned_data["city"])
+        """The place `city` names; the gazetteer changes only with a migration, so the answer
+        is cached for an hour (None, for an unknown name, too)."""
+        text = self.form.cleaned_data["city"]
+        key = f"search:place:{hashlib.sha256(text.encode()).hexdigest()}"
+        found = cache.get(key)
+        if found is None:
+            found = (resolve_place(text),)
+            cache.set(key, found, 60 * 60)
+        return found[0]
 
     @cached_property
     def _condition(self) -> Condition | None:

@@ -33,6 +33,8 @@ ALTERNATIVES_PER_WORD = 4
 # Trigram similarity a term needs to stand in for a word: 0.4 lets "Schüsler" or "Wurschmitt"
 # find the name, but keeps "leber" from matching every word that starts with it.
 MIN_SIMILARITY = 0.4
+# Terms within this of the most similar one stand in for the word too.
+SIMILARITY_TIE = 0.05
 
 # One row per published specialist. Only clinics that are published count: a specialist is not
 # found by the name or city of a clinic the site does not show.
@@ -270,7 +272,7 @@ WITH words AS MATERIALIZED (
     SELECT t.word, t.n, CASE WHEN length(t.word) < %(min)s OR starts_with((
         SELECT min(term.word) FROM directory_searchterm term WHERE term.word >= t.word
     ), t.word) THEN '{}'::varchar[] ELSE ARRAY(
-        -- The most similar terms: those at most 0.1 less similar than the best.
+        -- The most similar terms: the best and those nearly as similar.
         SELECT word FROM (
             SELECT term.word, similarity(term.word, t.word) AS score,
                 max(similarity(term.word, t.word)) OVER () AS best
@@ -278,7 +280,7 @@ WITH words AS MATERIALIZED (
             WHERE term.word %% t.word AND term.word <> t.word
                 AND similarity(term.word, t.word) >= %(similarity)s
         ) AS candidates
-        WHERE score >= best - 0.1
+        WHERE score >= best - %(tie)s
         ORDER BY score DESC, word
         LIMIT %(limit)s) END AS alternatives
     FROM unnest((string_to_array(directory_fold(%(text)s), ' '))[1:%(words)s])
@@ -326,6 +328,7 @@ def analyse(text: str) -> Words:
                 "min": MIN_FUZZY_LENGTH,
                 "limit": ALTERNATIVES_PER_WORD,
                 "similarity": MIN_SIMILARITY,
+                "tie": SIMILARITY_TIE,
                 "words": MAX_WORDS,
             },
         )
