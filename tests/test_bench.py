@@ -15,6 +15,10 @@ def test_bench_measures_every_page_of_the_mix_and_writes_its_results(tmp_path, s
     names = [page["name"] for page in results["pages"]]
     assert "search: everything" in names
     assert any(name.startswith("profile") for name in names)
+    weight = results["search_page_weight"]
+    assert weight["css_js_bytes"] > 1000  # the stylesheet was found and counted
+    assert weight["other_hosts"] == []
+    assert weight["within_budget"]
     for page in results["pages"]:
         assert page["queries"] <= 8, page
         assert page["p50_ms"] <= page["p95_ms"]

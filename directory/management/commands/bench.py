@@ -15,12 +15,15 @@ It prints a table and writes bench/results.json.
 
 import json
 import platform
+import re
 import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -34,6 +37,7 @@ from directory.models import Specialist
 SEARCH_BUDGET_MS = 50
 PAGE_BUDGET_MS = 20
 MAX_QUERIES = 8
+PAGE_WEIGHT_BUDGET = 60 * 1024
 RESULTS = Path(settings.BASE_DIR) / "bench" / "results.json"
 
 # (name, URL, budget in ms). Profile slugs are filled in from the seeded data.
@@ -88,6 +92,12 @@ class Command(BaseCommand):
         client = Client(headers={"host": "localhost"})
         results = [self._measure(client, name, url, budget, runs) for name, url, budget in pages]
         self._print(results)
+        weight = self._page_weight(client, SEARCH_MIX[0][1])
+        self.stdout.write(
+            f"Search page weight: {weight['html_bytes'] + weight['css_js_bytes']:,} bytes "
+            f"(HTML {weight['html_bytes']:,}, CSS and JS {weight['css_js_bytes']:,}; "
+            f"budget {PAGE_WEIGHT_BUDGET:,}); other hosts requested: {weight['other_hosts']}"
+        )
         report = {
             "generated": datetime.now(UTC).isoformat(timespec="seconds"),
             "specialists": Specialist.objects.filter(slug__startswith=SLUG_PREFIX).count(),
@@ -96,7 +106,9 @@ class Command(BaseCommand):
             "python": platform.python_version(),
             "cache": settings.CACHES["default"]["BACKEND"],
             "pages": results,
-            "budgets_met": all(result["within_budget"] for result in results),
+            "search_page_weight": weight,
+            "budgets_met": all(result["within_budget"] for result in results)
+            and weight["within_budget"],
         }
         path = Path(output)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,6 +116,28 @@ class Command(BaseCommand):
         self.stdout.write(f"Wrote {path}.")
         if not report["budgets_met"]:
             self.stdout.write(self.style.WARNING("Some pages are over budget."))
+
+    def _page_weight(self, client, url: str) -> dict:
+        """HTML plus the stylesheets and scripts it loads, uncompressed, and any other host
+        it would request (stylesheets, scripts, images, fonts, frames)."""
+        html = client.get(url).content.decode()
+        assets = re.findall(r'<(?:link[^>]+href|script[^>]+src)="([^"]+)"', html)
+        assets = [a for a in assets if a.endswith((".css", ".js"))]
+        size = 0
+        for asset in assets:
+            name = asset.removeprefix(settings.STATIC_URL).split("?")[0]
+            # The collected (hashed) file with DEBUG off, else the source file.
+            path = finders.find(name) or staticfiles_storage.path(name)
+            size += Path(path).stat().st_size
+        sources = re.findall(r'(?:src|href|srcset|action)="((?:https?:)?//[^"/]+)', html)
+        other_hosts = sorted({source for source in sources if "localhost" not in source})
+        total = len(html.encode()) + size
+        return {
+            "html_bytes": len(html.encode()),
+            "css_js_bytes": size,
+            "other_hosts": other_hosts,
+            "within_budget": total <= PAGE_WEIGHT_BUDGET and not other_hosts,
+        }
 
     def _detail_pages(self) -> list[tuple[str, str, int]]:
         pages = []
