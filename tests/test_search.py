@@ -518,3 +518,37 @@ def test_rebuild_search_restores_rows_changed_behind_the_index(client, world):
     assert found(client.get(URL, {"q": "Schüßler"})) == []
     call_command("rebuild_search", stdout=None)
     assert found(client.get(URL, {"q": "Schüßler"})) == ["Schüßler"]
+
+
+# --- The medical field page ------------------------------------------------------------------
+
+
+def test_a_field_page_lists_its_specialists_and_those_of_its_sub_fields(client, world):
+    response = client.get("/en/specialties/im/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<h1>Internal medicine</h1>" in body
+    assert found(response) == ["Keller", "Würschmidt"]
+    assert heading(response) == "2 specialists found"
+    assert 'href="/en/specialties/oncology/"' in body  # its sub-field
+    # The page's filters work as on the search page and keep to the field.
+    assert found(client.get("/en/specialties/im/", {"country": "CH"})) == ["Keller"]
+    assert facet_count(client.get("/en/specialties/im/", {"country": "CH"}), "country", "DE") == 1
+
+
+def test_a_sub_field_page_has_breadcrumbs_and_is_german_on_the_german_site(client, world):
+    body = client.get("/de/specialties/oncology/").content.decode()
+    assert "<h1>Onkologie</h1>" in body
+    assert 'href="/de/specialties/im/">Innere Medizin</a>' in body
+    assert "1 Fachärztin oder Facharzt gefunden" in body
+
+
+def test_field_page_errors(client, world):
+    assert client.get("/en/specialties/no-such-field/").status_code == 404
+    assert client.get("/en/specialties/im/", {"radius": "x"}).status_code == 400
+
+
+def test_field_page_query_count_is_pinned(client, world, django_assert_num_queries):
+    cache.clear()
+    with django_assert_num_queries(6):
+        client.get("/en/specialties/cardiology/", {"country": "DE", "language": "en"})

@@ -3,7 +3,7 @@ from playwright.sync_api import Page, expect
 
 from directory import search
 from tests.browser.accessibility import assert_accessible
-from tests.factories import AffiliationFactory
+from tests.factories import AffiliationFactory, SpecialtyFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,3 +61,17 @@ def test_search_filter_next_page_profile(live_server, page: Page, specialists, l
 
     page.locator(".card__title a").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dr. med. Max Muster20")
+
+
+@pytest.mark.parametrize(("language", "name"), [("en", "Oncology"), ("de", "Onkologie")])
+def test_field_page_is_accessible_in_both_languages(live_server, page: Page, language, name):
+    field = SpecialtyFactory(name_en="Oncology", name_de="Onkologie", slug="oncology")
+    SpecialtyFactory(name_en="Haematology", name_de="Hämatologie", slug="haem", parent=field)
+    specialist = AffiliationFactory().specialist
+    specialist.specialties.add(field)
+
+    page.goto(f"{live_server.url}/{language}/specialties/oncology/")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    expect(page.locator(".card")).to_have_count(1)
+    assert_accessible(page)
