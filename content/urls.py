@@ -6,4 +6,6 @@ app_name = "content"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("conditions/", views.condition_index, name="conditions"),
+    path("conditions/<slug:slug>/", views.condition_detail, name="condition"),
 ]

@@ -1,6 +1,97 @@
+from django.core.cache import cache
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from content.models import Article, Source
+from directory import search
+from directory.listing import SpecialistList
+from directory.models import Clinic, Condition, SpecialistSearch
+from directory.places import fold
+from directory.views import cached_public_page
+
+RELATED_CONDITIONS = 8
+CLINICS_SHOWN = 10
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "content/home.html")
+
+
+def _may_preview(request: HttpRequest) -> bool:
+    return request.user.is_staff and request.user.has_perm("content.view_article")
+
+
+def _article(condition: Condition) -> Article | None:
+    return (
+        Article.objects.filter(condition=condition)
+        .prefetch_related(Prefetch("sources", queryset=Source.objects.order_by("position", "id")))
+        .first()
+    )
+
+
+def _clinics_treating(condition: Condition) -> list[Clinic]:
+    """Published clinics where specialists listed for the condition work, those with the most
+    first; cached until the next change to the listings."""
+    key = f"search:{search.generation(search.CARDS_GENERATION_KEY)}:clinics:{condition.pk}"
+    clinics = cache.get(key)
+    if clinics is None:
+        treating = Q(
+            affiliations__specialist__search_row__condition_ids__contains=[condition.pk],
+        )
+        clinics = list(
+            Clinic.objects.published()
+            .filter(treating)
+            .annotate(listed=Count("affiliations__specialist", filter=treating, distinct=True))
+            .only("name", "slug", "kind")
+            .order_by("-listed", "name")[:CLINICS_SHOWN]
+        )
+        cache.set(key, clinics, search.CACHE_SECONDS)
+    return clinics
+
+
+@cached_public_page
+def condition_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """A condition or treatment: the article (reviewer, date, contents, sources), then the
+    specialists who treat it with the search page's filters, clinics, related conditions."""
+    condition = get_object_or_404(Condition, slug=slug)
+    listing = SpecialistList(
+        request,
+        SpecialistSearch.objects.filter(condition_ids__contains=[condition.pk]),
+        scope=f"condition:{condition.pk}",
+    )
+    related = (
+        Condition.objects.filter(specialties__in=condition.specialties.all())
+        .exclude(pk=condition.pk)
+        .distinct()
+        .order_by("name")[:RELATED_CONDITIONS]
+    )
+    now = timezone.now()
+    article = _article(condition)
+    shown = article if article and (article.is_live(now) or _may_preview(request)) else None
+    context = {
+        "condition": condition,
+        "article": shown,
+        "listing": listing,
+        "related": list(related),
+        "clinics": _clinics_treating(condition),
+    }
+    response = render(request, "content/condition_detail.html", context, status=listing.status)
+    if article and article.publish_at and article.publish_at > now:
+        # Cached no longer than until the scheduled article is due.
+        response.cache_seconds = int((article.publish_at - now).total_seconds()) + 1
+    return response
+
+
+def condition_index(request: HttpRequest) -> HttpResponse:
+    """Conditions and treatments from A to Z, in the reader's language."""
+    conditions = sorted(Condition.objects.only("name_en", "name_de", "slug", "kind"), key=_key)
+    letters: dict[str, list[Condition]] = {}
+    for condition in conditions:
+        letters.setdefault(_key(condition)[:1].upper() or "#", []).append(condition)
+    return render(request, "content/condition_index.html", {"letters": letters})
+
+
+def _key(condition: Condition) -> str:
+    return fold(condition.name)

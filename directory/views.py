@@ -38,7 +38,11 @@ def cached_public_page(view):
             return HttpResponse(content)
         response = view(request, *args, **kwargs)
         if response.status_code == 200:
-            cache.set(key, response.content, search.CACHE_SECONDS)
+            # A view may shorten this, e.g. until a scheduled article is due.
+            timeout = min(
+                getattr(response, "cache_seconds", search.CACHE_SECONDS), search.CACHE_SECONDS
+            )
+            cache.set(key, response.content, max(timeout, 1))
         return response
 
     return wrapper

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from config.roles import EDITORS_GROUP
+from content.demo import load_demo_articles
 from directory.demo import load_demo_directory
 
 DEMO_EDITOR = "editor"
@@ -19,6 +20,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options) -> None:
         added = load_demo_directory()
+        added["articles"] = load_demo_articles()
         if any(added.values()):
             self.stdout.write(
                 "Demo data added: " + ", ".join(f"{count} {kind}" for kind, count in added.items())

@@ -1,0 +1,61 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin
+from reversion.admin import VersionAdmin
+
+from content.models import Article, Source
+from directory.models import Status
+
+
+class ReviewDueFilter(admin.SimpleListFilter):
+    title = _("review")
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [("due", _("Not reviewed for 12 months"))]
+
+    def queryset(self, request, queryset):
+        return queryset.review_due() if self.value() == "due" else queryset
+
+
+class SourceInline(admin.TabularInline):
+    model = Source
+    extra = 1
+    fields = ("position", "title", "publisher", "url")
+
+
+@admin.register(Article)
+class ArticleAdmin(VersionAdmin, TranslationAdmin):
+    """Editors write in Markdown; the site shows the sanitised HTML. "View on site" previews a
+    draft (only staff see drafts). History lists every saved version and can revert to one."""
+
+    list_display = ("title", "topic", "status", "publish_at", "reviewed_on")
+    list_filter = ("status", ReviewDueFilter)
+    search_fields = ("title_en", "title_de")
+    autocomplete_fields = ("condition", "specialty")
+    inlines = [SourceInline]
+    actions = ["publish", "unpublish"]
+    fieldsets = (
+        (None, {"fields": ("condition", "specialty", "title", "summary", "body")}),
+        (
+            _("Medical review"),
+            {"fields": ("reviewer_name", "reviewer_credentials", "reviewed_on")},
+        ),
+        (_("Publishing"), {"fields": ("status", "publish_at")}),
+    )
+
+    @admin.display(description=_("about"))
+    def topic(self, article: Article) -> str:
+        return str(article.condition or article.specialty)
+
+    @admin.action(description=_("Publish the selected articles"))
+    def publish(self, request, queryset):
+        for article in queryset:
+            article.status = Status.PUBLISHED
+            article.save(update_fields=["status"])
+
+    @admin.action(description=_("Make the selected articles drafts"))
+    def unpublish(self, request, queryset):
+        for article in queryset:
+            article.status = Status.DRAFT
+            article.save(update_fields=["status"])

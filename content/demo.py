@@ -1,0 +1,52 @@
+"""The demo articles of fixtures/articles/: `<condition slug>.<language>.md`, YAML front matter
+(title, summary, reviewer "Name, qualifications", reviewed date, sources) and a Markdown body.
+Only articles that are missing are added, published, so an editor's changes are kept."""
+
+from pathlib import Path
+
+import yaml
+from django.conf import settings
+
+from content.models import Article
+from directory.models import Condition, Status
+
+ARTICLES = Path(settings.BASE_DIR) / "fixtures" / "articles"
+LANGUAGES = ("en", "de")
+
+
+def read_article(path: Path) -> tuple[dict, str]:
+    """(front matter, Markdown body) of one file."""
+    text = path.read_text(encoding="utf-8")
+    _start, front, body = text.split("---\n", 2)
+    return yaml.safe_load(front), body.strip() + "\n"
+
+
+def load_demo_articles() -> int:
+    """Add the missing demo articles; returns how many were added."""
+    added = 0
+    for slug in sorted({path.name.split(".")[0] for path in ARTICLES.glob("*.md")}):
+        condition = Condition.objects.filter(slug=slug).first()
+        if condition is None or Article.objects.filter(condition=condition).exists():
+            continue
+        article = Article(condition=condition, status=Status.PUBLISHED)
+        sources = []
+        for language in LANGUAGES:
+            front, body = read_article(ARTICLES / f"{slug}.{language}.md")
+            name, _comma, credentials = front["reviewer"].partition(", ")
+            setattr(article, f"title_{language}", front["title"])
+            setattr(article, f"summary_{language}", front["summary"])
+            setattr(article, f"body_{language}", body)
+            setattr(article, f"reviewer_credentials_{language}", credentials)
+            article.reviewer_name = name
+            article.reviewed_on = front["reviewed"]
+            sources = sources or front.get("sources", [])
+        article.save()
+        for position, source in enumerate(sources):
+            article.sources.create(
+                position=position,
+                title=source["title"],
+                publisher=source.get("publisher", ""),
+                url=source["url"],
+            )
+        added += 1
+    return added
