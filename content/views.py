@@ -1,5 +1,7 @@
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, OuterRef, Q
+from django.db.models.functions import JSONObject
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -23,12 +25,24 @@ def _may_preview(request: HttpRequest) -> bool:
     return request.user.is_staff and request.user.has_perm("content.view_article")
 
 
-def _article(condition: Condition) -> Article | None:
-    return (
-        Article.objects.filter(condition=condition)
-        .prefetch_related(Prefetch("sources", queryset=Source.objects.order_by("position", "id")))
-        .first()
+def _condition(slug: str) -> Condition:
+    """The condition with its article (if any) and the article's sources, in one query."""
+    sources = (
+        Source.objects.filter(article__condition=OuterRef("pk"))
+        .order_by("position", "id")
+        .values(json=JSONObject(title="title", publisher="publisher", url="url"))
     )
+    conditions = Condition.objects.select_related("article").annotate(
+        source_list=ArraySubquery(sources)
+    )
+    return get_object_or_404(conditions, slug=slug)
+
+
+def _article_of(condition: Condition) -> Article | None:
+    try:
+        return condition.article
+    except Article.DoesNotExist:
+        return None
 
 
 def _clinics_treating(condition: Condition) -> list[Clinic]:
@@ -55,7 +69,7 @@ def _clinics_treating(condition: Condition) -> list[Clinic]:
 def condition_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A condition or treatment: the article (reviewer, date, contents, sources), then the
     specialists who treat it with the search page's filters, clinics, related conditions."""
-    condition = get_object_or_404(Condition, slug=slug)
+    condition = _condition(slug)
     listing = SpecialistList(
         request,
         SpecialistSearch.objects.filter(condition_ids__contains=[condition.pk]),
@@ -68,11 +82,12 @@ def condition_detail(request: HttpRequest, slug: str) -> HttpResponse:
         .order_by("name")[:RELATED_CONDITIONS]
     )
     now = timezone.now()
-    article = _article(condition)
+    article = _article_of(condition)
     shown = article if article and (article.is_live(now) or _may_preview(request)) else None
     context = {
         "condition": condition,
         "article": shown,
+        "sources": condition.source_list if shown else [],
         "listing": listing,
         "related": list(related),
         "clinics": _clinics_treating(condition),
