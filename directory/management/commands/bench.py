@@ -87,6 +87,7 @@ class Command(BaseCommand):
         if seeded != specialists:
             self.stdout.write(f"Seeding {specialists} specialists (found {seeded}) ...")
             call_command("seed_demo", specialists=specialists, stdout=self.stdout)
+        call_command("load_demo", stdout=self.stdout)  # the demo article, when it is missing
         pages = [(name, url, SEARCH_BUDGET_MS) for name, url in SEARCH_MIX]
         pages += self._detail_pages()
         client = Client(headers={"host": "localhost"})
