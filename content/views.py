@@ -1,6 +1,6 @@
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
-from django.db.models import Count, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import JSONObject
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -9,7 +9,7 @@ from django.utils import timezone
 from content.models import Article, Source
 from directory import search
 from directory.listing import SpecialistList
-from directory.models import Clinic, Condition, SpecialistSearch
+from directory.models import Clinic, Condition, Country, SpecialistSearch, Specialty
 from directory.places import fold
 from directory.views import cached_public_page
 
@@ -17,8 +17,27 @@ RELATED_CONDITIONS = 8
 CLINICS_SHOWN = 10
 
 
+FEATURED_CONDITIONS = 8
+
+
+@cached_public_page
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "content/home.html")
+    """Search box, browse by medical field and by country, featured conditions (those with a
+    published article first), and how the directory works."""
+    fields = Specialty.objects.filter(parent__isnull=True).only("name_en", "name_de", "slug")
+    featured = (
+        Condition.objects.annotate(
+            has_article=Exists(Article.objects.live().filter(condition=OuterRef("pk")))
+        )
+        .only("name_en", "name_de", "slug")
+        .order_by("-has_article", "name")[:FEATURED_CONDITIONS]
+    )
+    context = {
+        "fields": sorted(fields, key=lambda field: fold(field.name)),
+        "countries": Country.choices,
+        "featured": featured,
+    }
+    return render(request, "content/home.html", context)
 
 
 def _may_preview(request: HttpRequest) -> bool:

@@ -1,7 +1,15 @@
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from tests.factories import EditorFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: cached pages and counts of one test's data must not
+    answer another's requests."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -44,10 +44,24 @@ def test_language_switch_links_to_the_same_page_in_each_language(client):
     assert 'href="/en/?q=leber" hreflang="en"' in response.text
 
 
-def test_home_page_runs_no_query(client, django_assert_num_queries):
-    """The home page is static until listings exist; guards against queries from the layout."""
+def test_home_page_query_count_is_pinned(client, django_assert_num_queries):
+    """Fields and featured conditions; nothing from the layout. Then from the cache."""
+    with django_assert_num_queries(2):
+        client.get("/en/")
     with django_assert_num_queries(0):
         client.get("/en/")
+
+
+def test_home_page_browses_by_field_country_and_condition(client):
+    from tests.factories import ConditionFactory, SpecialtyFactory
+
+    SpecialtyFactory(name_en="Cardiology", name_de="Kardiologie", slug="cardiology")
+    ConditionFactory(name_en="Liver metastases", name_de="Lebermetastasen", slug="lm")
+    body = client.get("/de/").content.decode()
+    assert 'href="/de/specialties/cardiology/">Kardiologie</a>' in body
+    assert 'href="/de/conditions/lm/">Lebermetastasen</a>' in body
+    assert 'href="/de/specialists/?country=AT">Österreich</a>' in body
+    assert 'name="city"' in body
 
 
 def test_healthz_says_ok_when_the_database_answers(client):
