@@ -225,3 +225,20 @@ def test_editors_can_list_articles_due_for_review_and_see_their_history(client, 
     assert "Liver metastases" in listing.content.decode()
     history = client.get(f"/admin/content/article/{article.pk}/history/")
     assert history.status_code == 200
+
+
+def test_reverting_restores_an_earlier_version_in_both_languages(condition):
+    from reversion.models import Version
+
+    with reversion.create_revision():
+        article = make_article(condition)
+    with reversion.create_revision():
+        article.summary_en = "A worse summary."
+        article.summary_de = "Eine schlechtere Zusammenfassung."
+        article.save()
+    first = Version.objects.get_for_object(article).order_by("pk").first()
+    first.revision.revert()
+    article.refresh_from_db()
+    assert article.summary_en == "What they are and how they are treated."
+    assert article.summary_de == "Was sie sind und wie sie behandelt werden."
+    assert "<strong>plain</strong>" in article.body_html_en

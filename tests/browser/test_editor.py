@@ -41,3 +41,54 @@ def test_editor_creates_a_specialist_with_a_photo_publishes_and_sees_the_profile
     expect(page.get_by_role("heading", level=1)).to_have_text("Dr. med. Hedda Kornmaier")
     expect(page.get_by_role("img", name="Photo of Dr. med. Hedda Kornmaier")).to_be_visible()
     assert ".webp" in page.get_by_role("img").first.get_attribute("src")
+
+
+def test_editor_edits_an_article_previews_the_draft_and_publishes_it(
+    live_server, page: Page, browser
+):
+    from content.models import Article
+    from tests.factories import ConditionFactory
+
+    condition = ConditionFactory(name_en="Gallstones", name_de="Gallensteine", slug="gallstones")
+    article = Article.objects.create(
+        condition=condition,
+        title_en="Gallstones",
+        title_de="Gallensteine",
+        summary_en="An old summary.",
+        summary_de="Eine alte Zusammenfassung.",
+        body_en="## What are gallstones?\n\nStones in the gallbladder.\n",
+        body_de="## Was sind Gallensteine?\n\nSteine in der Gallenblase.\n",
+        reviewer_name="Dr. med. Ida Probe",
+    )
+    EditorFactory(username="redakteurin", password="a-long-test-password")
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_label("Username").fill("redakteurin")
+    page.get_by_label("Password").fill("a-long-test-password")
+    page.get_by_role("button", name="Log in").click()
+
+    page.goto(f"{live_server.url}/admin/content/article/{article.pk}/change/")
+    page.locator("#id_summary_en").fill("Hard stones that form in the gallbladder.")
+    page.locator("#id_body_en").fill(
+        "## What are gallstones?\n\nStones **in** the gallbladder.\n\n## Treatment\n\nSurgery."
+    )
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+
+    # The editor previews the draft on the site; the public does not see it yet.
+    page.goto(f"{live_server.url}/en/conditions/gallstones/")
+    expect(page.get_by_role("status")).to_contain_text("Preview")
+    expect(page.get_by_text("Hard stones that form in the gallbladder.")).to_be_visible()
+    expect(page.get_by_role("link", name="Treatment", exact=True)).to_be_visible()  # contents
+    public = browser.new_page()
+    public.goto(f"{live_server.url}/en/conditions/gallstones/")
+    expect(public.get_by_text("Hard stones that form in the gallbladder.")).to_have_count(0)
+
+    page.goto(f"{live_server.url}/admin/content/article/{article.pk}/change/")
+    page.locator("#id_status").select_option("published")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+
+    public.goto(f"{live_server.url}/en/conditions/gallstones/")
+    expect(public.get_by_text("Hard stones that form in the gallbladder.")).to_be_visible()
+    expect(public.get_by_text("Medically reviewed by Dr. med. Ida Probe")).to_be_visible()
+    public.close()
