@@ -29,7 +29,7 @@ class ArticleAdmin(VersionAdmin, TranslationAdmin):
     """Editors write in Markdown; the site shows the sanitised HTML. "View on site" previews a
     draft (only staff see drafts). History lists every saved version and can revert to one."""
 
-    list_display = ("title", "topic", "status", "publish_at", "reviewed_on")
+    list_display = ("title", "topic", "status", "publish_at", "reviewed_on", "review_overdue")
     list_filter = ("status", ReviewDueFilter)
     search_fields = ("title_en", "title_de")
     autocomplete_fields = ("condition", "specialty")
@@ -47,6 +47,10 @@ class ArticleAdmin(VersionAdmin, TranslationAdmin):
     @admin.display(description=_("about"))
     def topic(self, article: Article) -> str:
         return str(article.condition or article.specialty)
+
+    @admin.display(description=_("review due"), boolean=True)
+    def review_overdue(self, article: Article) -> bool:
+        return article.review_due
 
     @admin.action(description=_("Publish the selected articles"))
     def publish(self, request, queryset):

@@ -107,7 +107,7 @@ class Article(TimeStamped):
     def get_absolute_url(self) -> str:
         if self.condition_id:
             return reverse("content:condition", kwargs={"slug": self.condition.slug})
-        return reverse("directory:specialty", kwargs={"slug": self.specialty.slug})
+        return reverse("content:specialty", kwargs={"slug": self.specialty.slug})
 
     def clean(self):
         if bool(self.condition_id) == bool(self.specialty_id):

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("conditions/", views.condition_index, name="conditions"),
     path("conditions/<slug:slug>/", views.condition_detail, name="condition"),
+    path("specialties/<slug:slug>/", views.specialty_detail, name="specialty"),
 ]

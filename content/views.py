@@ -57,9 +57,9 @@ def _condition(slug: str) -> Condition:
     return get_object_or_404(conditions, slug=slug)
 
 
-def _article_of(condition: Condition) -> Article | None:
+def _article_of(topic: Condition | Specialty) -> Article | None:
     try:
-        return condition.article
+        return topic.article
     except Article.DoesNotExist:
         return None
 
@@ -129,3 +129,31 @@ def condition_index(request: HttpRequest) -> HttpResponse:
 
 def _key(condition: Condition) -> str:
     return fold(condition.name)
+
+
+def specialty_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """A medical field: its broader fields (breadcrumbs), its article if it has one, its
+    sub-fields and the specialists in it or any sub-field, with the search page's filters."""
+    field = get_object_or_404(Specialty.objects.select_related("article"), slug=slug)
+    listing = SpecialistList(
+        request,
+        SpecialistSearch.objects.filter(specialty_ids__contains=[field.pk]),
+        scope=f"specialty:{field.pk}",
+    )
+    fields = listing.filterset.specialties  # every field, cached: no query per ancestor
+    ancestors, parent = [], fields.get(field.parent_id)
+    while parent is not None and parent not in ancestors:
+        ancestors.insert(0, parent)
+        parent = fields.get(parent.parent_id)
+    children = sorted((f for f in fields.values() if f.parent_id == field.pk), key=str)
+    article = _article_of(field)
+    shown = article if article and (article.is_live() or _may_preview(request)) else None
+    context = {
+        "field": field,
+        "ancestors": ancestors,
+        "children": children,
+        "listing": listing,
+        "article": shown,
+        "sources": list(shown.sources.all()) if shown else [],
+    }
+    return render(request, "content/specialty_detail.html", context, status=listing.status)

@@ -7,5 +7,4 @@ app_name = "directory"
 urlpatterns = [
     path("specialists/", views.specialist_search, name="search"),
     path("specialists/<slug:slug>/", views.specialist_detail, name="specialist"),
-    path("specialties/<slug:slug>/", views.specialty_detail, name="specialty"),
 ]

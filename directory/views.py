@@ -12,8 +12,6 @@ from directory.models import (
     Affiliation,
     Specialist,
     SpecialistCondition,
-    SpecialistSearch,
-    Specialty,
     Status,
 )
 
@@ -76,22 +74,3 @@ def specialist_search(request: HttpRequest) -> HttpResponse:
     give 400 with the form showing each error beside its field."""
     listing = SpecialistList(request)
     return render(request, "directory/search.html", {"listing": listing}, status=listing.status)
-
-
-def specialty_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    """A medical field: its broader fields (breadcrumbs), its sub-fields and the specialists in
-    it or any sub-field, with the search page's filters."""
-    field = get_object_or_404(Specialty, slug=slug)
-    listing = SpecialistList(
-        request,
-        SpecialistSearch.objects.filter(specialty_ids__contains=[field.pk]),
-        scope=f"specialty:{field.pk}",
-    )
-    fields = listing.filterset.specialties  # every field, cached: no query per ancestor
-    ancestors, parent = [], fields.get(field.parent_id)
-    while parent is not None and parent not in ancestors:
-        ancestors.insert(0, parent)
-        parent = fields.get(parent.parent_id)
-    children = sorted((f for f in fields.values() if f.parent_id == field.pk), key=str)
-    context = {"field": field, "ancestors": ancestors, "children": children, "listing": listing}
-    return render(request, "directory/specialty_detail.html", context, status=listing.status)

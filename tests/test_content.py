@@ -242,3 +242,19 @@ def test_reverting_restores_an_earlier_version_in_both_languages(condition):
     assert article.summary_en == "What they are and how they are treated."
     assert article.summary_de == "Was sie sind und wie sie behandelt werden."
     assert "<strong>plain</strong>" in article.body_html_en
+
+
+def test_a_field_page_shows_its_article(client):
+    from tests.factories import SpecialtyFactory
+
+    field = SpecialtyFactory(name_en="Hepatology", name_de="Hepatologie", slug="hepatology")
+    make_article(None, specialty=field, title_en="Hepatology", title_de="Hepatologie")
+    body = client.get("/en/specialties/hepatology/").content.decode()
+    assert "Medically reviewed by Dr. med. Erika Beispiel" in body
+    assert '<a href="#treatment">Treatment</a>' in body
+    assert 'href="https://example.org/"' in body
+
+
+def test_a_to_z_query_count_is_pinned(client, condition, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        client.get("/en/conditions/")

@@ -527,7 +527,7 @@ def test_a_field_page_lists_its_specialists_and_those_of_its_sub_fields(client, 
     response = client.get("/en/specialties/im/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert "<h1>Internal medicine</h1>" in body
+    assert '<h1 id="field-title">Internal medicine</h1>' in body
     assert found(response) == ["Keller", "Würschmidt"]
     assert heading(response) == "2 specialists found"
     assert 'href="/en/specialties/oncology/"' in body  # its sub-field
@@ -538,7 +538,7 @@ def test_a_field_page_lists_its_specialists_and_those_of_its_sub_fields(client, 
 
 def test_a_sub_field_page_has_breadcrumbs_and_is_german_on_the_german_site(client, world):
     body = client.get("/de/specialties/oncology/").content.decode()
-    assert "<h1>Onkologie</h1>" in body
+    assert '<h1 id="field-title">Onkologie</h1>' in body
     assert 'href="/de/specialties/im/">Innere Medizin</a>' in body
     assert "1 Fachärztin oder Facharzt gefunden" in body
 
