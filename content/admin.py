@@ -4,7 +4,7 @@ from modeltranslation.admin import TranslationAdmin
 from reversion.admin import VersionAdmin
 
 from content.models import Article, Source
-from directory.models import Status
+from directory.admin import StatusActions
 
 
 class ReviewDueFilter(admin.SimpleListFilter):
@@ -25,7 +25,7 @@ class SourceInline(admin.TabularInline):
 
 
 @admin.register(Article)
-class ArticleAdmin(VersionAdmin, TranslationAdmin):
+class ArticleAdmin(StatusActions, VersionAdmin, TranslationAdmin):
     """Editors write in Markdown; the site shows the sanitised HTML. "View on site" previews a
     draft (only staff see drafts). History lists every saved version and can revert to one."""
 
@@ -51,15 +51,3 @@ class ArticleAdmin(VersionAdmin, TranslationAdmin):
     @admin.display(description=_("review due"), boolean=True)
     def review_overdue(self, article: Article) -> bool:
         return article.review_due
-
-    @admin.action(description=_("Publish the selected articles"))
-    def publish(self, request, queryset):
-        for article in queryset:
-            article.status = Status.PUBLISHED
-            article.save(update_fields=["status"])
-
-    @admin.action(description=_("Make the selected articles drafts"))
-    def unpublish(self, request, queryset):
-        for article in queryset:
-            article.status = Status.DRAFT
-            article.save(update_fields=["status"])

@@ -11,7 +11,7 @@ from directory import search
 from directory.listing import SpecialistList
 from directory.models import Clinic, Condition, Country, SpecialistSearch, Specialty
 from directory.places import fold
-from directory.views import cached_public_page
+from directory.views import cached_public_page, may_preview
 
 RELATED_CONDITIONS = 8
 CLINICS_SHOWN = 10
@@ -40,10 +40,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "content/home.html", context)
 
 
-def _may_preview(request: HttpRequest) -> bool:
-    return request.user.is_staff and request.user.has_perm("content.view_article")
-
-
 def _condition(slug: str) -> Condition:
     """The condition with its article (if any) and the article's sources, in one query."""
     sources = (
@@ -64,24 +60,26 @@ def _article_of(topic: Condition | Specialty) -> Article | None:
         return None
 
 
+def _shown(request: HttpRequest, article: Article | None, now=None) -> Article | None:
+    """The article if it is live, or to staff who may preview it; else nothing."""
+    if article and (article.is_live(now) or may_preview(request, "content.view_article")):
+        return article
+    return None
+
+
 def _clinics_treating(condition: Condition) -> list[Clinic]:
     """Published clinics where specialists listed for the condition work, those with the most
     first; cached until the next change to the listings."""
+    treating = Q(affiliations__specialist__search_row__condition_ids__contains=[condition.pk])
+    clinics = (
+        Clinic.objects.published()
+        .filter(treating)
+        .annotate(listed=Count("affiliations__specialist", filter=treating, distinct=True))
+        .only("name", "slug", "kind")
+        .order_by("-listed", "name")[:CLINICS_SHOWN]
+    )
     key = f"search:{search.generation(search.CARDS_GENERATION_KEY)}:clinics:{condition.pk}"
-    clinics = cache.get(key)
-    if clinics is None:
-        treating = Q(
-            affiliations__specialist__search_row__condition_ids__contains=[condition.pk],
-        )
-        clinics = list(
-            Clinic.objects.published()
-            .filter(treating)
-            .annotate(listed=Count("affiliations__specialist", filter=treating, distinct=True))
-            .only("name", "slug", "kind")
-            .order_by("-listed", "name")[:CLINICS_SHOWN]
-        )
-        cache.set(key, clinics, search.CACHE_SECONDS)
-    return clinics
+    return cache.get_or_set(key, lambda: list(clinics), search.CACHE_SECONDS)
 
 
 @cached_public_page
@@ -102,7 +100,7 @@ def condition_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
     now = timezone.now()
     article = _article_of(condition)
-    shown = article if article and (article.is_live(now) or _may_preview(request)) else None
+    shown = _shown(request, article, now)
     context = {
         "condition": condition,
         "article": shown,
@@ -146,8 +144,7 @@ def specialty_detail(request: HttpRequest, slug: str) -> HttpResponse:
         ancestors.insert(0, parent)
         parent = fields.get(parent.parent_id)
     children = sorted((f for f in fields.values() if f.parent_id == field.pk), key=str)
-    article = _article_of(field)
-    shown = article if article and (article.is_live() or _may_preview(request)) else None
+    shown = _shown(request, _article_of(field))
     context = {
         "field": field,
         "ancestors": ancestors,

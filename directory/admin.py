@@ -56,13 +56,11 @@ class NotVerifiedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class PublishableAdmin(TranslationAdmin):
-    """Shared by specialists and clinics: status actions and the verification flag."""
-
-    actions = ["publish", "unpublish", "archive", "mark_verified"]
+class StatusActions:
+    """Admin actions that publish entries or return them to draft, one save each (so signals,
+    history and `modified` see every change), logged and counted. Mixed into ModelAdmins."""
 
     def _set(self, request, queryset: QuerySet, message: str, **values) -> None:
-        # One save per object, so the history and `modified` record each change.
         count = 0
         for obj in queryset:
             for name, value in values.items():
@@ -84,6 +82,12 @@ class PublishableAdmin(TranslationAdmin):
     @admin.action(description=_("Return selected entries to draft"), permissions=["change"])
     def unpublish(self, request, queryset):
         self._set(request, queryset, "Returned to draft", status=Status.DRAFT)
+
+
+class PublishableAdmin(StatusActions, TranslationAdmin):
+    """Shared by specialists and clinics: status actions and the verification flag."""
+
+    actions = ["publish", "unpublish", "archive", "mark_verified"]
 
     @admin.action(description=_("Archive selected entries"), permissions=["change"])
     def archive(self, request, queryset):

@@ -143,7 +143,6 @@ class SpecialistFilterSet(django_filters.FilterSet):
         "language": "languages",
         "insurance": "insurance",
     }
-    _ARRAY_COLUMNS = {"country": "countries", "language": "languages", "insurance": "insurance"}
 
     class Meta:
         model = SpecialistSearch
@@ -165,15 +164,14 @@ class SpecialistFilterSet(django_filters.FilterSet):
     def specialties(self) -> dict[int, Specialty]:
         """Every medical field, for the `specialty` filter, its facet and the cards; cached
         until the next change to the listings or the taxonomy."""
-        key = f"search:fields:{search.generation()}"
-        fields = cache.get(key)
-        if fields is None:
-            fields = {
+        return cache.get_or_set(
+            f"search:fields:{search.generation()}",
+            lambda: {
                 field.pk: field
                 for field in Specialty.objects.only("name_en", "name_de", "slug", "parent_id")
-            }
-            cache.set(key, fields, search.CACHE_SECONDS)
-        return fields
+            },
+            search.CACHE_SECONDS,
+        )
 
     @cached_property
     def _words(self) -> search.Words:
@@ -181,12 +179,11 @@ class SpecialistFilterSet(django_filters.FilterSet):
         vocabulary, which move the generation on)."""
         text = self.form.cleaned_data["q"]
         digest = hashlib.sha256(text.encode()).hexdigest()
-        key = f"search:{search.generation()}:words:{digest}"
-        words = cache.get(key)
-        if words is None:
-            words = search.analyse(text)
-            cache.set(key, words, search.CACHE_SECONDS)
-        return words
+        return cache.get_or_set(
+            f"search:{search.generation()}:words:{digest}",
+            lambda: search.analyse(text),
+            search.CACHE_SECONDS,
+        )
 
     @cached_property
     def _place(self) -> Place | None:
@@ -194,11 +191,8 @@ class SpecialistFilterSet(django_filters.FilterSet):
         is cached for an hour (None, for an unknown name, too)."""
         text = self.form.cleaned_data["city"]
         key = f"search:place:{hashlib.sha256(text.encode()).hexdigest()}"
-        found = cache.get(key)
-        if found is None:
-            found = (resolve_place(text),)
-            cache.set(key, found, 60 * 60)
-        return found[0]
+        # In a tuple, so that None (no such place) is cached too.
+        return cache.get_or_set(key, lambda: (resolve_place(text),), 60 * 60)[0]
 
     @cached_property
     def _condition(self) -> Condition | None:
@@ -216,7 +210,7 @@ class SpecialistFilterSet(django_filters.FilterSet):
     def filter_any(self, queryset, name, value):
         """Options of one facet combine with OR: insurance=statutory&insurance=private lists
         specialists who take either."""
-        return queryset.filter(**{f"{self._ARRAY_COLUMNS[name]}__overlap": list(value)})
+        return queryset.filter(**{f"{self.FACETS[name]}__overlap": list(value)})
 
     def filter_new_patients(self, queryset, name, value):
         return queryset.filter(accepts_new_patients=True)

@@ -150,13 +150,13 @@ class SpecialistList:
 
     @property
     def radius(self) -> int:
-        return self.data.get("radius") or DEFAULT_RADIUS
+        return self.filterset.radius_km if self.valid else DEFAULT_RADIUS
 
     @property
     def radius_options(self) -> list[tuple[str, int, bool]]:
         """(value, km, selected) for the distance menu. The first, empty value means the default
         radius, so the form can be sent without a city and without an error."""
-        given = (self.data.get("radius") if self.valid else None) or DEFAULT_RADIUS
+        given = self.radius
         kilometres = sorted({*RADIUS_CHOICES, given} - {DEFAULT_RADIUS})
         options = [("", DEFAULT_RADIUS, given == DEFAULT_RADIUS)]
         return options + [(str(km), km, km == given) for km in kilometres]
@@ -336,12 +336,7 @@ class SpecialistList:
         return f"search:counts:{search.generation()}:{digest}"
 
     def _counts(self) -> dict:
-        key = self._counts_key
-        counts = cache.get(key)
-        if counts is None:
-            counts = self._count()
-            cache.set(key, counts, search.CACHE_SECONDS)
-        return counts
+        return cache.get_or_set(self._counts_key, self._count, search.CACHE_SECONDS)
 
     def _count(self) -> dict:
         """The total and, for each facet, the count of every value, in one query."""

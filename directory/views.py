@@ -16,8 +16,9 @@ from directory.models import (
 )
 
 
-def _may_preview(request: HttpRequest) -> bool:
-    return request.user.is_staff and request.user.has_perm("directory.view_specialist")
+def may_preview(request: HttpRequest, permission: str) -> bool:
+    """Staff who may view an entry in admin see it on the site before it is published."""
+    return request.user.is_staff and request.user.has_perm(permission)
 
 
 def cached_public_page(view):
@@ -64,7 +65,7 @@ def specialist_detail(request: HttpRequest, slug: str) -> HttpResponse:
         ),
     )
     specialist = get_object_or_404(specialists.exclude(status=Status.ARCHIVED), slug=slug)
-    if not specialist.is_published and not _may_preview(request):
+    if not specialist.is_published and not may_preview(request, "directory.view_specialist"):
         raise Http404
     return render(request, "directory/specialist_detail.html", {"specialist": specialist})
 
