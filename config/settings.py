@@ -120,8 +120,10 @@ if REDIS_URL:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 
-# Email: the console in development, SMTP when EMAIL_HOST is set.
-EMAIL_HOST = env_str("EMAIL_HOST")
+# Email: printed to the console while DEBUG is on and no EMAIL_HOST is set; otherwise SMTP.
+# Mail to practices carries health data, so production never prints it: without EMAIL_HOST it
+# goes to an SMTP server on this host, and if none answers, requests wait for a retry.
+EMAIL_HOST = env_str("EMAIL_HOST", "" if DEBUG else "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
@@ -131,11 +133,16 @@ EMAIL_BACKEND = (
     if EMAIL_HOST
     else "django.core.mail.backends.console.EmailBackend"
 )
+EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Appointment requests are health data: kept this many days, then purged.
 APPOINTMENT_RETENTION_DAYS = env_int("APPOINTMENT_RETENTION_DAYS", 180, minimum=1)
+# Where a request goes when its listing has no email address of its own.
+APPOINTMENT_INBOX_EMAIL = env_str("APPOINTMENT_INBOX_EMAIL", "appointments@localhost")
+# Submissions of the request form per client (IP address) and hour; more get 429.
+APPOINTMENT_REQUESTS_PER_HOUR = env_int("APPOINTMENT_REQUESTS_PER_HOUR", 10, minimum=1)
 
 # Security: the rest of SPEC section 12 comes with production hardening.
 SECURE_CONTENT_TYPE_NOSNIFF = True

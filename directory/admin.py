@@ -21,6 +21,7 @@ from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 from directory.csv_format import CsvFormatError, export_specialists, import_specialists
 from directory.models import (
     Affiliation,
+    AppointmentRequest,
     Clinic,
     Condition,
     Insurance,
@@ -342,3 +343,93 @@ class CsvUploadForm(forms.Form):
             "you confirm the preview."
         ),
     )
+
+
+class SentFilter(admin.SimpleListFilter):
+    """Requests whose emails have not all gone yet (send_pending_requests retries them)."""
+
+    title = _("emails")
+    parameter_name = "emails"
+
+    def lookups(self, request, model_admin):
+        return [("pending", _("Not sent yet")), ("sent", _("Sent"))]
+
+    def queryset(self, request, queryset):
+        pending = queryset.pending()
+        if self.value() == "pending":
+            return pending
+        if self.value() == "sent":
+            return queryset.exclude(pk__in=pending.values("pk"))
+        return queryset
+
+
+@admin.register(AppointmentRequest)
+class AppointmentRequestAdmin(admin.ModelAdmin):
+    """The inbox. Only staff with the model's permissions see it; the Editors group does not
+    get them (DirectoryConfig.editor_excluded_models). What patients wrote cannot be edited;
+    staff change the status only."""
+
+    list_display = ["__str__", "created", "target_link", "name", "status", "emails_sent"]
+    list_filter = ["status", SentFilter, "created"]
+    search_fields = ["name", "email", "specialist__family_name", "clinic__name"]
+    list_select_related = ["specialist", "clinic"]
+    date_hierarchy = "created"
+    actions = ["mark_forwarded", "mark_closed"]
+    fields = [
+        "status",
+        ("specialist", "clinic"),
+        ("name", "email", "phone"),
+        "message",
+        "preferred_language",
+        ("created", "consent_at", "site_language"),
+        ("recipient", "practice_notified_at", "patient_notified_at", "failed_attempts"),
+    ]
+    readonly_fields = [
+        "message",
+        "preferred_language",
+        "specialist",
+        "clinic",
+        "name",
+        "email",
+        "phone",
+        "created",
+        "consent_at",
+        "site_language",
+        "recipient",
+        "practice_notified_at",
+        "patient_notified_at",
+        "failed_attempts",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # requests come from patients only
+
+    @admin.display(description=_("to"))
+    def target_link(self, obj: AppointmentRequest) -> str:
+        return str(obj.target)
+
+    @admin.display(description=_("emails sent"), boolean=True)
+    def emails_sent(self, obj: AppointmentRequest) -> bool:
+        return obj.practice_notified_at is not None and obj.patient_notified_at is not None
+
+    def _mark(self, request, queryset: QuerySet, status: str) -> None:
+        count = 0
+        for obj in queryset:
+            obj.status = status
+            obj.save(update_fields=["status"])
+            self.log_change(request, obj, f"Status: {status}")
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d request changed.", "%(count)d requests changed.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Mark selected requests as forwarded"), permissions=["change"])
+    def mark_forwarded(self, request, queryset):
+        self._mark(request, queryset, AppointmentRequest.Status.FORWARDED)
+
+    @admin.action(description=_("Mark selected requests as closed"), permissions=["change"])
+    def mark_closed(self, request, queryset):
+        self._mark(request, queryset, AppointmentRequest.Status.CLOSED)

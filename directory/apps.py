@@ -9,6 +9,8 @@ class DirectoryConfig(AppConfig):
     name = "directory"
     verbose_name = _("Directory")
     default_auto_field = "django.db.models.BigAutoField"
+    # Appointment requests are health data: editors do not see them unless given the permission.
+    editor_excluded_models = {"appointmentrequest"}
 
     def ready(self) -> None:
         post_migrate.connect(grant_app_permissions_to_editors, sender=self)

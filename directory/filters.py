@@ -70,6 +70,14 @@ def chord(metres: float) -> float:
     return 2 * EARTH_RADIUS * math.sin(min(metres / (2 * EARTH_RADIUS), math.pi / 2))
 
 
+def cached_place(text: str) -> Place | None:
+    """The place `city=` names; the gazetteer changes only with a migration, so the answer is
+    cached for an hour (None, for an unknown name, too)."""
+    key = f"search:place:{hashlib.sha256(text.encode()).hexdigest()}"
+    # In a tuple, so that None (no such place) is cached too.
+    return cache.get_or_set(key, lambda: (resolve_place(text),), 60 * 60)[0]
+
+
 class SearchForm(forms.Form):
     """Checks that go across fields. Every error is tied to the field it is about, so the page
     shows it right beside that field."""
@@ -187,12 +195,7 @@ class SpecialistFilterSet(django_filters.FilterSet):
 
     @cached_property
     def _place(self) -> Place | None:
-        """The place `city` names; the gazetteer changes only with a migration, so the answer
-        is cached for an hour (None, for an unknown name, too)."""
-        text = self.form.cleaned_data["city"]
-        key = f"search:place:{hashlib.sha256(text.encode()).hexdigest()}"
-        # In a tuple, so that None (no such place) is cached too.
-        return cache.get_or_set(key, lambda: (resolve_place(text),), 60 * 60)[0]
+        return cached_place(self.form.cleaned_data["city"])
 
     @cached_property
     def _condition(self) -> Condition | None:

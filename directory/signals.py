@@ -63,12 +63,20 @@ def specialties_changed(sender, instance, action, reverse, pk_set, **kwargs):
 def clinic_saved(sender, instance, **kwargs):
     if not _raw(kwargs):
         search.rebuild(instance.affiliations.values_list("specialist_id", flat=True))
+        search.bump_generation(counts=False)  # clinic pages, also of clinics with no one listed
 
 
 @receiver(post_save, sender=Location)
 def location_saved(sender, instance, **kwargs):
     if not _raw(kwargs):
         search.rebuild(instance.affiliations.values_list("specialist_id", flat=True))
+        search.bump_generation(counts=False)
+
+
+@receiver(post_delete, sender=Clinic)
+@receiver(post_delete, sender=Location)
+def clinic_part_deleted(sender, instance, **kwargs):
+    search.bump_generation()
 
 
 @receiver(post_save, sender=Specialty)

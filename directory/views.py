@@ -1,15 +1,24 @@
 from functools import wraps
 
+from django import forms
+from django.conf import settings
 from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
 
-from directory import search
-from directory.listing import SpecialistList
+from directory import appointments, search
+from directory.clinics import ClinicList
+from directory.listing import PAGE_SIZE, SpecialistList
 from directory.models import (
     Affiliation,
+    Clinic,
     Specialist,
     SpecialistCondition,
     Status,
@@ -68,6 +77,98 @@ def specialist_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if not specialist.is_published and not may_preview(request, "directory.view_specialist"):
         raise Http404
     return render(request, "directory/specialist_detail.html", {"specialist": specialist})
+
+
+class ClinicPageForm(forms.Form):
+    page = forms.IntegerField(min_value=1, required=False, label=_("Page"))
+
+
+@cached_public_page
+def clinic_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """A clinic: logo, kind, description, locations, departments, certifications and its
+    specialists, 20 per page. Drafts and archived clinics are 404 (staff may preview a draft)."""
+    clinics = Clinic.objects.select_related("parent").prefetch_related(
+        "locations",
+        Prefetch(
+            "departments",
+            queryset=Clinic.objects.published().only("name", "slug", "parent_id"),
+            to_attr="public_departments",
+        ),
+    )
+    clinic = get_object_or_404(clinics.exclude(status=Status.ARCHIVED), slug=slug)
+    if not clinic.is_published and not may_preview(request, "directory.view_clinic"):
+        raise Http404
+    form = ClinicPageForm(request.GET)
+    valid = form.is_valid()
+    specialists = (
+        Specialist.objects.published()
+        .filter(pk__in=Affiliation.objects.filter(clinic=clinic).values("specialist_id"))
+        .only("honorific_prefix", "given_name", "family_name", "slug", "headline")
+        .order_by("family_name", "given_name", "id")
+    )
+    paginator = Paginator(specialists, PAGE_SIZE)
+    number = (form.cleaned_data.get("page") if valid else None) or 1
+    page = paginator.page(number) if paginator.count and number <= paginator.num_pages else None
+    context = {
+        "clinic": clinic,
+        "parent": clinic.parent if clinic.parent and clinic.parent.is_published else None,
+        "form": form,
+        "page_obj": page,
+        "specialist_count": paginator.count,
+        "out_of_range": paginator.count > 0 and page is None,
+    }
+    return render(
+        request, "directory/clinic_detail.html", context, status=200 if valid else 400
+    )
+
+
+def clinic_search(request: HttpRequest) -> HttpResponse:
+    """Search the published clinics by name, country, kind and distance from a place."""
+    listing = ClinicList(request)
+    return render(
+        request, "directory/clinic_search.html", {"listing": listing}, status=listing.status
+    )
+
+
+def _request_target(kind: str, slug: str) -> Specialist | Clinic:
+    """The published specialist or clinic a request goes to; drafts and archived are 404."""
+    model = Specialist if kind == "specialist" else Clinic
+    return get_object_or_404(model.objects.published(), slug=slug)
+
+
+@sensitive_post_parameters()
+@never_cache
+@require_http_methods(["GET", "POST"])
+def appointment_request(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+    """The appointment request form (SPEC section 12): GET shows it, POST stores the request and
+    redirects to the thank-you page. Errors come back beside their fields with status 400; too
+    many submissions from one client get 429."""
+    target = _request_target(kind, slug)
+    context = {"target": target, "kind": kind}
+    if request.method == "POST":
+        if appointments.over_rate_limit(request):
+            response = render(request, "directory/request_limited.html", context, status=429)
+            response["Retry-After"] = str(appointments.RATE_LIMIT_WINDOW)
+            return response
+        form = appointments.AppointmentRequestForm(request.POST, target=target)
+        if form.is_valid():
+            if not form.is_spam:
+                appointments.submit(form)
+            return redirect(f"{request.path}sent/")
+    else:
+        form = appointments.AppointmentRequestForm(target=target)
+    context.update(
+        form=form,
+        retention_days=settings.APPOINTMENT_RETENTION_DAYS,
+    )
+    status = 400 if form.is_bound else 200
+    return render(request, "directory/request_form.html", context, status=status)
+
+
+def appointment_sent(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+    """The thank-you page. It shows nothing of what was sent."""
+    target = _request_target(kind, slug)
+    return render(request, "directory/request_sent.html", {"target": target, "kind": kind})
 
 
 def specialist_search(request: HttpRequest) -> HttpResponse:

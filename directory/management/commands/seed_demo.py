@@ -312,6 +312,8 @@ class Command(BaseCommand):
         specialists = "SELECT id FROM directory_specialist WHERE slug LIKE %(like)s"
         clinics = "SELECT id FROM directory_clinic WHERE slug LIKE %(like)s"
         for statement in (
+            f"DELETE FROM directory_appointmentrequest WHERE specialist_id IN ({specialists})",
+            f"DELETE FROM directory_appointmentrequest WHERE clinic_id IN ({clinics})",
             f"DELETE FROM directory_specialistsearch WHERE specialist_id IN ({specialists})",
             f"DELETE FROM directory_specialistcondition WHERE specialist_id IN ({specialists})",
             f"DELETE FROM directory_specialist_specialties WHERE specialist_id IN ({specialists})",

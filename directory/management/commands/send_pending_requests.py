@@ -1,0 +1,16 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from directory.appointments import send_pending
+
+
+class Command(BaseCommand):
+    help = (
+        "Send the emails of appointment requests that could not be sent before (run it every "
+        "few minutes, e.g. from a systemd timer). Exits non-zero while some are still pending."
+    )
+
+    def handle(self, *args, **options):
+        sent, pending = send_pending()
+        self.stdout.write(f"Sent {sent} pending appointment request(s); {pending} still pending.")
+        if pending:
+            raise CommandError(f"{pending} appointment request(s) could not be sent yet.")

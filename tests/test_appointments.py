@@ -1,0 +1,441 @@
+"""Appointment requests (SPEC sections 5, 7 and 12): the form, the rules that protect it, the
+emails after commit, the retry and purge commands, and the inbox in admin."""
+
+import logging
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core import mail
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+from django.utils import timezone
+
+from directory import appointments
+from directory.models import AppointmentRequest
+from tests.factories import AffiliationFactory, ClinicFactory, SpecialistFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+MESSAGE = "I have been diagnosed with liver metastases and would like a second opinion."
+
+
+def form_data(**changes) -> dict:
+    data = {
+        "name": "Maria Muster",
+        "email": "maria@example.org",
+        "phone": "+49 30 1234567",
+        "message": MESSAGE,
+        "preferred_language": "de",
+        "consent": "on",
+        "website": "",
+    }
+    data.update(changes)
+    return {name: value for name, value in data.items() if value is not None}
+
+
+@pytest.fixture
+def specialist():
+    affiliation = AffiliationFactory(
+        specialist__email="", location__clinic__email="info@klinikum.example", specialist__languages=["de"]
+    )
+    return affiliation.specialist
+
+
+def url(specialist) -> str:
+    return f"/en/specialists/{specialist.slug}/request/"
+
+
+class FailingBackend:
+    """An email backend whose server is down."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("SMTP server unreachable")
+
+
+# --- The form ------------------------------------------------------------------------------
+
+
+def test_form_shows_fields_consent_with_retention_and_csrf(specialist, settings):
+    settings.APPOINTMENT_RETENTION_DAYS = 90
+    client = Client(enforce_csrf_checks=True)
+
+    english = client.get(url(specialist))
+    german = client.get(f"/de/specialists/{specialist.slug}/request/")
+
+    assert english.status_code == 200
+    for field in ("name", "email", "phone", "message", "preferred_language", "consent"):
+        assert f'name="{field}"' in english.text
+    assert "csrfmiddlewaretoken" in english.text
+    assert "It is deleted after 90 days" in english.text
+    assert "Sie wird nach 90 Tagen gelöscht" in german.text
+    assert english["Cache-Control"].startswith("max-age=0")
+
+
+def test_post_without_csrf_token_is_refused(specialist):
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post(url(specialist), form_data())
+
+    assert response.status_code == 403
+    assert not AppointmentRequest.objects.exists()
+
+
+def test_a_request_is_saved_then_both_emails_go_after_commit(
+    specialist, client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(url(specialist), form_data())
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{url(specialist)}sent/"
+    assert len(callbacks) == 1
+    request = AppointmentRequest.objects.get()
+    assert (request.specialist, request.name, request.message) == (specialist, "Maria Muster", MESSAGE)
+    assert request.consent_at is not None
+    assert request.site_language == "en"
+    assert request.status == AppointmentRequest.Status.FORWARDED
+    assert request.recipient == "info@klinikum.example"
+    practice, patient = mail.outbox
+    assert practice.to == ["info@klinikum.example"]
+    assert practice.reply_to == ["maria@example.org"]
+    assert MESSAGE in practice.body
+    assert "Terminanfrage" in practice.subject  # practices get German
+    assert patient.to == ["maria@example.org"]
+    assert MESSAGE not in patient.body  # the confirmation repeats no health data
+    assert "passed your appointment request on" in patient.body
+
+
+def test_no_email_is_tried_before_the_request_is_committed(specialist, client):
+    # Without running the on-commit callbacks, the request is stored and nothing is sent.
+    client.post(url(specialist), form_data())
+
+    assert AppointmentRequest.objects.count() == 1
+    assert mail.outbox == []
+
+
+def test_the_thank_you_page_shows_nothing_that_was_sent(specialist, client):
+    response = client.post(url(specialist), form_data(), follow=True)
+
+    assert response.status_code == 200
+    assert "your request has been sent" in response.text
+    assert "maria@example.org" not in response.text
+    assert MESSAGE not in response.text
+
+
+def test_the_confirmation_is_in_the_language_of_the_page(
+    specialist, client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/de/specialists/{specialist.slug}/request/", form_data())
+
+    assert "Terminanfrage" in mail.outbox[1].subject
+
+
+def test_without_an_address_on_the_listing_the_site_inbox_gets_it_and_it_stays_new(
+    client, settings, django_capture_on_commit_callbacks
+):
+    settings.APPOINTMENT_INBOX_EMAIL = "inbox@atlas.example"
+    specialist = AffiliationFactory(specialist__email="", location__clinic__email="").specialist
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url(specialist), form_data())
+
+    request = AppointmentRequest.objects.get()
+    assert mail.outbox[0].to == ["inbox@atlas.example"]
+    assert request.recipient == "inbox@atlas.example"
+    assert request.status == AppointmentRequest.Status.NEW  # staff still have to forward it
+
+
+def test_the_specialists_own_address_comes_first(client, django_capture_on_commit_callbacks):
+    specialist = AffiliationFactory(
+        specialist__email="aurich@praxis.example", location__clinic__email="info@klinikum.example"
+    ).specialist
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url(specialist), form_data(preferred_language="en"))
+
+    assert mail.outbox[0].to == ["aurich@praxis.example"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "error"),
+    [
+        ({"consent": None}, "consent", "Please agree, so that we may pass on your request."),
+        ({"name": ""}, "name", "Please enter your name."),
+        ({"email": "maria"}, "email", "Please enter an email address like name@example.org."),
+        ({"message": ""}, "message", "Please tell the practice what the appointment is for."),
+        ({"message": "x" * 2001}, "message", "at most 2000 characters"),
+        ({"preferred_language": "xx"}, "preferred_language", "Select a valid choice"),
+    ],
+)
+def test_invalid_input_is_refused_with_the_error_beside_the_field(
+    specialist, client, changes, field, error
+):
+    response = client.post(url(specialist), form_data(**changes))
+
+    assert response.status_code == 400
+    assert not AppointmentRequest.objects.exists()
+    assert error in response.text
+    assert f'id="{field}-error"' in response.text
+    assert 'class="error-summary"' in response.text
+    # What the patient typed is kept, so nothing has to be written twice.
+    if field != "name":
+        assert 'value="Maria Muster"' in response.text
+
+
+def test_preferred_language_offers_the_languages_the_specialist_speaks(client):
+    specialist = AffiliationFactory(specialist__languages=["tr", "de"]).specialist
+
+    response = client.get(url(specialist))
+
+    assert '<option value="tr">Turkish</option>' in response.text
+    assert '<option value="de" selected>German</option>' in response.text  # no English there
+    assert '<option value="en"' not in response.text
+    assert client.post(url(specialist), form_data(preferred_language="en")).status_code == 400
+
+
+def test_a_filled_honeypot_stores_nothing_but_looks_like_success(specialist, client):
+    response = client.post(url(specialist), form_data(website="http://spam.example"))
+
+    assert response.status_code == 302
+    assert response["Location"].endswith("/request/sent/")
+    assert not AppointmentRequest.objects.exists()
+    assert mail.outbox == []
+
+
+def test_too_many_submissions_from_one_client_get_429(specialist, settings):
+    settings.APPOINTMENT_REQUESTS_PER_HOUR = 2
+    one = Client(REMOTE_ADDR="203.0.113.7")
+    other = Client(REMOTE_ADDR="198.51.100.1")
+
+    statuses = [one.post(url(specialist), form_data()).status_code for _ in range(3)]
+    limited = one.post(url(specialist), form_data())
+
+    assert statuses == [302, 302, 429]
+    assert limited.status_code == 429
+    assert "Too many requests" in limited.text
+    assert limited["Retry-After"] == "3600"
+    assert AppointmentRequest.objects.count() == 2
+    assert other.post(url(specialist), form_data()).status_code == 302
+    assert one.get(url(specialist)).status_code == 200  # reading the form is not limited
+
+
+def test_ipv6_clients_are_limited_by_their_network(specialist, settings):
+    settings.APPOINTMENT_REQUESTS_PER_HOUR = 1
+    first = Client(REMOTE_ADDR="2001:db8:1:2::1")
+    same_network = Client(REMOTE_ADDR="2001:db8:1:2::ffff")
+
+    assert first.post(url(specialist), form_data()).status_code == 302
+    assert same_network.post(url(specialist), form_data()).status_code == 429
+
+
+@pytest.mark.parametrize("status", ["draft", "archived"])
+def test_no_form_for_drafts_and_archived_listings(client, editor, status):
+    specialist = SpecialistFactory(status=status)
+    clinic = ClinicFactory(status=status)
+
+    assert client.get(url(specialist)).status_code == 404
+    assert client.post(url(specialist), form_data()).status_code == 404
+    assert client.get(f"/en/clinics/{clinic.slug}/request/").status_code == 404
+    client.force_login(editor)  # not even staff: a draft takes no requests
+    assert client.get(url(specialist)).status_code == 404
+    assert not AppointmentRequest.objects.exists()
+
+
+def test_clinics_take_requests_too(client, django_capture_on_commit_callbacks):
+    clinic = ClinicFactory(email="kontakt@zentrum.example")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/en/clinics/{clinic.slug}/request/", form_data(preferred_language="de")
+        )
+
+    assert response.status_code == 302
+    request = AppointmentRequest.objects.get()
+    assert (request.clinic, request.specialist) == (clinic, None)
+    assert mail.outbox[0].to == ["kontakt@zentrum.example"]
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_other_methods_are_refused(specialist, client):
+    assert client.put(url(specialist)).status_code == 405
+
+
+# --- Failed sending, retries --------------------------------------------------------------
+
+
+def test_a_request_survives_an_email_backend_that_raises(
+    specialist, client, settings, django_capture_on_commit_callbacks, caplog
+):
+    settings.EMAIL_BACKEND = "tests.test_appointments.FailingBackend"
+
+    with (
+        caplog.at_level(logging.DEBUG),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post(url(specialist), form_data())
+
+    assert response.status_code == 302
+    request = AppointmentRequest.objects.get()
+    assert request.status == AppointmentRequest.Status.NEW
+    assert request.practice_notified_at is None
+    assert request.failed_attempts == 1
+    assert list(AppointmentRequest.objects.pending()) == [request]
+    # Nothing the patient wrote reaches the logs.
+    assert "ConnectionRefusedError" in caplog.text
+    for secret in (MESSAGE, "Maria Muster", "maria@example.org", "1234567"):
+        assert secret not in caplog.text
+
+
+def test_send_pending_requests_retries_until_sent(
+    specialist, client, settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.test_appointments.FailingBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url(specialist), form_data())
+
+    with pytest.raises(CommandError, match="1 appointment request"):
+        call_command("send_pending_requests")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    call_command("send_pending_requests")
+
+    request = AppointmentRequest.objects.get()
+    assert request.failed_attempts == 2
+    assert request.status == AppointmentRequest.Status.FORWARDED
+    assert request.practice_notified_at and request.patient_notified_at
+    assert len(mail.outbox) == 2
+    call_command("send_pending_requests")  # nothing left: nothing sent twice
+    assert len(mail.outbox) == 2
+
+
+def test_a_failed_confirmation_is_retried_without_notifying_the_practice_twice(specialist):
+    request = AppointmentRequest.objects.create(
+        specialist=specialist,
+        name="Maria Muster",
+        email="maria@example.org",
+        message=MESSAGE,
+        preferred_language="de",
+        site_language="en",
+        consent_at=timezone.now(),
+        practice_notified_at=timezone.now(),
+        recipient="info@klinikum.example",
+        status=AppointmentRequest.Status.FORWARDED,
+    )
+
+    assert appointments.deliver(request.pk)
+
+    assert [message.to for message in mail.outbox] == [["maria@example.org"]]
+
+
+def test_closed_requests_are_not_retried(specialist):
+    AppointmentRequest.objects.create(
+        specialist=specialist,
+        name="Maria Muster",
+        email="maria@example.org",
+        message=MESSAGE,
+        preferred_language="de",
+        site_language="en",
+        consent_at=timezone.now(),
+        status=AppointmentRequest.Status.CLOSED,
+    )
+
+    call_command("send_pending_requests")
+
+    assert mail.outbox == []
+
+
+def test_nothing_the_patient_wrote_reaches_an_error_report(specialist, monkeypatch, caplog):
+    """If storing fails unexpectedly, Django's error report (mailed to admins in production)
+    shows the request's form fields cleansed."""
+    from django.views.debug import ExceptionReporter
+
+    def broken(form):
+        raise RuntimeError("storage failed")
+
+    monkeypatch.setattr(appointments, "submit", broken)
+    client = Client(raise_request_exception=False)
+
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = client.post(url(specialist), form_data())
+
+    assert response.status_code == 500
+    record = next(r for r in caplog.records if r.name == "django.request" and r.exc_info)
+    report = ExceptionReporter(record.request, *record.exc_info).get_traceback_text()
+    assert "storage failed" in report
+    for secret in (MESSAGE, "Maria Muster", "maria@example.org", "1234567"):
+        assert secret not in report
+
+
+# --- Purge ---------------------------------------------------------------------------------
+
+
+def _request_received(specialist, days_ago: int) -> AppointmentRequest:
+    return AppointmentRequest.objects.create(
+        specialist=specialist,
+        name="Maria Muster",
+        email="maria@example.org",
+        message=MESSAGE,
+        preferred_language="de",
+        site_language="en",
+        consent_at=timezone.now(),
+        created=timezone.now() - timedelta(days=days_ago),
+    )
+
+
+def test_purge_deletes_only_requests_older_than_the_retention_period(specialist, settings):
+    settings.APPOINTMENT_RETENTION_DAYS = 30
+    old = _request_received(specialist, 31)
+    kept = [_request_received(specialist, 29), _request_received(specialist, 0)]
+
+    call_command("purge_requests")
+
+    assert not AppointmentRequest.objects.filter(pk=old.pk).exists()
+    assert set(AppointmentRequest.objects.all()) == set(kept)
+
+
+# --- The inbox -----------------------------------------------------------------------------
+
+
+def test_editors_do_not_see_the_inbox_by_default(specialist, client, editor):
+    request = _request_received(specialist, 0)
+    client.force_login(editor)
+
+    assert client.get("/admin/directory/appointmentrequest/").status_code == 403
+    assert client.get(f"/admin/directory/appointmentrequest/{request.pk}/change/").status_code == 403
+    assert "appointmentrequest" not in client.get("/admin/").text
+
+
+def test_staff_with_the_permission_list_filter_and_close_requests(specialist, client):
+    request = _request_received(specialist, 0)
+    clerk = UserFactory(username="clara", is_staff=True)
+    clerk.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_appointmentrequest", "change_appointmentrequest"]
+        )
+    )
+    client.force_login(clerk)
+
+    listing = client.get("/admin/directory/appointmentrequest/?status__exact=new")
+    assert listing.status_code == 200
+    assert "Maria Muster" in listing.text
+    response = client.post(
+        "/admin/directory/appointmentrequest/",
+        {"action": "mark_closed", "_selected_action": [request.pk]},
+    )
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert request.status == AppointmentRequest.Status.CLOSED
+    closed = client.get("/admin/directory/appointmentrequest/?status__exact=new")
+    assert "Maria Muster" not in closed.text
+    assert client.get("/admin/directory/appointmentrequest/add/").status_code == 403
+
+
+def test_the_admin_history_names_no_personal_data(specialist):
+    request = _request_received(specialist, 0)
+
+    assert str(request) == f"Request no. {request.pk}"
