@@ -178,11 +178,12 @@ class ClinicList:
         return [(code, label, code in chosen) for code, label in Clinic.Kind.choices]
 
     def _run(self) -> None:
+        clinics = self.filterset.qs  # runs the filters, which find the place
         ordering = ["name", "id"]
         if self.sort == Sort.DISTANCE and self.place is not None:
             ordering = ["distance_km", *ordering]
         clinics = (
-            self.filterset.qs.only("name", "slug", "kind")
+            clinics.only("name", "slug", "kind")
             .prefetch_related(
                 Prefetch(
                     "locations",

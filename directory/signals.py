@@ -47,6 +47,23 @@ def listing_part_changed(sender, instance, **kwargs):
         search.rebuild([instance.specialist_id])
 
 
+@receiver(m2m_changed, sender=Specialist.conditions.through)
+def conditions_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """specialist.conditions.add() and the like write the focus rows in bulk, without saves."""
+    if action not in {"post_add", "post_remove", "post_clear"}:
+        return
+    if not reverse:
+        search.rebuild([instance.pk])
+    else:
+        search.rebuild(
+            pk_set
+            if pk_set
+            else SpecialistSearch.objects.filter(
+                condition_ids__contains=[instance.pk]
+            ).values_list("specialist_id", flat=True)
+        )
+
+
 @receiver(m2m_changed, sender=Specialist.specialties.through)
 def specialties_changed(sender, instance, action, reverse, pk_set, **kwargs):
     if action not in {"post_add", "post_remove", "post_clear"}:

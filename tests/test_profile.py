@@ -1,8 +1,13 @@
-"""The public specialist profile (minimal until the full profile issue)."""
+"""The public specialist profile."""
 
 import pytest
 
-from tests.factories import AffiliationFactory, ConditionFactory, SpecialistFactory
+from tests.factories import (
+    AffiliationFactory,
+    ConditionFactory,
+    SpecialistFactory,
+    SpecialtyFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +81,66 @@ def test_a_cached_profile_changes_as_soon_as_the_listing_does(client):
     specialist.status = "archived"
     specialist.save()
     assert client.get(url).status_code == 404
+
+
+def test_full_profile_shows_everything_a_patient_needs(client):
+    affiliation = AffiliationFactory(
+        role_title="Head of the Department of Visceral Surgery",
+        location__street="Nordhäuser Straße 74",
+        location__postcode="99089",
+        location__city="Erfurt",
+        location__phone="+49 361 555 0100",
+        location__opening_hours_en="Mon–Fri 8:00–16:00\nSat closed",
+        location__opening_hours_de="Mo–Fr 8:00–16:00\nSa geschlossen",
+        specialist__memberships="German Society of Surgery",
+        specialist__certifications="Board certification in visceral surgery",
+        specialist__insurance=["statutory"],
+        specialist__accepts_new_patients=False,
+        specialist__last_verified="2026-03-01",
+    )
+    specialist, clinic = affiliation.specialist, affiliation.clinic
+    specialist.specialties.add(SpecialtyFactory(name_en="Visceral surgery", slug="visceral"))
+    condition = ConditionFactory(name_en="Liver metastases", slug="liver-metastases")
+    specialist.conditions.add(condition)
+
+    text = client.get(f"/en/specialists/{specialist.slug}/").text
+
+    assert '<a href="/en/specialties/visceral/">Visceral surgery</a>' in text
+    assert '<a href="/en/conditions/liver-metastases/">Liver metastases</a>' in text
+    assert f'<a href="/en/clinics/{clinic.slug}/">{clinic.name}</a>' in text
+    assert "Head of the Department of Visceral Surgery" in text
+    assert "Nordhäuser Straße 74" in text and "99089 Erfurt" in text
+    assert 'href="tel:+493615550100"' in text
+    assert "<li>Mon–Fri 8:00–16:00</li><li>Sat closed</li>" in text
+    assert "https://www.openstreetmap.org/?mlat=50.97800&amp;mlon=11.02900" in text
+    assert "<iframe" not in text  # a link out, no embedded map
+    assert "German Society of Surgery" in text
+    assert "Board certification in visceral surgery" in text
+    assert "Statutory health insurance" in text and "Private" not in text
+    assert "Not accepting new patients at the moment" in text
+    assert '<time datetime="2026-03-01">' in text
+    assert f'href="/en/specialists/{specialist.slug}/request/"' in text
+    assert "Sa geschlossen" in client.get(f"/de/specialists/{specialist.slug}/").text
+
+
+def test_profile_title_says_what_and_where(client):
+    affiliation = AffiliationFactory(
+        specialist__honorific_prefix="Prof. Dr. med.",
+        specialist__given_name="Lena",
+        specialist__family_name="Aurich",
+        location__city="Erfurt",
+    )
+    affiliation.specialist.specialties.add(SpecialtyFactory(name_en="Visceral surgery"))
+
+    text = client.get(f"/en/specialists/{affiliation.specialist.slug}/").text
+
+    assert "<title>Prof. Dr. med. Lena Aurich – Visceral surgery, Erfurt – " in text
+
+
+def test_a_draft_preview_offers_no_request_link(client, editor):
+    specialist = SpecialistFactory(status="draft")
+    client.force_login(editor)
+
+    text = client.get(f"/en/specialists/{specialist.slug}/").text
+
+    assert "/request/" not in text
