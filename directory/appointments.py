@@ -201,7 +201,7 @@ def deliver(request_id: int) -> bool:
             if request.patient_notified_at is None:
                 _patient_message(request).send()
                 request.patient_notified_at = now
-        except Exception as error:  # noqa: BLE001 - any backend failure: keep it for a retry
+        except Exception as error:  # any backend failure: keep the request for a retry
             request.failed_attempts += 1
             logger.warning(
                 "Appointment request %s: sending failed (%s); it stays pending.",

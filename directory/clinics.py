@@ -14,7 +14,16 @@ from functools import cached_property
 
 import django_filters
 from django.core.paginator import Paginator
-from django.db.models import BooleanField, Exists, F, FloatField, Func, OuterRef, Prefetch, TextField
+from django.db.models import (
+    BooleanField,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Prefetch,
+    TextField,
+)
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 

@@ -375,19 +375,6 @@ class Location(TimeStamped):
     def __str__(self) -> str:
         return f"{self.street}, {self.postcode} {self.city}"
 
-    @property
-    def map_url(self) -> str:
-        """The location on OpenStreetMap (a link out: no map is embedded, nothing is loaded)."""
-        if self.latitude is None or self.longitude is None:
-            query = urlencode({"query": f"{self.street}, {self.postcode} {self.city}"})
-            return f"https://www.openstreetmap.org/search?{query}"
-        lat, lon = f"{self.latitude:.5f}", f"{self.longitude:.5f}"
-        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
-
-    @property
-    def opening_hours_lines(self) -> list[str]:
-        return lines(self.opening_hours)
-
     def save(self, *args, **kwargs):
         if self.latitude is None or self.longitude is None:
             self.fill_coordinates_from_gazetteer()
@@ -403,6 +390,19 @@ class Location(TimeStamped):
         self.place = place
         self.latitude, self.longitude = place.latitude, place.longitude
         return True
+
+    @property
+    def map_url(self) -> str:
+        """The location on OpenStreetMap (a link out: no map is embedded, nothing is loaded)."""
+        if self.latitude is None or self.longitude is None:
+            query = urlencode({"query": f"{self.street}, {self.postcode} {self.city}"})
+            return f"https://www.openstreetmap.org/search?{query}"
+        lat, lon = f"{self.latitude:.5f}", f"{self.longitude:.5f}"
+        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
+
+    @property
+    def opening_hours_lines(self) -> list[str]:
+        return lines(self.opening_hours)
 
 
 class SpecialistQuerySet(PublishableQuerySet):

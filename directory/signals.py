@@ -58,9 +58,9 @@ def conditions_changed(sender, instance, action, reverse, pk_set, **kwargs):
         search.rebuild(
             pk_set
             if pk_set
-            else SpecialistSearch.objects.filter(
-                condition_ids__contains=[instance.pk]
-            ).values_list("specialist_id", flat=True)
+            else SpecialistSearch.objects.filter(condition_ids__contains=[instance.pk]).values_list(
+                "specialist_id", flat=True
+            )
         )
 
 

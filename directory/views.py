@@ -117,9 +117,7 @@ def clinic_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "specialist_count": paginator.count,
         "out_of_range": paginator.count > 0 and page is None,
     }
-    return render(
-        request, "directory/clinic_detail.html", context, status=200 if valid else 400
-    )
+    return render(request, "directory/clinic_detail.html", context, status=200 if valid else 400)
 
 
 def clinic_search(request: HttpRequest) -> HttpResponse:

@@ -38,7 +38,9 @@ def form_data(**changes) -> dict:
 @pytest.fixture
 def specialist():
     affiliation = AffiliationFactory(
-        specialist__email="", location__clinic__email="info@klinikum.example", specialist__languages=["de"]
+        specialist__email="",
+        location__clinic__email="info@klinikum.example",
+        specialist__languages=["de"],
     )
     return affiliation.specialist
 
@@ -95,7 +97,11 @@ def test_a_request_is_saved_then_both_emails_go_after_commit(
     assert response["Location"] == f"{url(specialist)}sent/"
     assert len(callbacks) == 1
     request = AppointmentRequest.objects.get()
-    assert (request.specialist, request.name, request.message) == (specialist, "Maria Muster", MESSAGE)
+    assert (request.specialist, request.name, request.message) == (
+        specialist,
+        "Maria Muster",
+        MESSAGE,
+    )
     assert request.consent_at is not None
     assert request.site_language == "en"
     assert request.status == AppointmentRequest.Status.FORWARDED
@@ -307,7 +313,8 @@ def test_send_pending_requests_retries_until_sent(
     request = AppointmentRequest.objects.get()
     assert request.failed_attempts == 2
     assert request.status == AppointmentRequest.Status.FORWARDED
-    assert request.practice_notified_at and request.patient_notified_at
+    assert request.practice_notified_at
+    assert request.patient_notified_at
     assert len(mail.outbox) == 2
     call_command("send_pending_requests")  # nothing left: nothing sent twice
     assert len(mail.outbox) == 2
@@ -406,7 +413,9 @@ def test_editors_do_not_see_the_inbox_by_default(specialist, client, editor):
     client.force_login(editor)
 
     assert client.get("/admin/directory/appointmentrequest/").status_code == 403
-    assert client.get(f"/admin/directory/appointmentrequest/{request.pk}/change/").status_code == 403
+    assert (
+        client.get(f"/admin/directory/appointmentrequest/{request.pk}/change/").status_code == 403
+    )
     assert "appointmentrequest" not in client.get("/admin/").text
 
 

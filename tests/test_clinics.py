@@ -38,15 +38,18 @@ def test_clinic_profile_shows_what_the_clinic_offers(client):
 
     assert response.status_code == 200
     assert "<h1>Zentrum für Leberchirurgie</h1>" in text
-    assert "Centre" in text and "part of Klinikum Stadtpark" in text
+    assert "Centre" in text
+    assert "part of Klinikum Stadtpark" in text
     assert '<a href="/en/clinics/klinikum-stadtpark/">Klinikum Stadtpark</a>' in text
     assert "A centre for liver surgery." in text
-    assert "Parkallee 1" in text and "openstreetmap.org" in text
+    assert "Parkallee 1" in text
+    assert "openstreetmap.org" in text
     assert f'<a href="/en/clinics/{department.slug}/">Abteilung Ablation</a>' in text
     assert "Abteilung Entwurf" not in text
     assert "<li>Certified liver centre</li>" in text
     assert "1 specialist at this clinic" in text
-    assert "Lena Aurich" in text and "Hidden" not in text
+    assert "Lena Aurich" in text
+    assert "Hidden" not in text
     assert 'href="/en/clinics/leberzentrum/request/"' in text
     assert "Ein Zentrum für Leberchirurgie." in client.get("/de/clinics/leberzentrum/").text
 
@@ -177,7 +180,15 @@ def test_clinic_distance_is_shown(client, clinics):
 
 @pytest.mark.parametrize(
     "query",
-    ["radius=abc", "country=XX", "page=-1", "kind=castle", "radius=30", "sort=distance", "q=" + "x" * 201],
+    [
+        "radius=abc",
+        "country=XX",
+        "page=-1",
+        "kind=castle",
+        "radius=30",
+        "sort=distance",
+        "q=" + "x" * 201,
+    ],
 )
 def test_malformed_clinic_parameters_are_400_with_the_error_beside_the_field(client, query):
     response = client.get(f"/en/clinics/?{query}")
@@ -221,6 +232,8 @@ def test_clinic_search_query_count_is_fixed(client, clinics, django_assert_max_n
 
 def test_a_specialist_at_a_clinic_does_not_make_it_a_search_result_twice(client, clinics):
     for _ in range(3):
-        AffiliationFactory(location=clinics["erfurt"].locations.get(), specialist=SpecialistFactory())
+        AffiliationFactory(
+            location=clinics["erfurt"].locations.get(), specialist=SpecialistFactory()
+        )
 
     assert names(client.get("/en/clinics/?q=erfurt")) == ["Klinikum Erfurt Süd"]

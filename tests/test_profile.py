@@ -109,14 +109,16 @@ def test_full_profile_shows_everything_a_patient_needs(client):
     assert '<a href="/en/conditions/liver-metastases/">Liver metastases</a>' in text
     assert f'<a href="/en/clinics/{clinic.slug}/">{clinic.name}</a>' in text
     assert "Head of the Department of Visceral Surgery" in text
-    assert "Nordhäuser Straße 74" in text and "99089 Erfurt" in text
+    assert "Nordhäuser Straße 74" in text
+    assert "99089 Erfurt" in text
     assert 'href="tel:+493615550100"' in text
     assert "<li>Mon–Fri 8:00–16:00</li><li>Sat closed</li>" in text
     assert "https://www.openstreetmap.org/?mlat=50.97800&amp;mlon=11.02900" in text
     assert "<iframe" not in text  # a link out, no embedded map
     assert "German Society of Surgery" in text
     assert "Board certification in visceral surgery" in text
-    assert "Statutory health insurance" in text and "Private" not in text
+    assert "Statutory health insurance" in text
+    assert "Private" not in text
     assert "Not accepting new patients at the moment" in text
     assert '<time datetime="2026-03-01">' in text
     assert f'href="/en/specialists/{specialist.slug}/request/"' in text
