@@ -448,3 +448,13 @@ def test_the_admin_history_names_no_personal_data(specialist):
     request = _request_received(specialist, 0)
 
     assert str(request) == f"Request no. {request.pk}"
+
+
+def test_request_pages_query_counts_are_pinned(specialist, client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(1):
+        assert client.get(url(specialist)).status_code == 200
+    with django_assert_max_num_queries(1):
+        assert client.get(f"{url(specialist)}sent/").status_code == 200
+    # Look-up, then the insert inside its transaction (a savepoint within the test's own).
+    with django_assert_max_num_queries(4):
+        assert client.post(url(specialist), form_data()).status_code == 302
