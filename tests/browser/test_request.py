@@ -29,7 +29,7 @@ WORDS = {
         "name": "Ihr Name",
         "email": "E-Mail-Adresse",
         "message": "Nachricht",
-        "consent": "Ich bin einverstanden, dass Specialist Atlas meine Anfrage speichert",
+        "consent": "Ich bin einverstanden, dass der Spezialisten-Atlas meine Anfrage speichert",
         "send": "Anfrage senden",
         "check": "Bitte prüfen Sie das Formular",
         "thanks": "Danke: Ihre Anfrage wurde gesendet",
