@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -355,11 +355,11 @@ class SentFilter(admin.SimpleListFilter):
         return [("pending", _("Not sent yet")), ("sent", _("Sent"))]
 
     def queryset(self, request, queryset):
-        pending = queryset.pending()
+        unsent = Q(practice_notified_at__isnull=True) | Q(patient_notified_at__isnull=True)
         if self.value() == "pending":
-            return pending
+            return queryset.filter(unsent)
         if self.value() == "sent":
-            return queryset.exclude(pk__in=pending.values("pk"))
+            return queryset.exclude(unsent)
         return queryset
 
 
@@ -404,6 +404,11 @@ class AppointmentRequestAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # requests come from patients only
 
+    def save_model(self, request, obj, form, change):
+        # Staff change the status only; the sending columns belong to directory.appointments,
+        # which may be updating them at this moment.
+        obj.save(update_fields=["status"])
+
     @admin.display(description=_("to"))
     def target_link(self, obj: AppointmentRequest) -> str:
         return str(obj.target)
@@ -417,7 +422,7 @@ class AppointmentRequestAdmin(admin.ModelAdmin):
         for obj in queryset:
             obj.status = status
             obj.save(update_fields=["status"])
-            self.log_change(request, obj, f"Status: {status}")
+            self.log_change(request, obj, [{"changed": {"fields": ["status"]}}])
             count += 1
         self.message_user(
             request,

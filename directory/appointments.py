@@ -13,7 +13,7 @@ from django import forms
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +23,7 @@ from directory.models import (
     AppointmentRequest,
     Clinic,
     Specialist,
+    Status,
     language_name,
 )
 
@@ -31,17 +32,20 @@ logger = logging.getLogger(__name__)
 # Practices in Germany, Austria and Switzerland get their notification in German.
 PRACTICE_LANGUAGE = "de"
 RATE_LIMIT_WINDOW = 60 * 60
+# failed_attempts stops counting here (a small integer column); retries go on regardless.
+MAX_COUNTED_ATTEMPTS = 9999
 
 
 class AppointmentRequestForm(forms.ModelForm):
-    """What a patient fills in. `website` is a honeypot: hidden from people, filled by bots."""
+    """What a patient fills in. `leave_empty` is a honeypot: hidden from people and from
+    autofill, filled by bots."""
 
     preferred_language = forms.ChoiceField(label=_("Preferred language for the reply"))
     consent = forms.BooleanField(
         required=True,
         error_messages={"required": _("Please agree, so that we may pass on your request.")},
     )
-    website = forms.CharField(required=False, label=_("Leave this field empty"))
+    leave_empty = forms.CharField(required=False, label=_("Leave this field empty"))
 
     class Meta:
         model = AppointmentRequest
@@ -73,7 +77,7 @@ class AppointmentRequestForm(forms.ModelForm):
     @property
     def is_spam(self) -> bool:
         """A filled honeypot: the sender gets the thank-you page, nothing is stored."""
-        return bool(self.cleaned_data.get("website"))
+        return bool(self.cleaned_data.get("leave_empty"))
 
     def save(self, commit: bool = True) -> AppointmentRequest:
         request = super().save(commit=False)
@@ -110,6 +114,8 @@ def _client_key(request) -> str:
     except ValueError:
         network = address
     else:
+        # A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d: limit the IPv4 address.
+        ip = getattr(ip, "ipv4_mapped", None) or ip
         network = str(ipaddress.ip_network(f"{ip}/{64 if ip.version == 6 else 32}", strict=False))
     digest = hashlib.sha256(f"{settings.SECRET_KEY}:{network}".encode()).hexdigest()[:32]
     return f"ratelimit:appointment:{digest}"
@@ -146,7 +152,11 @@ def recipient_of(request: AppointmentRequest) -> tuple[str, bool]:
     target = request.target
     candidates = [target.email]
     if isinstance(target, Specialist):
-        primary = target.affiliations.select_related("clinic").order_by("-is_primary", "id")
+        primary = (
+            target.affiliations.filter(clinic__status=Status.PUBLISHED)
+            .select_related("clinic")
+            .order_by("-is_primary", "id")
+        )
         candidates += [affiliation.clinic.email for affiliation in primary]
     own = next((address for address in candidates if address), "")
     return (own, True) if own else (settings.APPOINTMENT_INBOX_EMAIL, False)
@@ -173,10 +183,16 @@ def _patient_message(request: AppointmentRequest) -> EmailMessage:
     return EmailMessage(subject, body, to=[request.email])
 
 
-def deliver(request_id: int) -> bool:
+class Delivery:
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # nothing to send, or another process is sending it right now
+
+
+def deliver(request_id: int) -> str:
     """Send what has not gone yet for this request: first the practice's notification, then the
-    patient's confirmation. True when both have gone. A failure is counted and left for
-    `manage.py send_pending_requests`; the request itself is never touched otherwise.
+    patient's confirmation. A failure is counted and left for `manage.py send_pending_requests`;
+    the request itself is never touched otherwise.
 
     The row stays locked while sending, so a retry running at the same time skips it instead of
     sending twice."""
@@ -189,28 +205,27 @@ def deliver(request_id: int) -> bool:
             .first()
         )
         if request is None:
-            return False  # sent already, closed, purged, or being sent by another process
+            return Delivery.SKIPPED  # sent already, closed, purged, or being sent elsewhere
         now = timezone.now()
+        outcome = Delivery.SENT
         try:
             if request.practice_notified_at is None:
                 address, own = recipient_of(request)
                 _practice_message(request, address).send()
                 request.recipient, request.practice_notified_at = address, now
-                if own:
+                if own and request.status == AppointmentRequest.Status.NEW:
                     request.status = AppointmentRequest.Status.FORWARDED
             if request.patient_notified_at is None:
                 _patient_message(request).send()
                 request.patient_notified_at = now
         except Exception as error:  # any backend failure: keep the request for a retry
-            request.failed_attempts += 1
+            request.failed_attempts = min(request.failed_attempts + 1, MAX_COUNTED_ATTEMPTS)
             logger.warning(
                 "Appointment request %s: sending failed (%s); it stays pending.",
                 request.pk,
                 type(error).__name__,
             )
-            sent = False
-        else:
-            sent = True
+            outcome = Delivery.FAILED
         request.save(
             update_fields=[
                 "recipient",
@@ -220,17 +235,21 @@ def deliver(request_id: int) -> bool:
                 "failed_attempts",
             ]
         )
-    return sent
+    return outcome
 
 
 def send_pending() -> tuple[int, int]:
-    """Retry every pending request, oldest first; returns (sent, still pending)."""
+    """Retry every pending request, oldest first; returns (sent, failed). One request's
+    failure, even a database error, does not stop the others."""
     sent = failed = 0
     for pk in AppointmentRequest.objects.pending().order_by("created").values_list("pk", flat=True):
-        if deliver(pk):
-            sent += 1
-        else:
-            failed += 1
+        try:
+            outcome = deliver(pk)
+        except DatabaseError as error:
+            logger.warning("Appointment request %s: not retried (%s).", pk, type(error).__name__)
+            outcome = Delivery.FAILED
+        sent += outcome == Delivery.SENT
+        failed += outcome == Delivery.FAILED
     return sent, failed
 
 

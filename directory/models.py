@@ -694,7 +694,9 @@ class AppointmentRequest(models.Model):
         verbose_name=_("specialist"),
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        # Nothing is lost: a listing with requests is archived, not deleted, until they are
+        # purged.
+        on_delete=models.PROTECT,
         related_name="appointment_requests",
     )
     clinic = models.ForeignKey(
@@ -702,7 +704,7 @@ class AppointmentRequest(models.Model):
         verbose_name=_("clinic"),
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="appointment_requests",
     )
     name = models.CharField(_("your name"), max_length=120)

@@ -29,7 +29,7 @@ def form_data(**changes) -> dict:
         "message": MESSAGE,
         "preferred_language": "de",
         "consent": "on",
-        "website": "",
+        "leave_empty": "",
     }
     data.update(changes)
     return {name: value for name, value in data.items() if value is not None}
@@ -206,7 +206,7 @@ def test_preferred_language_offers_the_languages_the_specialist_speaks(client):
 
 
 def test_a_filled_honeypot_stores_nothing_but_looks_like_success(specialist, client):
-    response = client.post(url(specialist), form_data(website="http://spam.example"))
+    response = client.post(url(specialist), form_data(leave_empty="http://spam.example"))
 
     assert response.status_code == 302
     assert response["Location"].endswith("/request/sent/")
@@ -334,7 +334,7 @@ def test_a_failed_confirmation_is_retried_without_notifying_the_practice_twice(s
         status=AppointmentRequest.Status.FORWARDED,
     )
 
-    assert appointments.deliver(request.pk)
+    assert appointments.deliver(request.pk) == appointments.Delivery.SENT
 
     assert [message.to for message in mail.outbox] == [["maria@example.org"]]
 
@@ -458,3 +458,101 @@ def test_request_pages_query_counts_are_pinned(specialist, client, django_assert
     # Look-up, then the insert inside its transaction (a savepoint within the test's own).
     with django_assert_max_num_queries(4):
         assert client.post(url(specialist), form_data()).status_code == 302
+
+
+def test_ipv4_clients_on_a_dual_stack_socket_are_limited_by_their_own_address(specialist, settings):
+    settings.APPOINTMENT_REQUESTS_PER_HOUR = 1
+    mapped = Client(REMOTE_ADDR="::ffff:203.0.113.7")
+    same = Client(REMOTE_ADDR="203.0.113.7")
+    neighbour = Client(REMOTE_ADDR="::ffff:203.0.113.8")
+
+    assert mapped.post(url(specialist), form_data()).status_code == 302
+    assert same.post(url(specialist), form_data()).status_code == 429
+    assert neighbour.post(url(specialist), form_data()).status_code == 302
+
+
+def test_draft_and_archived_clinics_never_receive_requests(
+    client, settings, django_capture_on_commit_callbacks
+):
+    settings.APPOINTMENT_INBOX_EMAIL = "inbox@atlas.example"
+    specialist = AffiliationFactory(
+        specialist__email="", location__clinic__email="old@closed.example"
+    ).specialist
+    specialist.affiliations.get().clinic.__class__.objects.update(status="archived")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url(specialist), form_data())
+
+    assert mail.outbox[0].to == ["inbox@atlas.example"]
+
+
+def test_the_confirmation_cannot_carry_a_message_of_a_strangers_choosing(
+    specialist, client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url(specialist), form_data(name="Buy cheap pills at spam.example"))
+
+    confirmation = mail.outbox[1]
+    assert "spam.example" not in confirmation.body
+    assert "spam.example" not in confirmation.subject
+
+
+def test_saving_a_request_in_admin_changes_only_its_status(specialist, client):
+    request = _request_received(specialist, 0)
+    clerk = UserFactory(username="clara", is_staff=True)
+    clerk.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_appointmentrequest", "change_appointmentrequest"]
+        )
+    )
+    client.force_login(clerk)
+    change_url = f"/admin/directory/appointmentrequest/{request.pk}/change/"
+    assert client.get(change_url).status_code == 200
+    # Meanwhile the emails went out.
+    sent_at = timezone.now()
+    AppointmentRequest.objects.filter(pk=request.pk).update(
+        practice_notified_at=sent_at, patient_notified_at=sent_at, recipient="a@b.example"
+    )
+
+    response = client.post(change_url, {"status": "closed"})
+
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert request.status == "closed"
+    assert (request.practice_notified_at, request.recipient) == (sent_at, "a@b.example")
+
+
+def test_a_listing_with_requests_cannot_be_deleted_by_accident(specialist):
+    from django.db.models import ProtectedError
+
+    _request_received(specialist, 0)
+
+    with pytest.raises(ProtectedError):
+        specialist.delete()
+
+
+def test_one_failing_request_does_not_stop_the_retries_of_the_others(specialist, monkeypatch):
+    from django.db import DatabaseError
+
+    first, second = _request_received(specialist, 2), _request_received(specialist, 1)
+    real = appointments.deliver
+
+    def flaky(pk):
+        if pk == first.pk:
+            raise DatabaseError("row is broken")
+        return real(pk)
+
+    monkeypatch.setattr(appointments, "deliver", flaky)
+
+    assert appointments.send_pending() == (1, 1)
+    second.refresh_from_db()
+    assert second.patient_notified_at is not None
+
+
+def test_a_failed_csrf_check_gets_a_friendly_page(specialist):
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post(url(specialist), form_data())
+
+    assert response.status_code == 403
+    assert "Please send the form again" in response.content.decode()
