@@ -5,10 +5,13 @@ from django.utils.translation import get_language
 
 
 def site(request: HttpRequest) -> dict:
-    """Links to the current page in every language, for the language switch and hreflang."""
+    """Links to the current page in every language, for the language switch and hreflang, and
+    the page without a language prefix (x-default: it redirects by the browser's language)."""
     current = get_language()
     path = request.get_full_path()
+    prefix = f"/{current}/"
     return {
+        "x_default_url": "/" + path[len(prefix) :] if path.startswith(prefix) else path,
         "language_links": [
             {
                 "code": code,
@@ -17,5 +20,5 @@ def site(request: HttpRequest) -> dict:
                 "is_current": code == current,
             }
             for code, name in settings.LANGUAGES
-        ]
+        ],
     }

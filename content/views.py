@@ -4,13 +4,17 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import JSONObject
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from content.models import Article, Source
+from content.seo import medical_web_page
 from directory import search
 from directory.listing import SpecialistList
 from directory.models import Clinic, Condition, Country, SpecialistSearch, Specialty
 from directory.places import fold
+from directory.seo import Crumb, home_crumb, website
 from directory.views import cached_public_page, may_preview
 
 RELATED_CONDITIONS = 8
@@ -36,6 +40,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "fields": sorted(fields, key=lambda field: fold(field.name)),
         "countries": Country.choices,
         "featured": featured,
+        "structured_data": [website(request)],
     }
     return render(request, "content/home.html", context)
 
@@ -101,10 +106,17 @@ def condition_detail(request: HttpRequest, slug: str) -> HttpResponse:
     now = timezone.now()
     article = _article_of(condition)
     shown = _shown(request, article, now)
+    sources = condition.source_list if shown else []
     context = {
         "condition": condition,
         "article": shown,
-        "sources": condition.source_list if shown else [],
+        "sources": sources,
+        "crumbs": [
+            home_crumb(),
+            Crumb(_("Conditions and treatments"), reverse("content:conditions")),
+            Crumb(condition.name),
+        ],
+        "structured_data": [medical_web_page(request, condition, shown, sources)],
         "listing": listing,
         "related": list(related),
         "clinics": _clinics_treating(condition),
@@ -147,7 +159,11 @@ def specialty_detail(request: HttpRequest, slug: str) -> HttpResponse:
     shown = _shown(request, _article_of(field))
     context = {
         "field": field,
-        "ancestors": ancestors,
+        "crumbs": [
+            home_crumb(),
+            *(Crumb(f.name, reverse("content:specialty", args=[f.slug])) for f in ancestors),
+            Crumb(field.name),
+        ],
         "children": children,
         "listing": listing,
         "article": shown,

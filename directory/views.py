@@ -7,13 +7,14 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from directory import appointments, search
+from directory import appointments, search, seo
 from directory.clinics import ClinicList
 from directory.listing import PAGE_SIZE, SpecialistList
 from directory.models import (
@@ -41,16 +42,19 @@ def cached_public_page(view):
             return view(request, *args, **kwargs)
         generation = search.generation(search.CARDS_GENERATION_KEY)
         key = f"search:{generation}:page:{get_language()}:{request.get_full_path()}"
-        content = cache.get(key)
-        if content is not None:
-            return HttpResponse(content)
+        cached = cache.get(key)
+        if cached is not None:
+            content, content_type = cached
+            return HttpResponse(content, content_type=content_type)
         response = view(request, *args, **kwargs)
+        if hasattr(response, "render") and not response.is_rendered:
+            response.render()  # a TemplateResponse (the sitemaps)
         if response.status_code == 200:
             # A view may shorten this, e.g. until a scheduled article is due.
             timeout = min(
                 getattr(response, "cache_seconds", search.CACHE_SECONDS), search.CACHE_SECONDS
             )
-            cache.set(key, response.content, max(timeout, 1))
+            cache.set(key, (response.content, response["Content-Type"]), max(timeout, 1))
         return response
 
     return wrapper
@@ -76,7 +80,16 @@ def specialist_detail(request: HttpRequest, slug: str) -> HttpResponse:
     specialist = get_object_or_404(specialists.exclude(status=Status.ARCHIVED), slug=slug)
     if not specialist.is_published and not may_preview(request, "directory.view_specialist"):
         raise Http404
-    return render(request, "directory/specialist_detail.html", {"specialist": specialist})
+    context = {
+        "specialist": specialist,
+        "crumbs": [
+            seo.home_crumb(),
+            seo.Crumb(_("Specialists"), reverse("directory:search")),
+            seo.Crumb(specialist.display_name),
+        ],
+        "structured_data": [seo.physician(request, specialist)],
+    }
+    return render(request, "directory/specialist_detail.html", context)
 
 
 class ClinicPageForm(forms.Form):
@@ -109,9 +122,17 @@ def clinic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     paginator = Paginator(specialists, PAGE_SIZE)
     number = (form.cleaned_data.get("page") if valid else None) or 1
     page = paginator.page(number) if paginator.count and number <= paginator.num_pages else None
+    parent = clinic.parent if clinic.parent and clinic.parent.is_published else None
     context = {
         "clinic": clinic,
-        "parent": clinic.parent if clinic.parent and clinic.parent.is_published else None,
+        "parent": parent,
+        "crumbs": [
+            seo.home_crumb(),
+            seo.Crumb(_("Clinics"), reverse("directory:clinics")),
+            *([seo.Crumb(parent.name, parent.get_absolute_url())] if parent else []),
+            seo.Crumb(clinic.name),
+        ],
+        "structured_data": [seo.medical_organization(request, clinic)],
         "form": form,
         "page_obj": page,
         "specialist_count": paginator.count,
@@ -142,7 +163,15 @@ def appointment_request(request: HttpRequest, slug: str, kind: str) -> HttpRespo
     redirects to the thank-you page. Errors come back beside their fields with status 400; too
     many submissions from one client get 429."""
     target = _request_target(kind, slug)
-    context = {"target": target, "kind": kind}
+    context = {
+        "target": target,
+        "kind": kind,
+        "crumbs": [
+            seo.home_crumb(),
+            seo.Crumb(str(target), target.get_absolute_url()),
+            seo.Crumb(_("Request an appointment")),
+        ],
+    }
     if request.method == "POST":
         if appointments.over_rate_limit(request):
             response = render(request, "directory/request_limited.html", context, status=429)
