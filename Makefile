@@ -14,12 +14,13 @@ export DEBUG ?= 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install messages db setup run test bench lint fmt migrations-check lock stop-db clean
+.PHONY: help install install-checks audit messages db setup run test bench lint fmt migrations-check lock stop-db clean
 
 help:
 	@echo "make run    set up everything and serve the site on http://127.0.0.1:$(PORT)/"
 	@echo "make test   set up everything and run the whole test suite"
 	@echo "make bench  measure the budgets of SPEC section 10 on 520,000 specialists"
+	@echo "make audit  Lighthouse scores of home, search, condition page and profile"
 	@echo "make lint | fmt | migrations-check | lock | stop-db | clean"
 
 $(BIN)/uv:
@@ -32,6 +33,18 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(BIN)/uv
 	touch $@
 
 install: $(VENV)/.installed
+
+# The page checkers (npm): the Nu HTML checker for the test suite, Lighthouse for make audit.
+# --ignore-scripts: vnu-jar's install script would download a Java; the machine's Java runs it.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+# Without npm (a machine with only Python, make and git) the HTML check is skipped locally; CI
+# installs npm and Java, and there a missing checker fails the run.
+install-checks:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory node_modules/.installed; \
+	else echo "npm is missing: the HTML validity test will be skipped (apt-get install npm default-jre-headless)"; fi
 
 # Compiles the .po catalogues in Python (Babel): no GNU gettext needed.
 messages: install
@@ -51,7 +64,7 @@ run: setup
 	@echo
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: setup
+test: setup install-checks
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The benchmark runs with DEBUG off, as production does, in a database of its own on the same
@@ -63,6 +76,16 @@ bench: install messages
 	$(BENCH_ENV) $(BIN)/python manage.py migrate --noinput
 	$(BENCH_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BENCH_ENV) $(BIN)/python manage.py bench
+
+# Lighthouse on home, search, a condition page and a profile, served with DEBUG off (whitenoise,
+# hashed static files) from the demo data; prints the scores and writes bench/audit.json.
+AUDIT_PORT ?= 8765
+AUDIT_ENV := DEBUG=0 SECRET_KEY=audit-only-not-secret ALLOWED_HOSTS=127.0.0.1
+audit: setup node_modules/.installed
+	$(AUDIT_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(AUDIT_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(AUDIT_PORT) --noreload >var/audit-server.log 2>&1 & \
+		server=$$!; trap "kill $$server" EXIT; \
+		$(BIN)/python bench/audit.py http://127.0.0.1:$(AUDIT_PORT)
 
 lint: install
 	$(BIN)/ruff check .
@@ -83,6 +106,6 @@ stop-db:
 	if [ -x $(BIN)/python ]; then env -u DATABASE_URL $(BIN)/python -m config.database stop; fi
 
 clean: stop-db
-	rm -rf $(VENV) var staticfiles
+	rm -rf $(VENV) var staticfiles node_modules
 	find . -name '*.mo' -delete
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
