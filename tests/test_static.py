@@ -1,0 +1,45 @@
+"""Static files in production (SPEC section 13): hashed names, served by whitenoise with a
+year-long, immutable cache, compressed; in development plain names, no caching surprises."""
+
+import importlib
+import re
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+PRODUCTION_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+
+def test_production_settings_hash_static_files(monkeypatch):
+    import config.settings
+
+    monkeypatch.setenv("DEBUG", "0")
+    try:
+        production = importlib.reload(config.settings)
+        assert production.STORAGES["staticfiles"]["BACKEND"] == PRODUCTION_STORAGE
+        assert production.WHITENOISE_USE_FINDERS is False
+    finally:
+        monkeypatch.undo()
+        importlib.reload(config.settings)
+
+
+def test_hashed_static_files_are_cached_for_a_year_and_compressed(settings, tmp_path):
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": PRODUCTION_STORAGE}}
+    settings.WHITENOISE_USE_FINDERS = False
+    settings.WHITENOISE_AUTOREFRESH = False
+    call_command("collectstatic", "--noinput", verbosity=0)
+    client = Client()  # a new handler: whitenoise reads the collected files now
+
+    page = client.get("/en/").content.decode()
+    stylesheet = re.search(r'href="(/static/css/site\.[0-9a-f]{12}\.css)"', page)
+    assert stylesheet, "the stylesheet's name carries its hash"
+    response = client.get(stylesheet.group(1), headers={"accept-encoding": "gzip"})
+
+    assert response.status_code == 200
+    assert "immutable" in response["Cache-Control"]
+    assert "max-age=315360000" in response["Cache-Control"]
+    assert response["Content-Encoding"] == "gzip"
