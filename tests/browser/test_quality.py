@@ -42,7 +42,9 @@ PAGES = [
 
 
 @pytest.mark.parametrize(("language", "heading"), [("en", "A"), ("de", "A")])
-def test_a_to_z_is_accessible_in_both_languages(live_server, page: Page, listing, language, heading):
+def test_a_to_z_is_accessible_in_both_languages(
+    live_server, page: Page, listing, language, heading
+):
     page.goto(f"{live_server.url}/{language}/conditions/")
 
     expect(page.locator("html")).to_have_attribute("lang", language)
