@@ -284,13 +284,15 @@ class Command(BaseCommand):
             if specialists:
                 self._clinics(cursor, params, place_ids)
                 self._specialists(cursor, params, specialists, specialty_ids, condition_ids)
-        self.stdout.write("Building the search index ...")
-        rebuild_all()
         with connection.cursor() as cursor:
+            # Statistics first: without them, on a new database, the planner joins the index's
+            # lateral subqueries by scanning whole tables per specialist (hours, not minutes).
             cursor.execute(
-                "ANALYZE directory_specialistsearch, directory_searchterm, directory_specialist, directory_affiliation, directory_location, "
+                "ANALYZE directory_specialist, directory_affiliation, directory_location, "
                 "directory_clinic, directory_specialistcondition, directory_specialist_specialties"
             )
+        self.stdout.write("Building the search index ...")
+        rebuild_all()  # analyses the index tables itself
         self.stdout.write(
             f"Seeded {specialists} specialists and {clinics if specialists else 0} clinics "
             f"in {time.monotonic() - started:.0f} s."
