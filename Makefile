@@ -69,7 +69,7 @@ test: setup install-checks
 
 # The benchmark runs with DEBUG off, as production does, in a database of its own on the same
 # server (DATABASE_NAME); the first run seeds it (a few minutes), later runs reuse it.
-BENCH_ENV := DEBUG=0 SECRET_KEY=bench-only-not-secret ALLOWED_HOSTS=localhost \
+BENCH_ENV := DEBUG=0 SECRET_KEY=bench-only-not-secret ALLOWED_HOSTS=localhost SECURE_SSL_REDIRECT=0 \
 	DATABASE_NAME=specialists_bench
 bench: install messages
 	$(BENCH_ENV) $(BIN)/python -m config.database ensure
@@ -80,7 +80,7 @@ bench: install messages
 # Lighthouse on home, search, a condition page and a profile, served with DEBUG off (whitenoise,
 # hashed static files) from the demo data; prints the scores and writes bench/audit.json.
 AUDIT_PORT ?= 8765
-AUDIT_ENV := DEBUG=0 SECRET_KEY=audit-only-not-secret ALLOWED_HOSTS=127.0.0.1
+AUDIT_ENV := DEBUG=0 SECRET_KEY=audit-only-not-secret ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=0
 audit: setup node_modules/.installed
 	$(AUDIT_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(AUDIT_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(AUDIT_PORT) --noreload >var/audit-server.log 2>&1 & \

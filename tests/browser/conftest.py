@@ -44,3 +44,22 @@ def browser_type_launch_args(browser_type_launch_args):
         "executable_path": str(CHROMIUM),
         "args": CHROMIUM_FLAGS,
     }
+
+
+@pytest.fixture(autouse=True)
+def no_policy_violations(request):
+    """Every browser test fails if the page broke its Content-Security-Policy (an inline script
+    or style, or anything from another host), in the site or in the admin."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    violations = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    yield
+    assert violations == []

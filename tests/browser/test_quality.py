@@ -104,7 +104,8 @@ def test_the_request_form_works_by_keyboard_in_a_logical_order(live_server, page
 def test_text_at_200_percent_needs_no_sideways_scrolling(live_server, page: Page, listing, path):
     page.set_viewport_size({"width": 640, "height": 900})
     page.goto(live_server.url + path.format(lang="de"))
-    page.add_style_tag(content="html { font-size: 200% !important; }")
+    # Through the CSS object model, which the Content-Security-Policy allows (a <style> it bars).
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
 
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 

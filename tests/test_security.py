@@ -1,0 +1,109 @@
+"""Production hardening (SPEC section 12): the deployment check, security headers with a
+Content-Security-Policy that allows nothing inline, throttled admin logins, staff only."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from tests.factories import EditorFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "directory.example",
+    }
+    env.pop("SECURE_SSL_REDIRECT", None)
+    env.pop("SECURE_HSTS_SECONDS", None)
+
+    result = subprocess.run(  # noqa: S603 - our own manage.py
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("path", ["/en/", "/en/specialists/", "/de/clinics/", "/healthz"])
+def test_security_headers(client, path):
+    response = client.get(path)
+
+    policy = response["Content-Security-Policy"]
+    assert "unsafe-inline" not in policy
+    assert "unsafe-eval" not in policy
+    assert "default-src 'self'" in policy
+    assert "script-src 'self'" in policy
+    assert "style-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+
+
+def test_production_redirects_to_https_and_sends_hsts(settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 31_536_000
+
+    plain = Client().get("/en/")
+    secure = Client().get("/en/", secure=True)
+
+    assert plain.status_code == 301
+    assert plain["Location"].startswith("https://")
+    assert "max-age=31536000" in secure["Strict-Transport-Security"]
+    assert "includeSubDomains" in secure["Strict-Transport-Security"]
+
+
+def test_behind_a_tls_proxy_the_forwarded_protocol_is_trusted(settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+    response = Client().get("/en/", headers={"x-forwarded-proto": "https"})
+
+    assert response.status_code == 200
+
+
+def test_admin_logins_are_throttled_per_user_and_address(client):
+    EditorFactory(username="erika", password="right-password-1")
+    attacker = Client(REMOTE_ADDR="203.0.113.9")
+
+    statuses = [
+        attacker.post(
+            "/admin/login/", {"username": "erika", "password": f"wrong-{attempt}"}
+        ).status_code
+        for attempt in range(5)
+    ]
+    locked = attacker.post("/admin/login/", {"username": "erika", "password": "right-password-1"})
+    elsewhere = Client(REMOTE_ADDR="198.51.100.4").post(
+        "/admin/login/", {"username": "erika", "password": "right-password-1"}
+    )
+
+    assert statuses[:4] == [200, 200, 200, 200]  # the form again, with its error
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins" in locked.content.decode()
+    assert elsewhere.status_code == 302  # only this address is locked for this user
+
+
+def test_only_staff_reach_the_admin(client):
+    client.force_login(UserFactory(username="patient"))
+
+    response = client.get("/admin/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
