@@ -28,7 +28,7 @@ def test_check_deploy_is_clean_with_production_settings():
     env.pop("SECURE_SSL_REDIRECT", None)
     env.pop("SECURE_HSTS_SECONDS", None)
 
-    result = subprocess.run(  # noqa: S603 - our own manage.py
+    result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
