@@ -1,0 +1,73 @@
+"""Database outages (SPEC section 12): while PostgreSQL cannot be reached, /healthz and pages
+answer 503 with the friendly page, never 500; when it is back, the same process serves again
+without a restart. These use the real server, not mocks."""
+
+import psycopg
+import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import connection
+from django.test import Client, RequestFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def unreachable_database():
+    """Point the connection at a port where nothing listens, as when the server is down."""
+    saved = {key: connection.settings_dict.get(key) for key in ("HOST", "PORT")}
+
+    def down():
+        connection.close()
+        connection.settings_dict.update(HOST="127.0.0.1", PORT="9")
+
+    def up():
+        connection.close()
+        connection.settings_dict.update(saved)
+
+    yield down, up
+    up()
+
+
+def test_an_outage_gives_503_and_the_same_process_recovers(unreachable_database):
+    down, up = unreachable_database
+    client = Client(raise_request_exception=False)
+    assert client.get("/en/specialists/").status_code == 200
+
+    down()
+    health = client.get("/healthz")
+    page = client.get("/de/specialists/?q=leber")  # not cached: it needs the database
+    form = client.post("/en/specialists/someone/request/", {"name": "x"})
+
+    assert health.status_code == 503
+    assert page.status_code == 503
+    assert "Kurz nicht erreichbar" in page.content.decode()
+    assert "Traceback" not in page.content.decode()
+    assert page["Retry-After"] == "30"
+    assert form.status_code == 503
+
+    up()
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/de/specialists/?q=leber").status_code == 200
+
+
+def _serve(path: str) -> int:
+    """One request through Django's WSGI handler, as a gunicorn worker makes it: with the
+    per-request connection checks that Django's test client leaves out."""
+    environ = RequestFactory().get(path).environ
+    statuses = []
+    body = WSGIHandler()(environ, lambda status, headers: statuses.append(status))
+    b"".join(body)
+    body.close()  # request_finished: connections that failed are closed here
+    return int(statuses[0].split()[0])
+
+
+def test_connections_dropped_by_the_server_are_replaced_on_the_next_request():
+    assert _serve("/healthz") == 200
+    backend = connection.connection.info.backend_pid
+
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+
+    assert _serve("/healthz") == 200
+    assert _serve("/en/") == 200
+    assert connection.connection.info.backend_pid != backend
