@@ -82,6 +82,21 @@ def database_settings(url: str | None = None) -> dict:
     return settings
 
 
+def replica_settings() -> dict | None:
+    """DATABASES["replica"] from DATABASE_REPLICA_URL, or None. In tests it mirrors the primary
+    (Django then points it at the primary's test database)."""
+    url = env_str("DATABASE_REPLICA_URL")
+    if not url:
+        return None
+    if urlsplit(url).scheme not in {"postgres", "postgresql", "pgsql"}:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL must be a PostgreSQL URL (postgres://user:password@host/name)."
+        )
+    settings = database_settings(url)
+    settings["TEST"] = {"MIRROR": "default"}
+    return settings
+
+
 def _conninfo(settings: dict, dbname: str) -> str:
     return psycopg.conninfo.make_conninfo(
         dbname=dbname,

@@ -7,6 +7,10 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 from config.settings import *  # noqa: F403
 
 DEBUG = False
+# A replica alias that mirrors the primary, so the router can be tested; the router itself is
+# switched on only by the tests that test it (tests/test_replica.py).
+DATABASES = {**DATABASES, "replica": {**DATABASES["default"], "TEST": {"MIRROR": "default"}}}  # noqa: F405
+DATABASE_ROUTERS = []
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import connections
 from django.db.models import Case, F, FloatField, Func, Prefetch, Value, When
 from django.db.models.functions import Lower
 from django.http import QueryDict
@@ -23,6 +23,7 @@ from django.template.loader import get_template
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from config.routers import read_alias
 from directory import search
 from directory.filters import DEFAULT_RADIUS, RADIUS_CHOICES, Sort, SpecialistFilterSet
 from directory.models import (
@@ -286,7 +287,7 @@ class SpecialistList:
             " UNION ALL ".join(f"({part})" for part in parts)
             + " ORDER BY 1, 3, 2 LIMIT %s OFFSET %s"
         )
-        with connection.cursor() as cursor:
+        with connections[read_alias()].cursor() as cursor:
             cursor.execute(query, [*params, PAGE_SIZE, start])
             return [(row[1], row[3], row[4] if len(row) > 4 else None) for row in cursor]
 
@@ -379,7 +380,7 @@ class SpecialistList:
             params.extend([name, *sql_params])
         if not parts:
             return counts
-        with connection.cursor() as cursor:
+        with connections[read_alias()].cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
             for facet, value, count in cursor.fetchall():
                 if facet == "total":

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchQuery
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Q
+
+from config.routers import read_alias
 
 # Cached results carry a generation in their keys; a new one retires them all. Counts (and the
 # taxonomy) move on when search rows or the taxonomy change; cards move on with any change to a
@@ -320,7 +322,7 @@ def analyse(text: str) -> Words:
     rows only by ID."""
     if not text.strip():
         return Words()
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(
             _ANALYSE_SQL,
             {

@@ -1,0 +1,85 @@
+"""The primary/replica router (SPEC section 13): public page views read from the replica;
+writes, the admin, the request forms and signed-in users use the primary. The replica here is a
+second connection to the same test database (a Django test mirror)."""
+
+import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import AffiliationFactory
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+
+
+@pytest.fixture
+def routed(settings):
+    settings.DATABASE_ROUTERS = ["config.routers.PrimaryReplicaRouter"]
+
+
+@pytest.fixture
+def specialist():
+    return AffiliationFactory(specialist__slug="lena-aurich").specialist
+
+
+def queries(path_calls):
+    with (
+        CaptureQueriesContext(connections["default"]) as primary,
+        CaptureQueriesContext(connections["replica"]) as replica,
+    ):
+        response = path_calls()
+    return response, [q["sql"] for q in primary], [q["sql"] for q in replica]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/en/specialists/lena-aurich/",
+        "/en/specialists/?q=aurich",  # raw SQL too (counts, page rows, the analysed query)
+        "/de/clinics/",
+        "/de/conditions/",
+    ],
+)
+def test_public_pages_read_from_the_replica(client, routed, specialist, path):
+    response, primary, replica = queries(lambda: client.get(path))
+
+    assert response.status_code == 200
+    assert primary == []
+    assert replica
+
+
+def test_the_request_form_writes_to_the_primary(client, routed, specialist):
+    data = {
+        "name": "Maria Muster",
+        "email": "maria@example.org",
+        "message": "A second opinion, please.",
+        "preferred_language": "de",
+        "consent": "on",
+    }
+    url = "/en/specialists/lena-aurich/request/"
+
+    shown, _primary, replica_get = queries(lambda: client.get(url))
+    sent, primary_post, replica_post = queries(lambda: client.post(url, data))
+
+    assert shown.status_code == 200
+    assert sent.status_code == 302
+    assert replica_get == []
+    assert replica_post == []
+    assert any(sql.startswith("INSERT") for sql in primary_post)
+
+
+def test_admin_and_signed_in_users_use_the_primary(client, routed, specialist, editor):
+    client.force_login(editor)
+
+    for path in ("/admin/directory/specialist/", "/en/specialists/lena-aurich/"):
+        response, primary, replica = queries(lambda path=path: client.get(path))
+        assert response.status_code == 200
+        assert primary
+        assert replica == []
+
+
+def test_without_a_replica_everything_uses_the_primary(client, specialist):
+    response, primary, replica = queries(lambda: client.get("/en/specialists/?q=aurich"))
+
+    assert response.status_code == 200
+    assert primary
+    assert replica == []
