@@ -1,0 +1,88 @@
+"""The shared cache (SPEC section 13): with REDIS_URL, Django's Redis backend. Two app servers
+are two processes with two cache clients; what one changes, the other sees: the generation that
+retires cached pages, and the request form's rate limit."""
+
+import importlib
+import os
+
+import pytest
+import redis
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.test import Client
+
+from directory import search
+from tests.factories import AffiliationFactory
+
+pytestmark = pytest.mark.django_db
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_cache(settings):
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is not reachable at {REDIS_URL}")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        },
+        # A second app server's client of the same Redis.
+        "other": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+    }
+    caches["default"].clear()
+    yield caches
+    caches["default"].clear()
+
+
+def test_redis_url_selects_djangos_redis_backend(monkeypatch):
+    import config.settings
+
+    monkeypatch.setenv("REDIS_URL", "redis://cache.internal:6379/0")
+    try:
+        configured = importlib.reload(config.settings).CACHES["default"]
+    finally:
+        monkeypatch.undo()
+        importlib.reload(config.settings)
+
+    assert configured == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://cache.internal:6379/0",
+    }
+
+
+def test_pages_and_generations_are_shared_by_every_app_server(redis_cache):
+    assert isinstance(redis_cache["default"], RedisCache)
+    specialist = AffiliationFactory(specialist__headline="Consultant").specialist
+    url = f"/en/specialists/{specialist.slug}/"
+    assert "Consultant" in Client().get(url).text
+    before = redis_cache["other"].get(search.CARDS_GENERATION_KEY)
+
+    specialist.headline = "Head of department"
+    specialist.save()  # on this server
+
+    assert redis_cache["other"].get(search.CARDS_GENERATION_KEY) != before
+    assert "Head of department" in Client().get(url).text
+
+
+def test_the_rate_limit_counts_across_app_servers(redis_cache, settings):
+    settings.APPOINTMENT_REQUESTS_PER_HOUR = 1
+    specialist = AffiliationFactory().specialist
+    url = f"/en/specialists/{specialist.slug}/request/"
+    data = {
+        "name": "Maria Muster",
+        "email": "maria@example.org",
+        "message": "A second opinion, please.",
+        "preferred_language": "de",
+        "consent": "on",
+    }
+
+    assert Client(REMOTE_ADDR="203.0.113.5").post(url, data).status_code == 302
+    keys = redis.Redis.from_url(REDIS_URL).keys("*ratelimit:appointment:*")
+    assert len(keys) == 1  # stored in Redis, where every app server counts
+    assert Client(REMOTE_ADDR="203.0.113.5").post(url, data).status_code == 429
