@@ -14,13 +14,14 @@ export DEBUG ?= 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install install-checks audit messages db setup run test bench lint fmt migrations-check lock stop-db clean
+.PHONY: help install install-checks audit loadtest messages db setup run test bench lint fmt migrations-check lock stop-db clean
 
 help:
 	@echo "make run    set up everything and serve the site on http://127.0.0.1:$(PORT)/"
 	@echo "make test   set up everything and run the whole test suite"
 	@echo "make bench  measure the budgets of SPEC section 10 on 520,000 specialists"
 	@echo "make audit  Lighthouse scores of home, search, condition page and profile"
+	@echo "make loadtest  gunicorn under load: throughput, p95 and errors"
 	@echo "make lint | fmt | migrations-check | lock | stop-db | clean"
 
 $(BIN)/uv:
@@ -86,6 +87,16 @@ audit: setup node_modules/.installed
 	$(AUDIT_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(AUDIT_PORT) --noreload >var/audit-server.log 2>&1 & \
 		server=$$!; trap "kill $$server" EXIT; \
 		$(BIN)/python bench/audit.py http://127.0.0.1:$(AUDIT_PORT)
+
+# A fixed-time load test under gunicorn (DEBUG off) with locust: the patient mix, the condition
+# page alone and /healthz alone. LOADTEST_DATABASE=specialists_bench runs it on make bench's
+# 520,000 specialists; LOADTEST_SECONDS and LOADTEST_USERS change the run.
+LOADTEST_DATABASE ?= specialists
+LOADTEST_ENV := DEBUG=0 SECRET_KEY=loadtest-only-not-secret ALLOWED_HOSTS=127.0.0.1 \
+	SECURE_SSL_REDIRECT=0 DATABASE_NAME=$(LOADTEST_DATABASE)
+loadtest: setup
+	$(LOADTEST_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(LOADTEST_ENV) $(BIN)/python bench/loadtest.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.proxy.ForwardedClientMiddleware",  # only with BEHIND_TLS_PROXY
     "config.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -110,8 +111,25 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Uploads (photos, logos and their renditions): the local MEDIA_ROOT, or an S3-compatible bucket
+# (django-storages) when MEDIA_S3_BUCKET is set; credentials come from the usual AWS_*
+# variables or the instance's role. Public pages then link to MEDIA_URL on the bucket or CDN.
+MEDIA_S3_BUCKET = env_str("MEDIA_S3_BUCKET")
+MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if MEDIA_S3_BUCKET:
+    MEDIA_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": env_str("MEDIA_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("MEDIA_S3_REGION") or None,
+            "custom_domain": env_str("MEDIA_S3_CUSTOM_DOMAIN") or None,
+            "querystring_auth": False,  # public renditions; originals are never linked
+            "file_overwrite": True,  # renditions are rewritten in place
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE,
     "staticfiles": {
         # Hashed names, long-cached by whitenoise; plain files while developing.
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -161,7 +179,8 @@ APPOINTMENT_REQUESTS_PER_HOUR = env_int("APPOINTMENT_REQUESTS_PER_HOUR", 10, min
 # Security (SPEC section 12). Production (DEBUG off) assumes HTTPS: cookies are secure, plain
 # HTTP is redirected and browsers are told to keep to HTTPS (HSTS). Behind a proxy or load
 # balancer that ends TLS, set BEHIND_TLS_PROXY=1 so Django trusts its X-Forwarded-Proto header
-# (the proxy must set it and strip what clients send). `make bench` and `make audit` serve plain
+# (the proxy must set it and strip what clients send) and takes the client's address from the
+# last X-Forwarded-For entry (config/proxy.py). `make bench` and `make audit` serve plain
 # HTTP on localhost and turn the redirect off with SECURE_SSL_REDIRECT=0.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -174,6 +193,7 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
+SECURE_PROXY_SSL_HEADER = None
 if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

@@ -107,3 +107,27 @@ def test_only_staff_reach_the_admin(client):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_behind_a_proxy_the_rate_limit_counts_per_client_not_per_proxy(settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.APPOINTMENT_REQUESTS_PER_HOUR = 1
+    from tests.factories import AffiliationFactory
+
+    specialist = AffiliationFactory().specialist
+    url = f"/en/specialists/{specialist.slug}/request/"
+    data = {
+        "name": "Maria Muster",
+        "email": "maria@example.org",
+        "message": "A second opinion, please.",
+        "preferred_language": "de",
+        "consent": "on",
+    }
+    proxy = Client(REMOTE_ADDR="10.0.0.2")
+
+    def send(forwarded_for):
+        return proxy.post(url, data, headers={"x-forwarded-for": forwarded_for}).status_code
+
+    assert send("203.0.113.5") == 302
+    assert send("198.51.100.7") == 302  # another patient behind the same proxy
+    assert send("1.2.3.4, 203.0.113.5") == 429  # a forged first entry does not help

@@ -43,3 +43,20 @@ def test_hashed_static_files_are_cached_for_a_year_and_compressed(settings, tmp_
     assert "immutable" in response["Cache-Control"]
     assert "max-age=315360000" in response["Cache-Control"]
     assert response["Content-Encoding"] == "gzip"
+
+
+def test_media_go_to_an_s3_bucket_when_one_is_configured(monkeypatch):
+    import config.settings
+
+    monkeypatch.setenv("MEDIA_S3_BUCKET", "atlas-media")
+    monkeypatch.setenv("MEDIA_S3_ENDPOINT_URL", "https://s3.example.net")
+    try:
+        storage = importlib.reload(config.settings).STORAGES["default"]
+    finally:
+        monkeypatch.undo()
+        default = importlib.reload(config.settings).STORAGES["default"]
+
+    assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert storage["OPTIONS"]["bucket_name"] == "atlas-media"
+    assert storage["OPTIONS"]["endpoint_url"] == "https://s3.example.net"
+    assert default["BACKEND"] == "django.core.files.storage.FileSystemStorage"

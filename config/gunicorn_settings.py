@@ -1,0 +1,26 @@
+"""Gunicorn settings for production: `gunicorn -c config/gunicorn_settings.py`.
+
+Every value can be set from the environment (GUNICORN_*), e.g. GUNICORN_BIND=0.0.0.0:8000 on an
+app host behind a load balancer. Sync workers: each request holds one worker, database work is
+short, and a request form's first email try is bounded by EMAIL_TIMEOUT.
+"""
+
+import multiprocessing
+import os
+
+wsgi_app = "config.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
+graceful_timeout = 30
+keepalive = 5
+# Replace workers now and then, so no slow leak can grow for ever.
+max_requests = 5000
+max_requests_jitter = 500
+# The application logs every request itself (JSON, no personal data): no access log here.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
+# Only the local proxy may set X-Forwarded-* (see BEHIND_TLS_PROXY in config/settings.py).
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
