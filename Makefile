@@ -95,6 +95,8 @@ LOADTEST_DATABASE ?= specialists
 LOADTEST_ENV := DEBUG=0 SECRET_KEY=loadtest-only-not-secret ALLOWED_HOSTS=127.0.0.1 \
 	SECURE_SSL_REDIRECT=0 DATABASE_NAME=$(LOADTEST_DATABASE)
 loadtest: setup
+	$(LOADTEST_ENV) $(BIN)/python -m config.database ensure
+	$(LOADTEST_ENV) $(BIN)/python manage.py migrate --noinput --verbosity 0
 	$(LOADTEST_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(LOADTEST_ENV) $(BIN)/python bench/loadtest.py
 

@@ -14,4 +14,5 @@ class DirectoryConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(grant_app_permissions_to_editors, sender=self)
+        from config import checks  # noqa: F401  (registers the deployment checks)
         from directory import signals  # noqa: F401  (connects the search index's receivers)

@@ -17,18 +17,20 @@ pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_check_deploy_is_clean_with_production_settings():
+def check_deploy(**variables) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "directory.example",
+        **variables,
     }
-    env.pop("SECURE_SSL_REDIRECT", None)
-    env.pop("SECURE_HSTS_SECONDS", None)
-
-    result = subprocess.run(
+    for name in ("SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS"):
+        env.pop(name, None)
+    if env.get("REDIS_URL") == "":
+        env.pop("REDIS_URL")
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
@@ -37,8 +39,19 @@ def test_check_deploy_is_clean_with_production_settings():
         check=False,
     )
 
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = check_deploy(REDIS_URL="redis://cache.internal:6379/0")
+
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_the_cache_is_per_process():
+    result = check_deploy(REDIS_URL="")
+
+    assert result.returncode != 0
+    assert "atlas.W001" in result.stderr + result.stdout
 
 
 @pytest.mark.parametrize("path", ["/en/", "/en/specialists/", "/de/clinics/", "/healthz"])
