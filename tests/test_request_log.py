@@ -62,5 +62,17 @@ def test_one_json_line_per_request_without_personal_data(client, request_lines):
         assert private not in logged
 
 
-def test_production_logs_are_json_and_development_logs_are_plain():
-    assert settings.LOGGING["handlers"]["console"]["formatter"] == "json"  # DEBUG is off here
+@pytest.mark.parametrize(("debug", "formatter"), [("0", "json"), ("1", "plain")])
+def test_production_logs_are_json_and_development_logs_are_plain(monkeypatch, debug, formatter):
+    import importlib
+
+    import config.settings
+
+    monkeypatch.setenv("DEBUG", debug)
+    try:
+        logging_settings = importlib.reload(config.settings).LOGGING
+    finally:
+        monkeypatch.undo()
+        importlib.reload(config.settings)
+
+    assert logging_settings["handlers"]["console"]["formatter"] == formatter
