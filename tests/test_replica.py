@@ -83,3 +83,40 @@ def test_without_a_replica_everything_uses_the_primary(client, specialist):
     assert response.status_code == 200
     assert primary
     assert replica == []
+
+
+@pytest.fixture
+def page_cache_timeouts(monkeypatch):
+    """The timeouts with which whole pages are put in the cache."""
+    from django.core.cache import cache
+
+    timeouts = []
+    real_set = cache.set
+
+    def recording_set(key, value, timeout=None, **kwargs):
+        if ":page:" in key:
+            timeouts.append(timeout)
+        return real_set(key, value, timeout, **kwargs)
+
+    monkeypatch.setattr(cache, "set", recording_set)
+    return timeouts
+
+
+def test_pages_read_from_a_replica_are_cached_only_briefly(
+    client, routed, specialist, page_cache_timeouts
+):
+    from directory.views import REPLICA_CACHE_SECONDS
+
+    client.get("/en/specialists/lena-aurich/")
+
+    assert page_cache_timeouts == [REPLICA_CACHE_SECONDS]
+
+
+def test_pages_read_from_the_primary_are_cached_for_the_generation(
+    client, specialist, page_cache_timeouts
+):
+    from directory import search
+
+    client.get("/en/specialists/lena-aurich/")
+
+    assert page_cache_timeouts == [search.CACHE_SECONDS]
