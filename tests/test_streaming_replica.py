@@ -33,7 +33,8 @@ def streaming_replica():
         shutil.chown(folder, user, user)
     data = folder / "data"
     pg_basebackup(
-        ["-D", str(data), "-R", "-X", "stream", "-h", str(EMBEDDED_DATA_DIR), "-U", "postgres"],
+        ["-D", str(data), "-R", "-X", "stream", "-c", "fast"]
+        + ["-h", str(EMBEDDED_DATA_DIR), "-U", "postgres"],
         user=user,
     )
     options = f"-p {REPLICA_PORT} -k {folder} -c listen_addresses=''"
