@@ -32,11 +32,9 @@ def streaming_replica():
     if user:
         shutil.chown(folder, user, user)
     data = folder / "data"
-    pg_basebackup(
-        ["-D", str(data), "-R", "-X", "stream", "-c", "fast"]
-        + ["-h", str(EMBEDDED_DATA_DIR), "-U", "postgres"],
-        user=user,
-    )
+    source = ["-h", str(EMBEDDED_DATA_DIR), "-U", "postgres"]
+    # -R: write the standby settings; -c fast: checkpoint now instead of at the next spread one.
+    pg_basebackup(["-D", str(data), "-R", "-X", "stream", "-c", "fast", *source], user=user)
     options = f"-p {REPLICA_PORT} -k {folder} -c listen_addresses=''"
     pg_ctl(["-w", "-o", options, "-l", str(folder / "log"), "start"], pgdata=data, user=user)
     try:
