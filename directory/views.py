@@ -45,7 +45,9 @@ def cached_public_page(view):
         if request.method != "GET" or request.user.is_authenticated:
             return view(request, *args, **kwargs)
         generation = search.generation(search.CARDS_GENERATION_KEY)
-        key = f"search:{generation}:page:{get_language()}:{request.get_full_path()}"
+        # Pages hold absolute URLs (canonical, hreflang, structured data): one entry per host.
+        origin = f"{request.scheme}://{request.get_host()}"
+        key = f"search:{generation}:page:{get_language()}:{origin}{request.get_full_path()}"
         cached = cache.get(key)
         if cached is not None:
             content, content_type = cached

@@ -309,3 +309,13 @@ def test_robots_txt_names_the_sitemap_and_keeps_out_of_forms(client):
 
 def test_request_forms_are_not_indexed(client, site):
     assert head(client, "/en/specialists/lena-aurich/request/").meta["robots"] == "noindex"
+
+
+def test_cached_pages_keep_the_host_they_were_rendered_for(client, site, settings):
+    settings.ALLOWED_HOSTS = ["atlas.example", "www.atlas.example"]
+
+    first = client.get("/en/specialists/lena-aurich/", HTTP_HOST="atlas.example")
+    second = client.get("/en/specialists/lena-aurich/", HTTP_HOST="www.atlas.example")
+
+    assert 'href="http://atlas.example/en/specialists/lena-aurich/"' in first.content.decode()
+    assert 'href="http://www.atlas.example/en/specialists/lena-aurich/"' in second.content.decode()
