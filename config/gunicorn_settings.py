@@ -22,5 +22,8 @@ max_requests_jitter = 500
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
-# Only the local proxy may set X-Forwarded-* (see BEHIND_TLS_PROXY in config/settings.py).
+# gunicorn itself believes X-Forwarded-Proto only from these addresses; the application checks
+# its own list too (TRUSTED_PROXIES, config/proxy.py), which also covers X-Forwarded-For.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# No control socket: nothing uses it, and the systemd unit keeps the file system read-only.
+control_socket_disable = True

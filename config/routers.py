@@ -7,9 +7,12 @@ browser without a session (staff previewing a draft have one, and must see what 
 saved). The middleware decides once per request; the router reads that decision.
 """
 
+import logging
 from contextvars import ContextVar
 
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 PRIMARY = "default"
 REPLICA = "replica"
@@ -26,12 +29,34 @@ def is_public(request) -> bool:
     )
 
 
+def replica_reachable() -> bool:
+    """Whether the replica answers (checked once per request, as Django's connection health
+    check would on the first query). When it does not, the request reads from the primary
+    instead of failing."""
+    from django.db import DatabaseError, connections
+
+    replica = connections[REPLICA]
+    try:
+        replica.close_if_health_check_failed()
+        replica.ensure_connection()
+    except DatabaseError as error:
+        logger.warning("The replica is unreachable (%s); reading from the primary.", error)
+        return False
+    return True
+
+
 class ReplicaMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _read_from_replica.set(is_public(request))
+        use_replica = (
+            bool(settings.DATABASE_ROUTERS)
+            and REPLICA in settings.DATABASES
+            and is_public(request)
+            and replica_reachable()
+        )
+        token = _read_from_replica.set(use_replica)
         try:
             return self.get_response(request)
         finally:

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.health.HealthCheckMiddleware",  # /healthz, before host checks and redirects
     "config.proxy.ForwardedClientMiddleware",  # only with BEHIND_TLS_PROXY
     "config.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -196,6 +197,17 @@ SECURE_HSTS_PRELOAD = True
 SECURE_PROXY_SSL_HEADER = None
 if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The proxies whose X-Forwarded-* headers are believed (addresses or networks).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", ["127.0.0.1", "::1"])
+try:
+    import ipaddress
+
+    for _proxy in TRUSTED_PROXIES:
+        ipaddress.ip_network(_proxy, strict=False)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_error}") from None
+# Load balancers ask for /healthz over plain HTTP, by address (config/health.py answers first).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # Content-Security-Policy (django-csp): nothing inline, nothing from another host. The JSON-LD
 # blocks are data, not scripts, and need no exception.

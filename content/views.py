@@ -84,7 +84,7 @@ def _clinics_treating(condition: Condition) -> list[Clinic]:
         .order_by("-listed", "name")[:CLINICS_SHOWN]
     )
     key = f"search:{search.generation(search.CARDS_GENERATION_KEY)}:clinics:{condition.pk}"
-    return cache.get_or_set(key, lambda: list(clinics), search.CACHE_SECONDS)
+    return cache.get_or_set(key, lambda: list(clinics), search.cache_seconds())
 
 
 @cached_public_page

@@ -178,7 +178,7 @@ class SpecialistFilterSet(django_filters.FilterSet):
                 field.pk: field
                 for field in Specialty.objects.only("name_en", "name_de", "slug", "parent_id")
             },
-            search.CACHE_SECONDS,
+            search.cache_seconds(),
         )
 
     @cached_property
@@ -190,7 +190,7 @@ class SpecialistFilterSet(django_filters.FilterSet):
         return cache.get_or_set(
             f"search:{search.generation()}:words:{digest}",
             lambda: search.analyse(text),
-            search.CACHE_SECONDS,
+            search.cache_seconds(),
         )
 
     @cached_property

@@ -183,6 +183,10 @@ class SpecialistList:
         return options + [(str(km), km, km == given) for km in kilometres]
 
     @property
+    def cache_seconds(self) -> int:
+        return search.cache_seconds()
+
+    @property
     def form_cache_key(self) -> str:
         """What the filter form shows depends on: the counts (their key names the filters and
         the generation), the sort, the language and the list's own page."""
@@ -310,7 +314,7 @@ class SpecialistList:
         if missing:
             field_ids = {pk: ids for pk, ids, _distance in rows}
             self._render(missing, field_ids)
-            cache.set_many({card.cache_key: card.html for card in missing}, search.CACHE_SECONDS)
+            cache.set_many({card.cache_key: card.html for card in missing}, search.cache_seconds())
         return cards
 
     def _render(self, cards: list[Card], field_ids: dict[int, list[int]]) -> None:
@@ -357,7 +361,7 @@ class SpecialistList:
         return f"search:counts:{search.generation()}:{digest}"
 
     def _counts(self) -> dict:
-        return cache.get_or_set(self._counts_key, self._count, search.CACHE_SECONDS)
+        return cache.get_or_set(self._counts_key, self._count, search.cache_seconds())
 
     def _count(self) -> dict:
         """The total and, for each facet, the count of every value, in one query."""

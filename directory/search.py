@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.db import connection, connections, transaction
 from django.db.models import Q
 
-from config.routers import read_alias
+from config.routers import PRIMARY, read_alias
 
 # Cached results carry a generation in their keys; a new one retires them all. Counts (and the
 # taxonomy) move on when search rows or the taxonomy change; cards move on with any change to a
@@ -29,6 +29,9 @@ GENERATION_KEY = "search:generation"
 CARDS_GENERATION_KEY = "search:cards"
 # How long counts and other cached results of a generation are kept at most.
 CACHE_SECONDS = 15 * 60
+# What was read from a replica is kept only this long: the replica may not yet have a change
+# that has already started a new generation.
+REPLICA_CACHE_SECONDS = 60
 MAX_WORDS = 8
 MIN_FUZZY_LENGTH = 4
 ALTERNATIVES_PER_WORD = 4
@@ -112,6 +115,12 @@ ON CONFLICT DO NOTHING
 """
 
 _state = threading.local()
+
+
+def cache_seconds() -> int:
+    """How long to cache what this request read: a generation's lifetime from the primary, a
+    minute from a replica."""
+    return CACHE_SECONDS if read_alias() == PRIMARY else REPLICA_CACHE_SECONDS
 
 
 def bump_generation(*, counts: bool = True) -> None:

@@ -4,6 +4,7 @@ hreflang alternates and x-default. /sitemap.xml is the index of the sections bel
 from collections.abc import Sequence
 
 from django.contrib.sitemaps import Sitemap
+from django.db.models import Max
 from django.urls import reverse
 
 from directory.models import Clinic, Condition, Specialist, Specialty
@@ -63,6 +64,10 @@ class PagesSitemap(LocalisedSitemap):
 class ListingSitemap(LocalisedSitemap):
     def lastmod(self, item):
         return item.modified
+
+    def get_latest_lastmod(self):
+        """For the index: one aggregate, not every row (Django's default loops over items())."""
+        return self.items().aggregate(latest=Max("modified"))["latest"]
 
 
 class SpecialistSitemap(ListingSitemap):

@@ -14,7 +14,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from config.routers import PRIMARY, read_alias
 from directory import appointments, search, seo
 from directory.clinics import ClinicList
 from directory.listing import PAGE_SIZE, SpecialistList
@@ -25,9 +24,6 @@ from directory.models import (
     SpecialistCondition,
     Status,
 )
-
-# How long a page read from a replica is kept (see cached_public_page).
-REPLICA_CACHE_SECONDS = 60
 
 
 def may_preview(request: HttpRequest, permission: str) -> bool:
@@ -57,13 +53,8 @@ def cached_public_page(view):
             response.render()  # a TemplateResponse (the sitemaps)
         if response.status_code == 200:
             # A view may shorten this, e.g. until a scheduled article is due.
-            timeout = min(
-                getattr(response, "cache_seconds", search.CACHE_SECONDS), search.CACHE_SECONDS
-            )
-            if read_alias() != PRIMARY:
-                # Read from a replica, which may lag behind a change that has already started a
-                # new generation: keep such a page only briefly.
-                timeout = min(timeout, REPLICA_CACHE_SECONDS)
+            longest = search.cache_seconds()  # shorter when read from a replica
+            timeout = min(getattr(response, "cache_seconds", longest), longest)
             cache.set(key, (response.content, response["Content-Type"]), max(timeout, 1))
         return response
 

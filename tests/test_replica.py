@@ -105,7 +105,7 @@ def page_cache_timeouts(monkeypatch):
 def test_pages_read_from_a_replica_are_cached_only_briefly(
     client, routed, specialist, page_cache_timeouts
 ):
-    from directory.views import REPLICA_CACHE_SECONDS
+    from directory.search import REPLICA_CACHE_SECONDS
 
     client.get("/en/specialists/lena-aurich/")
 
@@ -120,3 +120,19 @@ def test_pages_read_from_the_primary_are_cached_for_the_generation(
     client.get("/en/specialists/lena-aurich/")
 
     assert page_cache_timeouts == [search.CACHE_SECONDS]
+
+
+def test_when_the_replica_is_down_public_pages_read_from_the_primary(client, routed, specialist):
+    replica = connections["replica"]
+    saved = {key: replica.settings_dict[key] for key in ("HOST", "PORT")}
+    replica.close()
+    replica.settings_dict.update(HOST="127.0.0.1", PORT="9")
+    try:
+        with CaptureQueriesContext(connections["default"]) as primary:
+            response = client.get("/en/specialists/lena-aurich/")
+    finally:
+        replica.close()
+        replica.settings_dict.update(saved)
+
+    assert response.status_code == 200
+    assert primary.captured_queries

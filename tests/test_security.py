@@ -55,7 +55,7 @@ def test_check_deploy_warns_when_the_cache_is_per_process():
     assert "atlas.W001" in result.stderr + result.stdout
 
 
-@pytest.mark.parametrize("path", ["/en/", "/en/specialists/", "/de/clinics/", "/healthz"])
+@pytest.mark.parametrize("path", ["/en/", "/en/specialists/", "/de/clinics/", "/de/conditions/"])
 def test_security_headers(client, path):
     response = client.get(path)
 
@@ -93,6 +93,30 @@ def test_behind_a_tls_proxy_the_forwarded_protocol_is_trusted(settings):
     assert response.status_code == 200
 
 
+def test_forwarded_headers_from_anyone_but_the_proxy_are_ignored(settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.TRUSTED_PROXIES = ["10.0.0.2"]
+    stranger = Client(REMOTE_ADDR="198.51.100.9")
+
+    response = stranger.get("/en/", headers={"x-forwarded-proto": "https"})
+
+    assert response.status_code == 301  # not believed: still plain HTTP
+
+
+def test_load_balancers_get_healthz_over_http_by_address(settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.ALLOWED_HOSTS = ["atlas.example"]
+
+    response = Client().get("/healthz", HTTP_HOST="10.0.0.5:8000")
+    head = Client().head("/healthz", HTTP_HOST="10.0.0.5:8000")
+
+    assert response.status_code == 200
+    assert response.content == b"ok"
+    assert head.status_code == 200
+    assert Client().get("/en/", HTTP_HOST="10.0.0.5:8000").status_code == 400  # pages are not
+
+
 def test_admin_logins_are_throttled_per_user_and_address(client):
     EditorFactory(username="erika", password="right-password-1")
     attacker = Client(REMOTE_ADDR="203.0.113.9")
@@ -125,6 +149,7 @@ def test_only_staff_reach_the_admin(client):
 
 def test_behind_a_proxy_the_rate_limit_counts_per_client_not_per_proxy(settings):
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
     settings.APPOINTMENT_REQUESTS_PER_HOUR = 1
     from tests.factories import AffiliationFactory
 

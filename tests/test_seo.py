@@ -319,3 +319,17 @@ def test_cached_pages_keep_the_host_they_were_rendered_for(client, site, setting
 
     assert 'href="http://atlas.example/en/specialists/lena-aurich/"' in first.content.decode()
     assert 'href="http://www.atlas.example/en/specialists/lena-aurich/"' in second.content.decode()
+
+
+def test_the_sitemap_index_does_not_load_every_listing(client, site):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/sitemap.xml").status_code == 200
+
+    listing_reads = [
+        query["sql"] for query in queries if 'FROM "directory_specialist"' in query["sql"]
+    ]
+    assert listing_reads  # the latest change and the number of pages: aggregates, no rows
+    assert all(sql.startswith(("SELECT MAX(", "SELECT COUNT(")) for sql in listing_reads)
