@@ -5,13 +5,11 @@ from django.utils.translation import get_language
 
 
 def site(request: HttpRequest) -> dict:
-    """Links to the current page in every language, for the language switch and hreflang, and
-    the page without a language prefix (x-default: it redirects by the browser's language)."""
+    """Links to the current page in every language, for the language switch (with the query,
+    so a search stays a search)."""
     current = get_language()
     path = request.get_full_path()
-    prefix = f"/{current}/"
     return {
-        "x_default_url": "/" + path[len(prefix) :] if path.startswith(prefix) else path,
         "language_links": [
             {
                 "code": code,

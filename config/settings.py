@@ -5,6 +5,7 @@ start-up with a message naming the variable (see config/env.py).
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
@@ -129,6 +130,14 @@ if MEDIA_S3_BUCKET:
             "file_overwrite": True,  # renditions are rewritten in place
         },
     }
+# Where uploaded images are served from, for the Content-Security-Policy's img-src.
+MEDIA_IMAGE_SOURCES = []
+if MEDIA_S3_BUCKET:
+    _media_host = (
+        env_str("MEDIA_S3_CUSTOM_DOMAIN")
+        or urlsplit(env_str("MEDIA_S3_ENDPOINT_URL", "https://s3.amazonaws.com")).netloc
+    )
+    MEDIA_IMAGE_SOURCES = [f"https://{_media_host}", f"https://*.{_media_host}"]
 STORAGES = {
     "default": MEDIA_STORAGE,
     "staticfiles": {
@@ -216,7 +225,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", *MEDIA_IMAGE_SOURCES],
         "font-src": [SELF],
         "connect-src": [SELF],
         "form-action": [SELF],

@@ -333,3 +333,14 @@ def test_the_sitemap_index_does_not_load_every_listing(client, site):
     ]
     assert listing_reads  # the latest change and the number of pages: aggregates, no rows
     assert all(sql.startswith(("SELECT MAX(", "SELECT COUNT(")) for sql in listing_reads)
+
+
+def test_alternates_name_the_canonical_url_of_each_language(client, site):
+    tags = head(client, "/de/specialists/?q=aurich&utm_source=mail&page=1&sort=relevance")
+
+    assert tags.canonical() == "http://testserver/de/specialists/?q=aurich"
+    assert tags.hreflang() == {
+        "en": "http://testserver/en/specialists/?q=aurich",
+        "de": "http://testserver/de/specialists/?q=aurich",
+        "x-default": "http://testserver/specialists/?q=aurich",
+    }

@@ -60,3 +60,18 @@ def test_media_go_to_an_s3_bucket_when_one_is_configured(monkeypatch):
     assert storage["OPTIONS"]["bucket_name"] == "atlas-media"
     assert storage["OPTIONS"]["endpoint_url"] == "https://s3.example.net"
     assert default["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+
+
+def test_with_a_bucket_the_policy_allows_its_images(monkeypatch):
+    import config.settings
+
+    monkeypatch.setenv("MEDIA_S3_BUCKET", "atlas-media")
+    monkeypatch.setenv("MEDIA_S3_CUSTOM_DOMAIN", "media.atlas.example")
+    try:
+        policy = importlib.reload(config.settings).CONTENT_SECURITY_POLICY
+    finally:
+        monkeypatch.undo()
+        default = importlib.reload(config.settings).CONTENT_SECURITY_POLICY
+
+    assert "https://media.atlas.example" in policy["DIRECTIVES"]["img-src"]
+    assert default["DIRECTIVES"]["img-src"] == ["'self'", "data:"]

@@ -5,8 +5,10 @@ import json
 
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
+from django.urls import translate_url
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from directory.seo import breadcrumb_list
 
@@ -23,6 +25,29 @@ def jsonld(data) -> str:
         data, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")
     ).translate(_JSON_ESCAPES)
     return format_html('<script type="application/ld+json">{}</script>', mark_safe(text))  # noqa: S308
+
+
+@register.simple_tag
+def translated_path(path: str, language: str) -> str:
+    """The same page in `language`: `path` is a captured (already escaped) canonical path with
+    its query, so the alternates name the canonical URL of each language."""
+    return mark_safe(translate_url(path, language))  # noqa: S308 - escaped by capture
+
+
+@register.simple_tag
+def unprefixed_path(path: str) -> str:
+    """The page without its language prefix (x-default: it redirects by the browser's
+    language)."""
+    language = get_language()
+    prefix = f"/{language}/"
+    return mark_safe("/" + path[len(prefix) :] if path.startswith(prefix) else path)  # noqa: S308
+
+
+@register.simple_tag(takes_context=True)
+def absolute_url(context, url: str) -> str:
+    """`url` as an absolute URL: a path on this site, or a URL on another host (a media bucket)
+    as it is."""
+    return context["request"].build_absolute_uri(url)
 
 
 @register.inclusion_tag("includes/breadcrumbs.html", takes_context=True)
