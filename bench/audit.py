@@ -11,9 +11,10 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
+
+from loadtest import wait_for  # bench/ is this script's folder, first on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIGHTHOUSE = ROOT / "node_modules/.bin/lighthouse"
@@ -64,20 +65,8 @@ def audit(url: str) -> dict[str, int]:
     return {**scores, "below_90": failed}
 
 
-def wait_for(base: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/healthz")  # noqa: S310 - our own server
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 def main(base: str) -> int:
-    wait_for(base)
+    wait_for(f"{base}/healthz")
     results = {name: audit(url) for name, url in pages(base).items()}
     print(f"{'page':<10} " + " ".join(f"{name:>15}" for name in CATEGORIES))
     for name, scores in results.items():

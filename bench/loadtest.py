@@ -26,6 +26,7 @@ RUNS = [("mix", "Patient"), ("condition page", "ConditionPage"), ("trivial view"
 
 
 def wait_for(url: str, seconds: float = 60) -> None:
+    """Until the server started for a measurement answers `url`."""
     deadline = time.monotonic() + seconds
     while True:
         try:

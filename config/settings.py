@@ -4,6 +4,7 @@ Every variable is optional for `make run`; the README lists them all. A malforme
 start-up with a message naming the variable (see config/env.py).
 """
 
+import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -208,13 +209,11 @@ if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The proxies whose X-Forwarded-* headers are believed (addresses or networks).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", ["127.0.0.1", "::1"])
-try:
-    import ipaddress
-
-    for _proxy in TRUSTED_PROXIES:
+for _proxy in TRUSTED_PROXIES:
+    try:
         ipaddress.ip_network(_proxy, strict=False)
-except ValueError as _error:
-    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_error}") from None
+    except ValueError as _error:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_error}") from None
 # Load balancers ask for /healthz over plain HTTP, by address (config/health.py answers first).
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -355,16 +355,15 @@ class SentFilter(admin.SimpleListFilter):
         return [("pending", _("Not sent yet")), ("sent", _("Sent"))]
 
     def queryset(self, request, queryset):
-        unsent = Q(practice_notified_at__isnull=True) | Q(patient_notified_at__isnull=True)
         if self.value() == "pending":
-            return queryset.filter(unsent)
+            return queryset.filter(queryset.UNSENT)
         if self.value() == "sent":
-            return queryset.exclude(unsent)
+            return queryset.exclude(queryset.UNSENT)
         return queryset
 
 
 @admin.register(AppointmentRequest)
-class AppointmentRequestAdmin(admin.ModelAdmin):
+class AppointmentRequestAdmin(StatusActions, admin.ModelAdmin):
     """The inbox. Only staff with the model's permissions see it; the Editors group does not
     get them (DirectoryConfig.editor_excluded_models). What patients wrote cannot be edited;
     staff change the status only."""
@@ -417,24 +416,10 @@ class AppointmentRequestAdmin(admin.ModelAdmin):
     def emails_sent(self, obj: AppointmentRequest) -> bool:
         return obj.practice_notified_at is not None and obj.patient_notified_at is not None
 
-    def _mark(self, request, queryset: QuerySet, status: str) -> None:
-        count = 0
-        for obj in queryset:
-            obj.status = status
-            obj.save(update_fields=["status"])
-            self.log_change(request, obj, [{"changed": {"fields": ["status"]}}])
-            count += 1
-        self.message_user(
-            request,
-            ngettext("%(count)d request changed.", "%(count)d requests changed.", count)
-            % {"count": count},
-            messages.SUCCESS,
-        )
-
     @admin.action(description=_("Mark selected requests as forwarded"), permissions=["change"])
     def mark_forwarded(self, request, queryset):
-        self._mark(request, queryset, AppointmentRequest.Status.FORWARDED)
+        self._set(request, queryset, "Forwarded", status=AppointmentRequest.Status.FORWARDED)
 
     @admin.action(description=_("Mark selected requests as closed"), permissions=["change"])
     def mark_closed(self, request, queryset):
-        self._mark(request, queryset, AppointmentRequest.Status.CLOSED)
+        self._set(request, queryset, "Closed", status=AppointmentRequest.Status.CLOSED)

@@ -10,7 +10,6 @@ from the B-tree index first, then the exact great-circle distance).
 """
 
 import math
-from functools import cached_property
 
 import django_filters
 from django.core.paginator import Paginator
@@ -31,13 +30,12 @@ from directory.filters import (
     DEFAULT_RADIUS,
     MAX_QUERY_LENGTH,
     MAX_RADIUS,
-    RADIUS_CHOICES,
     IntegerFilter,
     SearchForm,
     Sort,
     cached_place,
 )
-from directory.listing import PAGE_SIZE, canonical_query_string
+from directory.listing import PAGE_SIZE, FilteredList, canonical_query_string
 from directory.models import Clinic, Country, Location, Place
 from directory.places import fold
 
@@ -126,17 +124,15 @@ class ClinicFilterSet(django_filters.FilterSet):
         return queryset.filter(nearby).annotate(distance_km=distance / 1000)
 
 
-class ClinicList:
+class ClinicList(FilteredList):
     """One page of published clinics for the request's parameters. Three queries: the count,
     the page, the page's locations (and one for the place, cached)."""
 
     def __init__(self, request):
-        self.request = request
-        self.filterset = ClinicFilterSet(
-            request.GET, queryset=Clinic.objects.published(), request=request
+        super().__init__(
+            request,
+            ClinicFilterSet(request.GET, queryset=Clinic.objects.published(), request=request),
         )
-        self.valid = self.filterset.is_valid()
-        self.data = self.filterset.form.cleaned_data if self.valid else {}
         self.page = None  # a django.core.paginator.Page when there are results to show
         self.total = 0
         self.out_of_range = False
@@ -144,37 +140,9 @@ class ClinicList:
             self._run()
 
     @property
-    def status(self) -> int:
-        return 200 if self.valid else 400
-
-    @property
-    def form(self):
-        return self.filterset.form
-
-    @property
-    def unknown(self) -> dict:
-        return self.filterset.unknown
-
-    @property
-    def place(self) -> Place | None:
-        return self.filterset.place
-
-    @property
     def sort(self) -> str:
         sort = self.data.get("sort")
         return Sort.DISTANCE if sort == Sort.DISTANCE else Sort.NAME
-
-    @cached_property
-    def radius_options(self) -> list[tuple[str, int, bool]]:
-        given = self.filterset.radius_km if self.valid else DEFAULT_RADIUS
-        kilometres = sorted({*RADIUS_CHOICES, given} - {DEFAULT_RADIUS})
-        options = [("", DEFAULT_RADIUS, given == DEFAULT_RADIUS)]
-        return options + [(str(km), km, km == given) for km in kilometres]
-
-    def selected(self, name: str) -> set[str]:
-        if self.valid:
-            return set(self.data.get(name) or [])
-        return set(self.filterset.form.data.getlist(name))
 
     @property
     def countries(self) -> list[tuple[str, str, bool]]:

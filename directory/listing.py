@@ -121,29 +121,15 @@ class Card:
     affiliation: Affiliation | None = None
 
 
-class SpecialistList:
-    """Runs the FilterSet over the published specialists (optionally narrowed by `queryset`,
-    e.g. to one condition) and gathers what the templates show. A fixed number of queries."""
+class FilteredList:
+    """What the specialist and the clinic lists share: a FilterSet over the request's parameters
+    (`city`, `radius` and `page` included) and what the form shows of it."""
 
-    def __init__(self, request, queryset=None, *, scope: str = ""):
+    def __init__(self, request, filterset):
         self.request = request
-        self.scope = scope
-        self.filterset = SpecialistFilterSet(
-            request.GET,
-            queryset=queryset if queryset is not None else SpecialistSearch.objects.all(),
-            request=request,
-        )
-        self.valid = self.filterset.is_valid()
-        self.data = self.filterset.form.cleaned_data if self.valid else {}
-        self.total = 0
-        self.cards: list[Card] = []
-        self.facets: list[Facet] = []
-        self.page_number = self.data.get("page") or 1
-        self.num_pages = 1
-        if self.valid:
-            self._run()
-        else:
-            self.facets = self._facets(None)
+        self.filterset = filterset
+        self.valid = filterset.is_valid()
+        self.data = filterset.form.cleaned_data if self.valid else {}
 
     @property
     def status(self) -> int:
@@ -156,14 +142,6 @@ class SpecialistList:
     @property
     def unknown(self) -> dict:
         return self.filterset.unknown
-
-    @property
-    def out_of_range(self) -> bool:
-        return self.total > 0 and self.page_number > self.num_pages
-
-    @property
-    def sort(self) -> str:
-        return self.data.get("sort") or Sort.RELEVANCE
 
     @property
     def place(self):
@@ -181,6 +159,46 @@ class SpecialistList:
         kilometres = sorted({*RADIUS_CHOICES, given} - {DEFAULT_RADIUS})
         options = [("", DEFAULT_RADIUS, given == DEFAULT_RADIUS)]
         return options + [(str(km), km, km == given) for km in kilometres]
+
+    def selected(self, name: str) -> set[str]:
+        """The values chosen for a multiple-choice filter; from the raw query when the form has
+        errors."""
+        if self.valid:
+            return set(self.data.get(name) or [])
+        return set(self.filterset.form.data.getlist(name))
+
+
+class SpecialistList(FilteredList):
+    """Runs the FilterSet over the published specialists (optionally narrowed by `queryset`,
+    e.g. to one condition) and gathers what the templates show. A fixed number of queries."""
+
+    def __init__(self, request, queryset=None, *, scope: str = ""):
+        super().__init__(
+            request,
+            SpecialistFilterSet(
+                request.GET,
+                queryset=queryset if queryset is not None else SpecialistSearch.objects.all(),
+                request=request,
+            ),
+        )
+        self.scope = scope
+        self.total = 0
+        self.cards: list[Card] = []
+        self.facets: list[Facet] = []
+        self.page_number = self.data.get("page") or 1
+        self.num_pages = 1
+        if self.valid:
+            self._run()
+        else:
+            self.facets = self._facets(None)
+
+    @property
+    def out_of_range(self) -> bool:
+        return self.total > 0 and self.page_number > self.num_pages
+
+    @property
+    def sort(self) -> str:
+        return self.data.get("sort") or Sort.RELEVANCE
 
     @property
     def cache_seconds(self) -> int:
@@ -393,16 +411,10 @@ class SpecialistList:
                     counts[facet][value] = count
         return counts
 
-    def _selected(self, name: str) -> set[str]:
-        """The values chosen for a facet; from the raw query when the form has errors."""
-        if self.valid:
-            return set(self.data.get(name) or [])
-        return set(self.filterset.form.data.getlist(name))
-
     def _facets(self, counts: dict | None) -> list[Facet]:
         """The options of each facet with their counts (None: not counted, the form has
         errors). Fields and languages nobody in the list has are left out."""
-        selected = {name: self._selected(name) for name in SpecialistFilterSet.FACETS}
+        selected = {name: self.selected(name) for name in SpecialistFilterSet.FACETS}
         chosen_field = self.filterset.specialty
         errors = self.filterset.form.errors
 

@@ -316,6 +316,11 @@ class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
         return lines(self.certifications)
 
     @property
+    def published_parent(self) -> "Clinic | None":
+        """The hospital this is part of, when the public may see it."""
+        return self.parent if self.parent is not None and self.parent.is_published else None
+
+    @property
     def logo_renditions(self) -> list[dict]:
         return renditions(self.logo)
 
@@ -664,12 +669,14 @@ class SearchTerm(models.Model):
 
 
 class AppointmentRequestQuerySet(models.QuerySet):
+    UNSENT = models.Q(practice_notified_at__isnull=True) | models.Q(
+        patient_notified_at__isnull=True
+    )
+
     def pending(self):
         """Requests with an email still to send (the practice's or the patient's), for
         `manage.py send_pending_requests`. Closed requests are left alone."""
-        return self.exclude(status=AppointmentRequest.Status.CLOSED).filter(
-            models.Q(practice_notified_at__isnull=True) | models.Q(patient_notified_at__isnull=True)
-        )
+        return self.exclude(status=AppointmentRequest.Status.CLOSED).filter(self.UNSENT)
 
     def expired(self, days: int, now=None):
         """Requests older than the retention period."""

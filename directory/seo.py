@@ -142,11 +142,11 @@ def medical_organization(request: HttpRequest, clinic: Clinic) -> dict:
                 {"@type": "Place", "address": _address(location), **_geo(location)}
                 for location in locations
             ]
-    if clinic.parent is not None and clinic.parent.is_published:
+    if parent := clinic.published_parent:
         data["parentOrganization"] = {
-            "@type": _organization_type(clinic.parent),
-            "name": clinic.parent.name,
-            "url": absolute(request, clinic.parent.get_absolute_url()),
+            "@type": _organization_type(parent),
+            "name": parent.name,
+            "url": absolute(request, parent.get_absolute_url()),
         }
     return data
 

@@ -47,33 +47,25 @@ def listing_part_changed(sender, instance, **kwargs):
         search.rebuild([instance.specialist_id])
 
 
-@receiver(m2m_changed, sender=Specialist.conditions.through)
-def conditions_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    """specialist.conditions.add() and the like write the focus rows in bulk, without saves."""
+def _m2m_rebuild(instance, action, reverse, pk_set, specialists_of) -> None:
+    """After add(), remove() or clear() on a specialist's fields or conditions, from either
+    side: those relations are written in bulk, without saves."""
     if action not in {"post_add", "post_remove", "post_clear"}:
         return
     if not reverse:
         search.rebuild([instance.pk])
-    else:
-        search.rebuild(
-            pk_set
-            if pk_set
-            else SpecialistSearch.objects.filter(condition_ids__contains=[instance.pk]).values_list(
-                "specialist_id", flat=True
-            )
-        )
+    else:  # from the field or condition: the given specialists, or all of it (clear)
+        search.rebuild(pk_set or specialists_of(instance.pk))
+
+
+@receiver(m2m_changed, sender=Specialist.conditions.through)
+def conditions_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    _m2m_rebuild(instance, action, reverse, pk_set, _specialists_with_condition)
 
 
 @receiver(m2m_changed, sender=Specialist.specialties.through)
 def specialties_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    if action not in {"post_add", "post_remove", "post_clear"}:
-        return
-    if not reverse:
-        search.rebuild([instance.pk])
-    elif pk_set:
-        search.rebuild(pk_set)
-    else:
-        search.rebuild(_specialists_with_field(instance.pk))
+    _m2m_rebuild(instance, action, reverse, pk_set, _specialists_with_field)
 
 
 @receiver(post_save, sender=Clinic)
@@ -124,3 +116,9 @@ def _specialists_with_field(specialty_id: int) -> set[int]:
         *direct.values_list("specialist_id", flat=True),
         *indexed.values_list("specialist_id", flat=True),
     }
+
+
+def _specialists_with_condition(condition_id: int):
+    return SpecialistSearch.objects.filter(condition_ids__contains=[condition_id]).values_list(
+        "specialist_id", flat=True
+    )

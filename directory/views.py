@@ -61,6 +61,14 @@ def cached_public_page(view):
     return wrapper
 
 
+def _listing_or_404(request: HttpRequest, queryset, slug: str, permission: str):
+    """A published listing; a draft only to staff who may preview it; archived ones never."""
+    listing = get_object_or_404(queryset.exclude(status=Status.ARCHIVED), slug=slug)
+    if not listing.is_published and not may_preview(request, permission):
+        raise Http404
+    return listing
+
+
 @cached_public_page
 def specialist_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A specialist's profile. Drafts and archived listings are 404, except that staff may
@@ -78,9 +86,7 @@ def specialist_detail(request: HttpRequest, slug: str) -> HttpResponse:
             ),
         ),
     )
-    specialist = get_object_or_404(specialists.exclude(status=Status.ARCHIVED), slug=slug)
-    if not specialist.is_published and not may_preview(request, "directory.view_specialist"):
-        raise Http404
+    specialist = _listing_or_404(request, specialists, slug, "directory.view_specialist")
     context = {
         "specialist": specialist,
         "crumbs": [
@@ -109,9 +115,7 @@ def clinic_detail(request: HttpRequest, slug: str) -> HttpResponse:
             to_attr="public_departments",
         ),
     )
-    clinic = get_object_or_404(clinics.exclude(status=Status.ARCHIVED), slug=slug)
-    if not clinic.is_published and not may_preview(request, "directory.view_clinic"):
-        raise Http404
+    clinic = _listing_or_404(request, clinics, slug, "directory.view_clinic")
     form = ClinicPageForm(request.GET)
     valid = form.is_valid()
     specialists = (
@@ -123,7 +127,7 @@ def clinic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     paginator = Paginator(specialists, PAGE_SIZE)
     number = (form.cleaned_data.get("page") if valid else None) or 1
     page = paginator.page(number) if paginator.count and number <= paginator.num_pages else None
-    parent = clinic.parent if clinic.parent and clinic.parent.is_published else None
+    parent = clinic.published_parent
     context = {
         "clinic": clinic,
         "parent": parent,

@@ -95,3 +95,22 @@ class AffiliationFactory(factory.django.DjangoModelFactory):
     location = factory.SubFactory(LocationFactory)
     clinic = factory.SelfAttribute("location.clinic")
     is_primary = True
+
+
+REQUEST_MESSAGE = "I have been diagnosed with liver metastases and would like a second opinion."
+
+
+def request_form_data(**changes) -> dict:
+    """What a patient sends with the appointment request form; a change to None leaves that
+    field out."""
+    data = {
+        "name": "Maria Muster",
+        "email": "maria@example.org",
+        "phone": "+49 30 1234567",
+        "message": REQUEST_MESSAGE,
+        "preferred_language": "de",
+        "consent": "on",
+        "leave_empty": "",
+    }
+    data.update(changes)
+    return {name: value for name, value in data.items() if value is not None}

@@ -14,25 +14,43 @@ from django.utils import timezone
 
 from directory import appointments
 from directory.models import AppointmentRequest
-from tests.factories import AffiliationFactory, ClinicFactory, SpecialistFactory, UserFactory
+from tests.factories import (
+    REQUEST_MESSAGE,
+    AffiliationFactory,
+    ClinicFactory,
+    SpecialistFactory,
+    UserFactory,
+    request_form_data,
+)
 
 pytestmark = pytest.mark.django_db
 
-MESSAGE = "I have been diagnosed with liver metastases and would like a second opinion."
+
+def _request_received(specialist, days_ago: int = 0, **fields) -> AppointmentRequest:
+    """A stored request, as if sent `days_ago` days ago."""
+    return AppointmentRequest.objects.create(
+        specialist=specialist,
+        name="Maria Muster",
+        email="maria@example.org",
+        message=REQUEST_MESSAGE,
+        preferred_language="de",
+        site_language="en",
+        consent_at=timezone.now(),
+        created=timezone.now() - timedelta(days=days_ago),
+        **fields,
+    )
 
 
-def form_data(**changes) -> dict:
-    data = {
-        "name": "Maria Muster",
-        "email": "maria@example.org",
-        "phone": "+49 30 1234567",
-        "message": MESSAGE,
-        "preferred_language": "de",
-        "consent": "on",
-        "leave_empty": "",
-    }
-    data.update(changes)
-    return {name: value for name, value in data.items() if value is not None}
+@pytest.fixture
+def clerk():
+    """Clara, staff given the permissions to see and handle requests (not an editor)."""
+    user = UserFactory(username="clara", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_appointmentrequest", "change_appointmentrequest"]
+        )
+    )
+    return user
 
 
 @pytest.fixture
@@ -81,7 +99,7 @@ def test_form_shows_fields_consent_with_retention_and_csrf(specialist, settings)
 def test_post_without_csrf_token_is_refused(specialist):
     client = Client(enforce_csrf_checks=True)
 
-    response = client.post(url(specialist), form_data())
+    response = client.post(url(specialist), request_form_data())
 
     assert response.status_code == 403
     assert not AppointmentRequest.objects.exists()
@@ -91,7 +109,7 @@ def test_a_request_is_saved_then_both_emails_go_after_commit(
     specialist, client, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = client.post(url(specialist), form_data())
+        response = client.post(url(specialist), request_form_data())
 
     assert response.status_code == 302
     assert response["Location"] == f"{url(specialist)}sent/"
@@ -100,7 +118,7 @@ def test_a_request_is_saved_then_both_emails_go_after_commit(
     assert (request.specialist, request.name, request.message) == (
         specialist,
         "Maria Muster",
-        MESSAGE,
+        REQUEST_MESSAGE,
     )
     assert request.consent_at is not None
     assert request.site_language == "en"
@@ -109,35 +127,35 @@ def test_a_request_is_saved_then_both_emails_go_after_commit(
     practice, patient = mail.outbox
     assert practice.to == ["info@klinikum.example"]
     assert practice.reply_to == ["maria@example.org"]
-    assert MESSAGE in practice.body
+    assert REQUEST_MESSAGE in practice.body
     assert "Terminanfrage" in practice.subject  # practices get German
     assert patient.to == ["maria@example.org"]
-    assert MESSAGE not in patient.body  # the confirmation repeats no health data
+    assert REQUEST_MESSAGE not in patient.body  # the confirmation repeats no health data
     assert "passed your appointment request on" in patient.body
 
 
 def test_no_email_is_tried_before_the_request_is_committed(specialist, client):
     # Without running the on-commit callbacks, the request is stored and nothing is sent.
-    client.post(url(specialist), form_data())
+    client.post(url(specialist), request_form_data())
 
     assert AppointmentRequest.objects.count() == 1
     assert mail.outbox == []
 
 
 def test_the_thank_you_page_shows_nothing_that_was_sent(specialist, client):
-    response = client.post(url(specialist), form_data(), follow=True)
+    response = client.post(url(specialist), request_form_data(), follow=True)
 
     assert response.status_code == 200
     assert "your request has been sent" in response.text
     assert "maria@example.org" not in response.text
-    assert MESSAGE not in response.text
+    assert REQUEST_MESSAGE not in response.text
 
 
 def test_the_confirmation_is_in_the_language_of_the_page(
     specialist, client, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/de/specialists/{specialist.slug}/request/", form_data())
+        client.post(f"/de/specialists/{specialist.slug}/request/", request_form_data())
 
     assert "Terminanfrage" in mail.outbox[1].subject
 
@@ -149,7 +167,7 @@ def test_without_an_address_on_the_listing_the_site_inbox_gets_it_and_it_stays_n
     specialist = AffiliationFactory(specialist__email="", location__clinic__email="").specialist
 
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(url(specialist), form_data())
+        client.post(url(specialist), request_form_data())
 
     request = AppointmentRequest.objects.get()
     assert mail.outbox[0].to == ["inbox@atlas.example"]
@@ -163,7 +181,7 @@ def test_the_specialists_own_address_comes_first(client, django_capture_on_commi
     ).specialist
 
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(url(specialist), form_data(preferred_language="en"))
+        client.post(url(specialist), request_form_data(preferred_language="en"))
 
     assert mail.outbox[0].to == ["aurich@praxis.example"]
 
@@ -182,7 +200,7 @@ def test_the_specialists_own_address_comes_first(client, django_capture_on_commi
 def test_invalid_input_is_refused_with_the_error_beside_the_field(
     specialist, client, changes, field, error
 ):
-    response = client.post(url(specialist), form_data(**changes))
+    response = client.post(url(specialist), request_form_data(**changes))
 
     assert response.status_code == 400
     assert not AppointmentRequest.objects.exists()
@@ -202,11 +220,13 @@ def test_preferred_language_offers_the_languages_the_specialist_speaks(client):
     assert '<option value="tr">Turkish</option>' in response.text
     assert '<option value="de" selected>German</option>' in response.text  # no English there
     assert '<option value="en"' not in response.text
-    assert client.post(url(specialist), form_data(preferred_language="en")).status_code == 400
+    assert (
+        client.post(url(specialist), request_form_data(preferred_language="en")).status_code == 400
+    )
 
 
 def test_a_filled_honeypot_stores_nothing_but_looks_like_success(specialist, client):
-    response = client.post(url(specialist), form_data(leave_empty="http://spam.example"))
+    response = client.post(url(specialist), request_form_data(leave_empty="http://spam.example"))
 
     assert response.status_code == 302
     assert response["Location"].endswith("/request/sent/")
@@ -219,15 +239,15 @@ def test_too_many_submissions_from_one_client_get_429(specialist, settings):
     one = Client(REMOTE_ADDR="203.0.113.7")
     other = Client(REMOTE_ADDR="198.51.100.1")
 
-    statuses = [one.post(url(specialist), form_data()).status_code for _ in range(3)]
-    limited = one.post(url(specialist), form_data())
+    statuses = [one.post(url(specialist), request_form_data()).status_code for _ in range(3)]
+    limited = one.post(url(specialist), request_form_data())
 
     assert statuses == [302, 302, 429]
     assert limited.status_code == 429
     assert "Too many requests" in limited.text
     assert limited["Retry-After"] == "3600"
     assert AppointmentRequest.objects.count() == 2
-    assert other.post(url(specialist), form_data()).status_code == 302
+    assert other.post(url(specialist), request_form_data()).status_code == 302
     assert one.get(url(specialist)).status_code == 200  # reading the form is not limited
 
 
@@ -236,8 +256,8 @@ def test_ipv6_clients_are_limited_by_their_network(specialist, settings):
     first = Client(REMOTE_ADDR="2001:db8:1:2::1")
     same_network = Client(REMOTE_ADDR="2001:db8:1:2::ffff")
 
-    assert first.post(url(specialist), form_data()).status_code == 302
-    assert same_network.post(url(specialist), form_data()).status_code == 429
+    assert first.post(url(specialist), request_form_data()).status_code == 302
+    assert same_network.post(url(specialist), request_form_data()).status_code == 429
 
 
 @pytest.mark.parametrize("status", ["draft", "archived"])
@@ -246,7 +266,7 @@ def test_no_form_for_drafts_and_archived_listings(client, editor, status):
     clinic = ClinicFactory(status=status)
 
     assert client.get(url(specialist)).status_code == 404
-    assert client.post(url(specialist), form_data()).status_code == 404
+    assert client.post(url(specialist), request_form_data()).status_code == 404
     assert client.get(f"/en/clinics/{clinic.slug}/request/").status_code == 404
     client.force_login(editor)  # not even staff: a draft takes no requests
     assert client.get(url(specialist)).status_code == 404
@@ -258,7 +278,7 @@ def test_clinics_take_requests_too(client, django_capture_on_commit_callbacks):
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            f"/en/clinics/{clinic.slug}/request/", form_data(preferred_language="de")
+            f"/en/clinics/{clinic.slug}/request/", request_form_data(preferred_language="de")
         )
 
     assert response.status_code == 302
@@ -284,7 +304,7 @@ def test_a_request_survives_an_email_backend_that_raises(
         caplog.at_level(logging.DEBUG),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        response = client.post(url(specialist), form_data())
+        response = client.post(url(specialist), request_form_data())
 
     assert response.status_code == 302
     request = AppointmentRequest.objects.get()
@@ -294,7 +314,7 @@ def test_a_request_survives_an_email_backend_that_raises(
     assert list(AppointmentRequest.objects.pending()) == [request]
     # Nothing the patient wrote reaches the logs.
     assert "ConnectionRefusedError" in caplog.text
-    for secret in (MESSAGE, "Maria Muster", "maria@example.org", "1234567"):
+    for secret in (REQUEST_MESSAGE, "Maria Muster", "maria@example.org", "1234567"):
         assert secret not in caplog.text
 
 
@@ -303,7 +323,7 @@ def test_send_pending_requests_retries_until_sent(
 ):
     settings.EMAIL_BACKEND = "tests.test_appointments.FailingBackend"
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(url(specialist), form_data())
+        client.post(url(specialist), request_form_data())
 
     with pytest.raises(CommandError, match="1 appointment request"):
         call_command("send_pending_requests")
@@ -321,14 +341,8 @@ def test_send_pending_requests_retries_until_sent(
 
 
 def test_a_failed_confirmation_is_retried_without_notifying_the_practice_twice(specialist):
-    request = AppointmentRequest.objects.create(
-        specialist=specialist,
-        name="Maria Muster",
-        email="maria@example.org",
-        message=MESSAGE,
-        preferred_language="de",
-        site_language="en",
-        consent_at=timezone.now(),
+    request = _request_received(
+        specialist,
         practice_notified_at=timezone.now(),
         recipient="info@klinikum.example",
         status=AppointmentRequest.Status.FORWARDED,
@@ -340,16 +354,7 @@ def test_a_failed_confirmation_is_retried_without_notifying_the_practice_twice(s
 
 
 def test_closed_requests_are_not_retried(specialist):
-    AppointmentRequest.objects.create(
-        specialist=specialist,
-        name="Maria Muster",
-        email="maria@example.org",
-        message=MESSAGE,
-        preferred_language="de",
-        site_language="en",
-        consent_at=timezone.now(),
-        status=AppointmentRequest.Status.CLOSED,
-    )
+    _request_received(specialist, status=AppointmentRequest.Status.CLOSED)
 
     call_command("send_pending_requests")
 
@@ -368,30 +373,17 @@ def test_nothing_the_patient_wrote_reaches_an_error_report(specialist, monkeypat
     client = Client(raise_request_exception=False)
 
     with caplog.at_level(logging.ERROR, logger="django.request"):
-        response = client.post(url(specialist), form_data())
+        response = client.post(url(specialist), request_form_data())
 
     assert response.status_code == 500
     record = next(r for r in caplog.records if r.name == "django.request" and r.exc_info)
     report = ExceptionReporter(record.request, *record.exc_info).get_traceback_text()
     assert "storage failed" in report
-    for secret in (MESSAGE, "Maria Muster", "maria@example.org", "1234567"):
+    for secret in (REQUEST_MESSAGE, "Maria Muster", "maria@example.org", "1234567"):
         assert secret not in report
 
 
 # --- Purge ---------------------------------------------------------------------------------
-
-
-def _request_received(specialist, days_ago: int) -> AppointmentRequest:
-    return AppointmentRequest.objects.create(
-        specialist=specialist,
-        name="Maria Muster",
-        email="maria@example.org",
-        message=MESSAGE,
-        preferred_language="de",
-        site_language="en",
-        consent_at=timezone.now(),
-        created=timezone.now() - timedelta(days=days_ago),
-    )
 
 
 def test_purge_deletes_only_requests_older_than_the_retention_period(specialist, settings):
@@ -419,14 +411,8 @@ def test_editors_do_not_see_the_inbox_by_default(specialist, client, editor):
     assert "appointmentrequest" not in client.get("/admin/").text
 
 
-def test_staff_with_the_permission_list_filter_and_close_requests(specialist, client):
+def test_staff_with_the_permission_list_filter_and_close_requests(specialist, client, clerk):
     request = _request_received(specialist, 0)
-    clerk = UserFactory(username="clara", is_staff=True)
-    clerk.user_permissions.add(
-        *Permission.objects.filter(
-            codename__in=["view_appointmentrequest", "change_appointmentrequest"]
-        )
-    )
     client.force_login(clerk)
 
     listing = client.get("/admin/directory/appointmentrequest/?status__exact=new")
@@ -457,7 +443,7 @@ def test_request_pages_query_counts_are_pinned(specialist, client, django_assert
         assert client.get(f"{url(specialist)}sent/").status_code == 200
     # Look-up, then the insert inside its transaction (a savepoint within the test's own).
     with django_assert_max_num_queries(4):
-        assert client.post(url(specialist), form_data()).status_code == 302
+        assert client.post(url(specialist), request_form_data()).status_code == 302
 
 
 def test_ipv4_clients_on_a_dual_stack_socket_are_limited_by_their_own_address(specialist, settings):
@@ -466,9 +452,9 @@ def test_ipv4_clients_on_a_dual_stack_socket_are_limited_by_their_own_address(sp
     same = Client(REMOTE_ADDR="203.0.113.7")
     neighbour = Client(REMOTE_ADDR="::ffff:203.0.113.8")
 
-    assert mapped.post(url(specialist), form_data()).status_code == 302
-    assert same.post(url(specialist), form_data()).status_code == 429
-    assert neighbour.post(url(specialist), form_data()).status_code == 302
+    assert mapped.post(url(specialist), request_form_data()).status_code == 302
+    assert same.post(url(specialist), request_form_data()).status_code == 429
+    assert neighbour.post(url(specialist), request_form_data()).status_code == 302
 
 
 def test_draft_and_archived_clinics_never_receive_requests(
@@ -481,7 +467,7 @@ def test_draft_and_archived_clinics_never_receive_requests(
     specialist.affiliations.get().clinic.__class__.objects.update(status="archived")
 
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(url(specialist), form_data())
+        client.post(url(specialist), request_form_data())
 
     assert mail.outbox[0].to == ["inbox@atlas.example"]
 
@@ -490,21 +476,15 @@ def test_the_confirmation_cannot_carry_a_message_of_a_strangers_choosing(
     specialist, client, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(url(specialist), form_data(name="Buy cheap pills at spam.example"))
+        client.post(url(specialist), request_form_data(name="Buy cheap pills at spam.example"))
 
     confirmation = mail.outbox[1]
     assert "spam.example" not in confirmation.body
     assert "spam.example" not in confirmation.subject
 
 
-def test_saving_a_request_in_admin_changes_only_its_status(specialist, client):
+def test_saving_a_request_in_admin_changes_only_its_status(specialist, client, clerk):
     request = _request_received(specialist, 0)
-    clerk = UserFactory(username="clara", is_staff=True)
-    clerk.user_permissions.add(
-        *Permission.objects.filter(
-            codename__in=["view_appointmentrequest", "change_appointmentrequest"]
-        )
-    )
     client.force_login(clerk)
     change_url = f"/admin/directory/appointmentrequest/{request.pk}/change/"
     assert client.get(change_url).status_code == 200
@@ -552,7 +532,7 @@ def test_one_failing_request_does_not_stop_the_retries_of_the_others(specialist,
 def test_a_failed_csrf_check_gets_a_friendly_page(specialist):
     client = Client(enforce_csrf_checks=True)
 
-    response = client.post(url(specialist), form_data())
+    response = client.post(url(specialist), request_form_data())
 
     assert response.status_code == 403
     assert "Please send the form again" in response.content.decode()

@@ -12,7 +12,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 
 from directory import search
-from tests.factories import AffiliationFactory
+from tests.factories import AffiliationFactory, request_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -74,13 +74,7 @@ def test_the_rate_limit_counts_across_app_servers(redis_cache, settings):
     settings.APPOINTMENT_REQUESTS_PER_HOUR = 1
     specialist = AffiliationFactory().specialist
     url = f"/en/specialists/{specialist.slug}/request/"
-    data = {
-        "name": "Maria Muster",
-        "email": "maria@example.org",
-        "message": "A second opinion, please.",
-        "preferred_language": "de",
-        "consent": "on",
-    }
+    data = request_form_data()
 
     assert Client(REMOTE_ADDR="203.0.113.5").post(url, data).status_code == 302
     keys = redis.Redis.from_url(REDIS_URL).keys("*ratelimit:appointment:*")

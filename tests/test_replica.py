@@ -6,7 +6,7 @@ import pytest
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import AffiliationFactory
+from tests.factories import AffiliationFactory, request_form_data
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
 
@@ -48,13 +48,7 @@ def test_public_pages_read_from_the_replica(client, routed, specialist, path):
 
 
 def test_the_request_form_writes_to_the_primary(client, routed, specialist):
-    data = {
-        "name": "Maria Muster",
-        "email": "maria@example.org",
-        "message": "A second opinion, please.",
-        "preferred_language": "de",
-        "consent": "on",
-    }
+    data = request_form_data()
     url = "/en/specialists/lena-aurich/request/"
 
     shown, _primary, replica_get = queries(lambda: client.get(url))

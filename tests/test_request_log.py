@@ -6,7 +6,7 @@ import logging
 import pytest
 from django.conf import settings
 
-from tests.factories import AffiliationFactory
+from tests.factories import AffiliationFactory, request_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -38,13 +38,7 @@ def test_one_json_line_per_request_without_personal_data(client, request_lines):
     client.get("/en/specialists/?q=liver+metastases&city=Erfurt", REMOTE_ADDR="203.0.113.7")
     client.post(
         f"/en/specialists/{specialist.slug}/request/",
-        {
-            "name": "Maria Muster",
-            "email": "maria@example.org",
-            "message": "Metastases in my liver.",
-            "preferred_language": "de",
-            "consent": "on",
-        },
+        request_form_data(message="Metastases in my liver."),
     )
 
     search, request = request_lines

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from directory import search
+from directory.filters import SpecialistFilterSet
 from directory.models import Place, SpecialistSearch
 from directory.places import fold
 from tests.factories import (
@@ -428,19 +429,7 @@ def test_repeated_parameters_take_the_last_value(client, world):
     assert found(response) == ["Lindner"]
 
 
-PARAMETERS = (
-    "q",
-    "condition",
-    "specialty",
-    "country",
-    "city",
-    "radius",
-    "language",
-    "insurance",
-    "new_patients",
-    "sort",
-    "page",
-)
+PARAMETERS = tuple(SpecialistFilterSet.base_filters)  # every parameter of the search
 VALUES = st.one_of(
     st.text(max_size=30),
     st.sampled_from(["DE", "AT", "1", "0", "-1", "500", "501", "distance", "de", "statutory"]),

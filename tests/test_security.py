@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from tests.factories import EditorFactory, UserFactory
+from tests.factories import AffiliationFactory, EditorFactory, UserFactory, request_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -151,17 +151,10 @@ def test_behind_a_proxy_the_rate_limit_counts_per_client_not_per_proxy(settings)
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
     settings.APPOINTMENT_REQUESTS_PER_HOUR = 1
-    from tests.factories import AffiliationFactory
 
     specialist = AffiliationFactory().specialist
     url = f"/en/specialists/{specialist.slug}/request/"
-    data = {
-        "name": "Maria Muster",
-        "email": "maria@example.org",
-        "message": "A second opinion, please.",
-        "preferred_language": "de",
-        "consent": "on",
-    }
+    data = request_form_data()
     proxy = Client(REMOTE_ADDR="10.0.0.2")
 
     def send(forwarded_for):

@@ -12,7 +12,7 @@ from django.db import DatabaseError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from config.database import EMBEDDED_DATA_DIR
-from tests.factories import AffiliationFactory
+from tests.factories import AffiliationFactory, request_form_data
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
 
@@ -92,12 +92,6 @@ def test_public_pages_read_from_a_streaming_replica(client, routed_to):
 
     sent = client.post(
         f"/en/specialists/{specialist.slug}/request/",
-        {
-            "name": "Maria Muster",
-            "email": "maria@example.org",
-            "message": "A second opinion, please.",
-            "preferred_language": "de",
-            "consent": "on",
-        },
+        request_form_data(),
     )
     assert sent.status_code == 302  # written to the primary
