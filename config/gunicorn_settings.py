@@ -6,13 +6,14 @@ short, and a request form's first email try is bounded by EMAIL_TIMEOUT.
 """
 
 import multiprocessing
-import os
+
+from config.env import env_int, env_str
 
 wsgi_app = "config.wsgi:application"
-bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+bind = env_str("GUNICORN_BIND", "127.0.0.1:8000")
+workers = env_int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1, minimum=1)
 worker_class = "sync"
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
+timeout = env_int("GUNICORN_TIMEOUT", 30, minimum=1)
 graceful_timeout = 30
 keepalive = 5
 # Replace workers now and then, so no slow leak can grow for ever.
@@ -21,9 +22,9 @@ max_requests_jitter = 500
 # The application logs every request itself (JSON, no personal data): no access log here.
 accesslog = None
 errorlog = "-"
-loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
+loglevel = env_str("GUNICORN_LOG_LEVEL", "warning")
 # gunicorn itself believes X-Forwarded-Proto only from these addresses; the application checks
 # its own list too (TRUSTED_PROXIES, config/proxy.py), which also covers X-Forwarded-For.
-forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = env_str("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 # No control socket: nothing uses it, and the systemd unit keeps the file system read-only.
 control_socket_disable = True

@@ -5,9 +5,44 @@ cookie. Appointment requests appear only as a POST to their path, never with the
 """
 
 import logging
+import re
 import time
 
 logger = logging.getLogger("directory.requests")
+
+# A query string after a path: "/en/specialists/?q=..." up to the next space or quote.
+QUERY_STRING = re.compile(r"""(/[^\s?"'<>]*)\?[^\s"'<>]*""")
+
+
+def without_query(text: str) -> str:
+    """The text with the query string of every path in it removed."""
+    return QUERY_STRING.sub(r"\1", text)
+
+
+class WithoutPersonalData(logging.Filter):
+    """A filter for every handler: no log line carries a query string (a search can name an
+    illness) or the request object Django attaches to its own records, whatever the logger.
+
+    Django's `django.request` logger attaches the request, which a JSON formatter writes out
+    with its full URL; the development server logs the request line with the query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if request is not None:
+            method, path = getattr(request, "method", ""), getattr(request, "path", "")
+            record.request = f"{method} {path}".strip() if path else "request"
+        if isinstance(record.msg, str):
+            record.msg = without_query(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                without_query(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        elif isinstance(record.args, dict):
+            record.args = {
+                key: without_query(value) if isinstance(value, str) else value
+                for key, value in record.args.items()
+            }
+        return True
 
 
 class RequestLogMiddleware:

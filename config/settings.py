@@ -247,10 +247,14 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 # Logs go to standard output: in production one JSON object per line (python-json-logger),
-# including one line per request (config/request_log.py); plain text while DEBUG is on.
+# including one line per request (config/request_log.py); plain text while DEBUG is on. Every
+# line passes the WithoutPersonalData filter: no query string, no request object. Django's own
+# loggers write through the same handler: its default handlers are replaced, and no error is
+# mailed to ADMINS (such a report would carry the request).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"without_personal_data": {"()": "config.request_log.WithoutPersonalData"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -260,10 +264,16 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain" if DEBUG else "json"}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain" if DEBUG else "json",
+            "filters": ["without_personal_data"],
+        }
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "directory.requests": {
             "handlers": ["console"],
             "level": "WARNING" if DEBUG else "INFO",  # runserver logs requests itself

@@ -57,9 +57,17 @@ def validate_image(file) -> None:
 
 
 def _open_upright(data: bytes) -> Image.Image:
+    """The picture's pixels, turned as its EXIF orientation says, without any metadata.
+
+    Pillow writes some of what it read back when saving (a JPEG's comment, for one), so the
+    metadata it read is dropped here; only the colour profile stays, which keeps colours right.
+    """
     image = Image.open(io.BytesIO(data))
     image.load()
-    return ImageOps.exif_transpose(image)
+    upright = ImageOps.exif_transpose(image)
+    icc_profile = upright.info.get("icc_profile")
+    upright.info = {"icc_profile": icc_profile} if icc_profile else {}
+    return upright
 
 
 def strip_metadata(field_file: FieldFile) -> None:
@@ -71,13 +79,14 @@ def strip_metadata(field_file: FieldFile) -> None:
     data = field_file.read()
     image = _open_upright(data)
     image_format = Image.open(io.BytesIO(data)).format
+    profile = {"icc_profile": image.info["icc_profile"]} if "icc_profile" in image.info else {}
     output = io.BytesIO()
     if image_format == "JPEG":
-        image.convert("RGB").save(output, "JPEG", quality=90, optimize=True)
+        image.convert("RGB").save(output, "JPEG", quality=90, optimize=True, **profile)
     elif image_format == "PNG":
-        image.save(output, "PNG", optimize=True)
+        image.save(output, "PNG", optimize=True, **profile)
     else:
-        image.save(output, "WEBP", quality=90)
+        image.save(output, "WEBP", quality=90, **profile)
     name = PurePosixPath(field_file.name).name
     field_file.save(name, ContentFile(output.getvalue()), save=False)
 

@@ -1,3 +1,4 @@
+import hashlib
 from functools import wraps
 
 from django import forms
@@ -43,7 +44,9 @@ def cached_public_page(view):
         generation = search.generation(search.CARDS_GENERATION_KEY)
         # Pages hold absolute URLs (canonical, hreflang, structured data): one entry per host.
         origin = f"{request.scheme}://{request.get_host()}"
-        key = f"search:{generation}:page:{get_language()}:{origin}{request.get_full_path()}"
+        # Hashed: a key holds no URL (search words are personal data), whatever its length.
+        address = f"{get_language()}:{origin}{request.get_full_path()}"
+        key = f"search:{generation}:page:{hashlib.sha256(address.encode()).hexdigest()}"
         cached = cache.get(key)
         if cached is not None:
             content, content_type = cached

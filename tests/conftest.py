@@ -4,6 +4,9 @@ from django.test import Client
 
 from tests.factories import EditorFactory, UserFactory
 
+# tests.ci_skips: in CI a skipped test fails unless allowed; pytester: tests of that plugin.
+pytest_plugins = ["tests.ci_skips", "pytester"]
+
 
 @pytest.fixture(autouse=True)
 def empty_cache():

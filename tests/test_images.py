@@ -80,3 +80,55 @@ def test_saving_a_photo_strips_exif_and_writes_webp_renditions(settings, tmp_pat
             assert picture.format == "WEBP"
             assert picture.width == rendition["width"]
             assert not picture.getexif()
+
+
+def image_with_metadata(image_format: str) -> bytes:
+    """A picture carrying EXIF with GPS and the format's own comment or text metadata."""
+    from PIL.PngImagePlugin import PngInfo
+
+    output = io.BytesIO()
+    picture = Image.new("RGB", (900, 600), (40, 120, 200))
+    options = {"exif": exif_with_gps()}
+    if image_format == "JPEG":
+        options["comment"] = b"Patient file 4711"
+    elif image_format == "PNG":
+        text = PngInfo()
+        text.add_text("Comment", "Patient file 4711")
+        options["pnginfo"] = text
+    else:
+        options["xmp"] = b"<x:xmpmeta>Patient file 4711</x:xmpmeta>"
+    picture.save(output, image_format, **options)
+    return output.getvalue()
+
+
+def assert_without_metadata(stored_bytes: bytes) -> None:
+    with Image.open(io.BytesIO(stored_bytes)) as stored:
+        assert not stored.getexif()
+        assert "Patient file" not in repr(stored.info)
+    assert b"Patient file" not in stored_bytes
+    assert b"Camera maker" not in stored_bytes
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("owner", ["specialist photo", "clinic logo"])
+def test_every_format_is_stored_without_metadata_for_photos_and_logos(
+    settings, tmp_path, image_format, owner
+):
+    from tests.factories import ClinicFactory
+
+    settings.MEDIA_ROOT = tmp_path
+    original = image_with_metadata(image_format)
+    assert b"Patient file" in original  # it does carry them
+    assert b"Camera maker" in original
+    name = f"picture.{image_format.lower()}"
+    if owner == "clinic logo":
+        field = ClinicFactory(logo=upload(original, name)).logo
+    else:
+        field = SpecialistFactory(photo=upload(original, name)).photo
+
+    with field.open("rb") as stored:
+        assert_without_metadata(stored.read())
+    for rendition in images.renditions(field):
+        path = tmp_path / rendition["url"].removeprefix(settings.MEDIA_URL)
+        assert_without_metadata(path.read_bytes())

@@ -138,6 +138,44 @@ def test_one_bad_row_changes_nothing_at_all(taxonomy):
     assert not Location.objects.exists()
 
 
+def test_an_import_that_fails_while_writing_changes_nothing(taxonomy, monkeypatch):
+    """Every row checked out, but the database fails while the second row is written: the first
+    row, the new clinic and the new medical field are rolled back with it."""
+    from django.db import DatabaseError
+
+    from directory.models import Affiliation, SpecialistSearch
+
+    before = (Specialist.objects.count(), Clinic.objects.count(), Specialty.objects.count())
+    indexed = SpecialistSearch.objects.count()
+    original = Affiliation.objects.update_or_create
+    calls = []
+
+    def fail_on_the_second_row(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise DatabaseError("the server closed the connection")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(Affiliation.objects, "update_or_create", fail_on_the_second_row)
+    data = make_csv(
+        make_row(),
+        make_row(
+            slug="jonas-berg",
+            given_name="Jonas",
+            family_name="Berg",
+            clinic="Praxis Süd",
+            specialties="Hand surgery",
+        ),
+    )
+
+    with pytest.raises(DatabaseError):
+        import_specialists(data)
+
+    assert len(calls) == 2  # the first row was written before the failure
+    assert (Specialist.objects.count(), Clinic.objects.count(), Specialty.objects.count()) == before
+    assert SpecialistSearch.objects.count() == indexed
+
+
 def test_dry_run_reports_creates_and_updates_but_changes_nothing(taxonomy):
     import_specialists(make_csv(make_row()))
 

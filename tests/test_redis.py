@@ -24,9 +24,7 @@ def redis_cache(settings):
     try:
         redis.Redis.from_url(REDIS_URL).ping()
     except redis.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is not reachable at {REDIS_URL}")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")  # in CI a failure (ci_skips.py)
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -44,3 +44,33 @@ def test_load_demo_creates_no_demo_editor_in_production(settings):
     call_command("load_demo")
 
     assert not get_user_model().objects.filter(username="editor").exists()
+
+
+def test_load_demo_never_overwrites_an_editors_changes():
+    """An editor changes every kind of demo entry; loading the demo again keeps each change."""
+    from content.models import Article
+    from directory.models import Clinic, Condition, Location, Specialist, Specialty
+
+    call_command("load_demo")
+    changes = [
+        (Specialist.objects.get(slug="jannik-ohlsen"), {"headline": "Chief physician"}),
+        (Specialist.objects.get(slug="friederike-lohmeier"), {"status": "archived"}),
+        (Clinic.objects.get(slug="klinikum-am-stadtpark"), {"description_en": "Edited."}),
+        (
+            Location.objects.filter(clinic__slug="klinikum-am-stadtpark").first(),
+            {"street": "Neu 1"},
+        ),
+        (Specialty.objects.get(slug="internal-medicine"), {"name_en": "General internal medicine"}),
+        (Condition.objects.get(slug="liver-metastases"), {"synonyms_en": "Edited synonym"}),
+        (Article.objects.get(condition__slug="liver-metastases"), {"title_en": "Edited title"}),
+    ]
+    for entry, values in changes:
+        type(entry).objects.filter(pk=entry.pk).update(**values)
+    specialists = Specialist.objects.count()
+
+    call_command("load_demo")
+
+    for entry, values in changes:
+        stored = type(entry).objects.filter(pk=entry.pk).values(*values).get()
+        assert stored == values, type(entry).__name__
+    assert Specialist.objects.count() == specialists

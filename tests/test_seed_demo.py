@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from directory.models import Affiliation, Specialist
+from tests.factories import AffiliationFactory, SpecialistFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +29,21 @@ def test_seed_demo_is_deterministic_and_replaces_its_earlier_run():
 
 
 def test_seed_demo_leaves_hand_made_listings_alone():
+    """Listings an editor made (no `seed-` slug) survive both a seed and the removal of the
+    seeded ones, with their practice."""
+    made = AffiliationFactory(specialist__slug="lena-aurich", location__city="Erfurt").specialist
+    made_elsewhere = SpecialistFactory(slug="seedling-not-seeded")  # only the prefix "seed-" counts
+
     call_command("seed_demo", "--specialists", "20", "--seed", "1", stdout=io.StringIO())
-    hand_made = Specialist.objects.exclude(slug__startswith="seed-").count()
+    assert Specialist.objects.filter(slug__startswith="seed-").count() == 20
+    # The seeder loads the demo listings when the taxonomy is missing: hand-made ones too.
+    hand_made = set(
+        Specialist.objects.exclude(slug__startswith="seed-").values_list("slug", flat=True)
+    )
+    assert {made.slug, made_elsewhere.slug} <= hand_made
 
     call_command("seed_demo", "--specialists", "0", stdout=io.StringIO())
 
     assert not Specialist.objects.filter(slug__startswith="seed-").exists()
-    assert Specialist.objects.exclude(slug__startswith="seed-").count() == hand_made
+    assert set(Specialist.objects.values_list("slug", flat=True)) == hand_made
+    assert list(made.affiliations.values_list("location__city", flat=True)) == ["Erfurt"]

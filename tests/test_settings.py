@@ -82,3 +82,155 @@ def test_settings_refuse_to_start_without_secret_key_when_debug_is_off(monkeypat
     finally:
         monkeypatch.setenv("SECRET_KEY", "test-only-secret-key")
         importlib.reload(config.settings)
+
+
+def settings_from(monkeypatch, **environment):
+    """config.settings as read with these variables set (and reread as before afterwards)."""
+    import importlib
+
+    import config.settings
+
+    for name, value in environment.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    try:
+        module = importlib.reload(config.settings)
+        return {name: getattr(module, name) for name in dir(module) if name.isupper()}
+    finally:
+        monkeypatch.undo()
+        importlib.reload(config.settings)
+
+
+def test_database_replica_url_turns_the_replica_router_on(monkeypatch):
+    url = "postgres://reader:secret@replica.internal:5433/specialists"
+    read = settings_from(monkeypatch, DATABASE_REPLICA_URL=url)
+    assert read["DATABASE_ROUTERS"] == ["config.routers.PrimaryReplicaRouter"]
+    replica = read["DATABASES"]["replica"]
+    assert (replica["HOST"], replica["PORT"], replica["USER"]) == (
+        "replica.internal",
+        5433,
+        "reader",
+    )
+    assert replica["OPTIONS"]["connect_timeout"] == 3  # give up soon, read from the primary
+
+    without = settings_from(monkeypatch, DATABASE_REPLICA_URL=None)
+    assert without["DATABASE_ROUTERS"] == []
+    assert "replica" not in without["DATABASES"]
+
+
+def test_behind_tls_proxy_trusts_the_forwarded_protocol(monkeypatch):
+    read = settings_from(monkeypatch, BEHIND_TLS_PROXY="1", TRUSTED_PROXIES="10.0.0.0/8")
+    assert read["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
+    assert read["TRUSTED_PROXIES"] == ["10.0.0.0/8"]
+
+    assert settings_from(monkeypatch, BEHIND_TLS_PROXY=None)["SECURE_PROXY_SSL_HEADER"] is None
+
+
+def test_a_malformed_trusted_proxy_stops_start_up_naming_the_variable(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="TRUSTED_PROXIES"):
+        settings_from(monkeypatch, TRUSTED_PROXIES="10.0.0.0/33")
+
+
+def test_debug_is_off_unless_the_environment_turns_it_on(monkeypatch):
+    read = settings_from(monkeypatch, DEBUG=None, SECRET_KEY="k")
+    assert read["DEBUG"] is False
+    assert read["ALLOWED_HOSTS"] == []
+    assert settings_from(monkeypatch, DEBUG="1")["ALLOWED_HOSTS"] == ["127.0.0.1", "localhost"]
+
+
+def test_mail_is_printed_only_while_debug_is_on(monkeypatch):
+    development = settings_from(monkeypatch, DEBUG="1", EMAIL_HOST=None)
+    assert development["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    production = settings_from(monkeypatch, DEBUG="0", SECRET_KEY="k", EMAIL_HOST=None)
+    assert production["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert production["EMAIL_HOST"] == "localhost"  # never the console: mail carries health data
+    assert production["DEFAULT_FROM_EMAIL"] == "noreply@localhost"
+
+
+def test_documented_defaults(monkeypatch):
+    read = settings_from(
+        monkeypatch,
+        **dict.fromkeys(
+            [
+                "APPOINTMENT_RETENTION_DAYS",
+                "APPOINTMENT_INBOX_EMAIL",
+                "APPOINTMENT_REQUESTS_PER_HOUR",
+                "TRUSTED_PROXIES",
+                "MEDIA_ROOT",
+                "REDIS_URL",
+            ]
+        ),
+    )
+    assert read["APPOINTMENT_RETENTION_DAYS"] == 180
+    assert read["APPOINTMENT_INBOX_EMAIL"] == "appointments@localhost"
+    assert read["APPOINTMENT_REQUESTS_PER_HOUR"] == 10
+    assert read["TRUSTED_PROXIES"] == ["127.0.0.1", "::1"]
+    assert read["MEDIA_ROOT"] == read["BASE_DIR"] / "media"
+    assert read["CACHES"]["default"]["BACKEND"].endswith("LocMemCache")
+    from django.conf import global_settings
+
+    engine = read.get("SESSION_ENGINE", global_settings.SESSION_ENGINE)
+    assert engine == "django.contrib.sessions.backends.db"  # shared by every app host
+
+
+def test_a_redis_url_of_another_kind_stops_start_up_naming_the_variable(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
+        settings_from(monkeypatch, REDIS_URL="http://cache.internal:6379")
+
+
+def test_without_database_url_the_embedded_server_is_used(monkeypatch):
+    from config import database
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("DATABASE_NAME", raising=False)
+    monkeypatch.setattr(
+        database, "_embedded_settings", lambda: {"HOST": "/sockets", "NAME": "specialists"}
+    )
+    assert database_settings()["HOST"] == "/sockets"
+    assert database_settings()["NAME"] == database.EMBEDDED_DATABASE_NAME == "specialists"
+
+
+def gunicorn_settings(monkeypatch, **environment) -> dict:
+    import runpy
+    from pathlib import Path
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    path = Path(__file__).resolve().parent.parent / "config" / "gunicorn_settings.py"
+    return runpy.run_path(str(path))
+
+
+def test_gunicorn_defaults_and_overrides(monkeypatch):
+    import multiprocessing
+
+    for name in ("GUNICORN_BIND", "GUNICORN_WORKERS", "GUNICORN_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    read = gunicorn_settings(monkeypatch)
+    assert read["bind"] == "127.0.0.1:8000"
+    assert read["workers"] == multiprocessing.cpu_count() * 2 + 1
+    assert read["timeout"] == 30
+    assert gunicorn_settings(monkeypatch, GUNICORN_WORKERS="3")["workers"] == 3
+
+
+def test_a_malformed_gunicorn_value_names_the_variable(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="GUNICORN_WORKERS"):
+        gunicorn_settings(monkeypatch, GUNICORN_WORKERS="many")
+
+
+def test_port_changes_the_port_of_make_run():
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    make = shutil.which("make")
+    assert make, "make is part of the two commands"
+    result = subprocess.run(  # noqa: S603 - a fixed command, printed not run (-n)
+        [make, "-n", "run", "PORT=8080"],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "runserver 127.0.0.1:8080" in result.stdout

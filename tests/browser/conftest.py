@@ -1,7 +1,7 @@
 """Browser tests: pytest-playwright driving Debian's Chromium, never a downloaded browser.
 
-Locally, without /usr/bin/chromium these tests are skipped with the reason; in CI (CI=true) a
-missing browser fails the run instead, so browser tests never silently stop running there.
+Without /usr/bin/chromium these tests are skipped with the reason; in CI (CI=true) every such
+skip fails the run instead (tests/ci_skips.py), so browser tests never silently stop there.
 """
 
 import os
@@ -30,8 +30,6 @@ def pytest_collection_modifyitems(config, items):
     browser_items = [item for item in items if "browser" in item.nodeid.split("/")]
     if CHROMIUM.exists() or not browser_items:
         return
-    if os.environ.get("CI"):
-        raise pytest.UsageError(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium.")
     skip = pytest.mark.skip(reason=f"{CHROMIUM} is not installed (apt-get install chromium)")
     for item in browser_items:
         item.add_marker(skip)
