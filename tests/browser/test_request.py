@@ -104,3 +104,38 @@ def test_clinic_search_and_profile_are_accessible(live_server, page: Page, speci
     page.get_by_role("link", name="Klinikum Stadtpark").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Klinikum Stadtpark")
     assert_accessible(page)
+
+
+@pytest.fixture
+def no_script_page(browser):
+    """A page in a browser with JavaScript turned off, as some patients browse."""
+    context = browser.new_context(java_script_enabled=False)
+    yield context.new_page()
+    context.close()
+
+
+def test_search_filter_profile_and_request_work_without_javascript(
+    live_server, no_script_page, specialist
+):
+    page = no_script_page
+    page.goto(f"{live_server.url}/en/")
+    page.locator("#header-q").fill("Aurich")
+    page.locator("#header-q").press("Enter")
+    expect(page.locator("#results-heading")).to_have_text("1 specialist found")
+
+    page.get_by_label("English").check()
+    page.get_by_role("button", name="Apply filters").click()
+    assert "language=en" in page.url
+    expect(page.locator("#results-heading")).to_have_text("1 specialist found")
+
+    page.get_by_role("link", name="Dr. med. Lena Aurich").click()
+    page.get_by_role("link", name="Request an appointment", exact=True).click()
+    words = WORDS["en"]
+    page.get_by_label(words["name"]).fill("Maria Muster")
+    page.get_by_label(words["email"]).fill("maria@example.org")
+    page.get_by_label(words["message"]).fill("I would like a second opinion.")
+    page.get_by_label(words["consent"]).check()
+    page.get_by_role("button", name=words["send"]).click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(words["thanks"])
+    assert AppointmentRequest.objects.get().name == "Maria Muster"
