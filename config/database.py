@@ -93,7 +93,7 @@ def replica_settings() -> dict | None:
             "DATABASE_REPLICA_URL must be a PostgreSQL URL (postgres://user:password@host/name)."
         )
     settings = database_settings(url)
-    # Give up on the replica soon: public pages then read from the primary (config/routers.py).
+    # Give up on the replica soon: public pages then read from the primary (core/routers.py).
     settings.setdefault("OPTIONS", {})["connect_timeout"] = 3
     settings["TEST"] = {"MIRROR": "default"}
     return settings

@@ -24,7 +24,7 @@ accesslog = None
 errorlog = "-"
 loglevel = env_str("GUNICORN_LOG_LEVEL", "warning")
 # gunicorn itself believes X-Forwarded-Proto only from these addresses; the application checks
-# its own list too (TRUSTED_PROXIES, config/proxy.py), which also covers X-Forwarded-For.
+# its own list too (TRUSTED_PROXIES, core/proxy.py), which also covers X-Forwarded-For.
 forwarded_allow_ips = env_str("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 # No control socket: nothing uses it, and the systemd unit keeps the file system read-only.
 control_socket_disable = True

@@ -41,19 +41,21 @@ INSTALLED_APPS = [
     "django_filters",
     "reversion",
     "axes",
+    "core",
     "directory",
+    "appointments",
     "content",
 ]
 
 MIDDLEWARE = [
-    "config.health.HealthCheckMiddleware",  # /healthz, before host checks and redirects
-    "config.proxy.ForwardedClientMiddleware",  # only with BEHIND_TLS_PROXY
-    "config.request_log.RequestLogMiddleware",
+    "core.health.HealthCheckMiddleware",  # /healthz, before host checks and redirects
+    "core.proxy.ForwardedClientMiddleware",  # only with BEHIND_TLS_PROXY
+    "core.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "config.routers.ReplicaMiddleware",  # public page views may read from a replica
+    "core.routers.ReplicaMiddleware",  # public page views may read from a replica
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -77,18 +79,18 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "config.context_processors.site",
+                "core.context_processors.site",
             ],
         },
     },
 ]
 
 DATABASES = {"default": database_settings()}
-# A read replica (DATABASE_REPLICA_URL): public page views read from it (config/routers.py).
+# A read replica (DATABASE_REPLICA_URL): public page views read from it (core/routers.py).
 DATABASE_ROUTERS = []
 if replica := replica_settings():
     DATABASES["replica"] = replica
-    DATABASE_ROUTERS = ["config.routers.PrimaryReplicaRouter"]
+    DATABASE_ROUTERS = ["core.routers.PrimaryReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default; silences the transition warning
 
@@ -191,7 +193,7 @@ APPOINTMENT_REQUESTS_PER_HOUR = env_int("APPOINTMENT_REQUESTS_PER_HOUR", 10, min
 # HTTP is redirected and browsers are told to keep to HTTPS (HSTS). Behind a proxy or load
 # balancer that ends TLS, set BEHIND_TLS_PROXY=1 so Django trusts its X-Forwarded-Proto header
 # (the proxy must set it and strip what clients send) and takes the client's address from the
-# last X-Forwarded-For entry (config/proxy.py). `make bench` and `make audit` serve plain
+# last X-Forwarded-For entry (core/proxy.py). `make bench` and `make audit` serve plain
 # HTTP on localhost and turn the redirect off with SECURE_SSL_REDIRECT=0.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -214,7 +216,7 @@ for _proxy in TRUSTED_PROXIES:
         ipaddress.ip_network(_proxy, strict=False)
     except ValueError as _error:
         raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_error}") from None
-# Load balancers ask for /healthz over plain HTTP, by address (config/health.py answers first).
+# Load balancers ask for /healthz over plain HTTP, by address (core/health.py answers first).
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # Content-Security-Policy (django-csp): nothing inline, nothing from another host. The JSON-LD
@@ -247,14 +249,14 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 # Logs go to standard output: in production one JSON object per line (python-json-logger),
-# including one line per request (config/request_log.py); plain text while DEBUG is on. Every
+# including one line per request (core/request_log.py); plain text while DEBUG is on. Every
 # line passes the WithoutPersonalData filter: no query string, no request object. Django's own
 # loggers write through the same handler: its default handlers are replaced, and no error is
 # mailed to ADMINS (such a report would carry the request).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"without_personal_data": {"()": "config.request_log.WithoutPersonalData"}},
+    "filters": {"without_personal_data": {"()": "core.request_log.WithoutPersonalData"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
-from config import views
+from core import views
 from directory.sitemaps import SITEMAPS
 from directory.views import cached_public_page
 
@@ -29,7 +29,8 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("content.urls")),
     path("", include("directory.urls")),
+    path("", include("appointments.urls")),
     prefix_default_language=True,
 )
 
-handler500 = "config.views.server_error"
+handler500 = "core.views.server_error"

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
-from config.roles import grant_app_permissions_to_editors
+from core.roles import grant_app_permissions_to_editors
 
 
 class ContentConfig(AppConfig):

@@ -23,7 +23,7 @@ from django.template.loader import get_template
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from config.routers import read_alias
+from core.routers import read_alias
 from directory import search
 from directory.filters import DEFAULT_RADIUS, RADIUS_CHOICES, Sort, SpecialistFilterSet
 from directory.models import (

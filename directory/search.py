@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.db import connection, connections, transaction
 from django.db.models import Q
 
-from config.routers import PRIMARY, read_alias
+from core.routers import PRIMARY, read_alias
 
 # Cached results carry a generation in their keys; a new one retires them all. Counts (and the
 # taxonomy) move on when search rows or the taxonomy change; cards move on with any change to a

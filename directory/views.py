@@ -2,20 +2,16 @@ import hashlib
 from functools import wraps
 
 from django import forms
-from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
 
-from directory import appointments, search, seo
+from directory import search, seo
 from directory.clinics import ClinicList
 from directory.listing import PAGE_SIZE, SpecialistList
 from directory.models import (
@@ -155,55 +151,6 @@ def clinic_search(request: HttpRequest) -> HttpResponse:
     return render(
         request, "directory/clinic_search.html", {"listing": listing}, status=listing.status
     )
-
-
-def _request_target(kind: str, slug: str) -> Specialist | Clinic:
-    """The published specialist or clinic a request goes to; drafts and archived are 404."""
-    model = Specialist if kind == "specialist" else Clinic
-    return get_object_or_404(model.objects.published(), slug=slug)
-
-
-@sensitive_post_parameters()
-@never_cache
-@require_http_methods(["GET", "POST"])
-def appointment_request(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
-    """The appointment request form (SPEC section 12): GET shows it, POST stores the request and
-    redirects to the thank-you page. Errors come back beside their fields with status 400; too
-    many submissions from one client get 429."""
-    target = _request_target(kind, slug)
-    context = {
-        "target": target,
-        "kind": kind,
-        "crumbs": [
-            seo.home_crumb(),
-            seo.Crumb(str(target), target.get_absolute_url()),
-            seo.Crumb(_("Request an appointment")),
-        ],
-    }
-    if request.method == "POST":
-        if appointments.over_rate_limit(request):
-            response = render(request, "directory/request_limited.html", context, status=429)
-            response["Retry-After"] = str(appointments.RATE_LIMIT_WINDOW)
-            return response
-        form = appointments.AppointmentRequestForm(request.POST, target=target)
-        if form.is_valid():
-            if not form.is_spam:
-                appointments.submit(form)
-            return redirect(f"{request.path}sent/")
-    else:
-        form = appointments.AppointmentRequestForm(target=target)
-    context.update(
-        form=form,
-        retention_days=settings.APPOINTMENT_RETENTION_DAYS,
-    )
-    status = 400 if form.is_bound else 200
-    return render(request, "directory/request_form.html", context, status=status)
-
-
-def appointment_sent(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
-    """The thank-you page. It shows nothing of what was sent."""
-    target = _request_target(kind, slug)
-    return render(request, "directory/request_sent.html", {"target": target, "kind": kind})
 
 
 def specialist_search(request: HttpRequest) -> HttpResponse:

@@ -4,7 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from config.roles import EDITORS_GROUP
+from core.roles import EDITORS_GROUP
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -1,6 +1,7 @@
 """The shared cache (SPEC section 13): with REDIS_URL, Django's Redis backend. Two app servers
 are two processes with two cache clients; what one changes, the other sees: the generation that
-retires cached pages, and the request form's rate limit."""
+retires cached pages. (The request form's rate limit is not kept in the cache at all: see
+tests/test_rate_limits.py.)"""
 
 import importlib
 import os
@@ -12,7 +13,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 
 from directory import search
-from tests.factories import AffiliationFactory, request_form_data
+from tests.factories import AffiliationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -66,15 +67,3 @@ def test_pages_and_generations_are_shared_by_every_app_server(redis_cache):
 
     assert redis_cache["other"].get(search.CARDS_GENERATION_KEY) != before
     assert "Head of department" in Client().get(url).text
-
-
-def test_the_rate_limit_counts_across_app_servers(redis_cache, settings):
-    settings.APPOINTMENT_REQUESTS_PER_HOUR = 1
-    specialist = AffiliationFactory().specialist
-    url = f"/en/specialists/{specialist.slug}/request/"
-    data = request_form_data()
-
-    assert Client(REMOTE_ADDR="203.0.113.5").post(url, data).status_code == 302
-    keys = redis.Redis.from_url(REDIS_URL).keys("*ratelimit:appointment:*")
-    assert len(keys) == 1  # stored in Redis, where every app server counts
-    assert Client(REMOTE_ADDR="203.0.113.5").post(url, data).status_code == 429

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "repl
 
 @pytest.fixture
 def routed(settings):
-    settings.DATABASE_ROUTERS = ["config.routers.PrimaryReplicaRouter"]
+    settings.DATABASE_ROUTERS = ["core.routers.PrimaryReplicaRouter"]
 
 
 @pytest.fixture

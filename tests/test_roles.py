@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from config.roles import EDITORS_GROUP
+from core.roles import EDITORS_GROUP
 
 pytestmark = pytest.mark.django_db
 

@@ -106,7 +106,7 @@ def settings_from(monkeypatch, **environment):
 def test_database_replica_url_turns_the_replica_router_on(monkeypatch):
     url = "postgres://reader:secret@replica.internal:5433/specialists"
     read = settings_from(monkeypatch, DATABASE_REPLICA_URL=url)
-    assert read["DATABASE_ROUTERS"] == ["config.routers.PrimaryReplicaRouter"]
+    assert read["DATABASE_ROUTERS"] == ["core.routers.PrimaryReplicaRouter"]
     replica = read["DATABASES"]["replica"]
     assert (replica["HOST"], replica["PORT"], replica["USER"]) == (
         "replica.internal",

@@ -54,7 +54,7 @@ def streaming_replica():
 
 @pytest.fixture
 def routed_to(settings, streaming_replica):
-    settings.DATABASE_ROUTERS = ["config.routers.PrimaryReplicaRouter"]
+    settings.DATABASE_ROUTERS = ["core.routers.PrimaryReplicaRouter"]
     replica = connections["replica"]
     saved = {key: replica.settings_dict[key] for key in ("HOST", "PORT")}
     replica.close()

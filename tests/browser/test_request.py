@@ -5,7 +5,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
 
-from directory.models import AppointmentRequest
+from appointments.models import AppointmentRequest
 from tests.browser.accessibility import assert_accessible
 from tests.factories import AffiliationFactory, ConditionFactory, SpecialtyFactory
 

@@ -4,8 +4,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from config.roles import EDITORS_GROUP
 from content.demo import load_demo_articles
+from core.roles import EDITORS_GROUP
 from directory.demo import load_demo_directory
 
 DEMO_EDITOR = "editor"

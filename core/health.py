@@ -2,7 +2,7 @@
 the server's address (a Host that ALLOWED_HOSTS does not list), and must get `ok` or 503, not a
 redirect or a 400."""
 
-from config.views import healthz
+from core.views import healthz
 
 
 class HealthCheckMiddleware:

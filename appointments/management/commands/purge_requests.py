@@ -1,16 +1,19 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from directory.appointments import purge
+from appointments.delivery import purge
+from core.rate_limits import forget_passed_windows
 
 
 class Command(BaseCommand):
     help = (
         "Delete appointment requests older than APPOINTMENT_RETENTION_DAYS (run it daily). "
-        "They are health data and are not kept longer."
+        "They are health data and are not kept longer. Also forgets rate-limit counts of windows "
+        "that have passed."
     )
 
     def handle(self, *args, **options):
         count = purge()
         days = settings.APPOINTMENT_RETENTION_DAYS
         self.stdout.write(f"Deleted {count} appointment request(s) older than {days} days.")
+        forget_passed_windows()

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from directory.appointments import send_pending
+from appointments.delivery import send_pending
 
 
 class Command(BaseCommand):

@@ -1,141 +1,29 @@
-"""Appointment requests: the form, the per-client rate limit, and the emails that go after the
-request is safely stored (SPEC section 12).
+"""Storing a request and the emails that go after it is safely stored (SPEC section 12): the
+practice's notification and the patient's confirmation, retried until they have gone, and the
+purge after the retention period.
 
 Requests are health data. Nothing here logs what a patient wrote: log lines name the request's
 number and the kind of failure only.
 """
 
-import hashlib
-import ipaddress
 import logging
 
-from django import forms
 from django.conf import settings
-from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.db import DatabaseError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy as _
 
-from directory.models import (
-    LANGUAGE_CODES,
-    AppointmentRequest,
-    Clinic,
-    Specialist,
-    Status,
-    language_name,
-)
+from appointments.forms import AppointmentRequestForm
+from appointments.models import AppointmentRequest
+from directory.models import Specialist, Status, language_name
 
 logger = logging.getLogger(__name__)
 
 # Practices in Germany, Austria and Switzerland get their notification in German.
 PRACTICE_LANGUAGE = "de"
-RATE_LIMIT_WINDOW = 60 * 60
 # failed_attempts stops counting here (a small integer column); retries go on regardless.
 MAX_COUNTED_ATTEMPTS = 9999
-
-
-class AppointmentRequestForm(forms.ModelForm):
-    """What a patient fills in. `leave_empty` is a honeypot: hidden from people and from
-    autofill, filled by bots."""
-
-    preferred_language = forms.ChoiceField(label=_("Preferred language for the reply"))
-    consent = forms.BooleanField(
-        required=True,
-        error_messages={"required": _("Please agree, so that we may pass on your request.")},
-    )
-    leave_empty = forms.CharField(required=False, label=_("Leave this field empty"))
-
-    class Meta:
-        model = AppointmentRequest
-        fields = ["name", "email", "phone", "message", "preferred_language"]
-        widgets = {"message": forms.Textarea(attrs={"rows": 6, "maxlength": 2000})}
-        error_messages = {
-            "name": {"required": _("Please enter your name.")},
-            "email": {
-                "required": _("Please enter your email address, so the practice can reply."),
-                "invalid": _("Please enter an email address like name@example.org."),
-            },
-            "message": {"required": _("Please tell the practice what the appointment is for.")},
-        }
-
-    def __init__(self, *args, target: Specialist | Clinic, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.target = target
-        codes = [c for c in getattr(target, "languages", []) if c in LANGUAGE_CODES]
-        codes = codes or [code for code, _name in settings.LANGUAGES]
-        current = translation.get_language()
-        self.fields["preferred_language"].choices = sorted(
-            ((code, language_name(code)) for code in codes), key=lambda choice: choice[1]
-        )
-        # The page's language if spoken there; else German, the language of most practices.
-        fallback = "de" if "de" in codes else self.fields["preferred_language"].choices[0][0]
-        self.fields["preferred_language"].initial = current if current in codes else fallback
-        self.fields["consent"].label = consent_text(target)
-
-    @property
-    def is_spam(self) -> bool:
-        """A filled honeypot: the sender gets the thank-you page, nothing is stored."""
-        return bool(self.cleaned_data.get("leave_empty"))
-
-    def save(self, commit: bool = True) -> AppointmentRequest:
-        request = super().save(commit=False)
-        if isinstance(self.target, Specialist):
-            request.specialist = self.target
-        else:
-            request.clinic = self.target
-        request.consent_at = timezone.now()
-        request.site_language = translation.get_language() or settings.LANGUAGE_CODE
-        if commit:
-            request.save()
-        return request
-
-
-def consent_text(target: Specialist | Clinic) -> str:
-    days = settings.APPOINTMENT_RETENTION_DAYS
-    return _(
-        "I agree that Specialist Atlas stores my request and passes it on to %(name)s so that "
-        "they can contact me about an appointment. My request may contain information about my "
-        "health. It is deleted after %(days)s days, and I can ask for it to be deleted earlier "
-        "at any time."
-    ) % {"name": str(target), "days": days}
-
-
-# --- Rate limit ----------------------------------------------------------------------------
-
-
-def _client_key(request) -> str:
-    """The client's address as a cache key: IPv6 by its /64 network (one household or device
-    holds many addresses in it), hashed so that no address is kept."""
-    address = request.META.get("REMOTE_ADDR") or "unknown"
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        network = address
-    else:
-        # A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d: limit the IPv4 address.
-        ip = getattr(ip, "ipv4_mapped", None) or ip
-        network = str(ipaddress.ip_network(f"{ip}/{64 if ip.version == 6 else 32}", strict=False))
-    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{network}".encode()).hexdigest()[:32]
-    return f"ratelimit:appointment:{digest}"
-
-
-def over_rate_limit(request) -> bool:
-    """Count this submission; True when the client has sent more than the allowed number within
-    the last window. A fixed window in the cache (atomic add and incr; with Redis, shared by
-    every app server)."""
-    key = _client_key(request)
-    cache.add(key, 0, RATE_LIMIT_WINDOW)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, RATE_LIMIT_WINDOW)
-        count = 1
-    return count > settings.APPOINTMENT_REQUESTS_PER_HOUR
-
-
-# --- Storing and sending -------------------------------------------------------------------
 
 
 def submit(form: AppointmentRequestForm) -> AppointmentRequest:
@@ -169,8 +57,8 @@ def _practice_message(request: AppointmentRequest, address: str) -> EmailMessage
             "target": request.target,
             "language": language_name(request.preferred_language),
         }
-        subject = render_to_string("directory/email/practice_subject.txt", context).strip()
-        body = render_to_string("directory/email/practice.txt", context)
+        subject = render_to_string("appointments/email/practice_subject.txt", context).strip()
+        body = render_to_string("appointments/email/practice.txt", context)
     return EmailMessage(subject, body, to=[address], reply_to=[request.email])
 
 
@@ -178,8 +66,8 @@ def _patient_message(request: AppointmentRequest) -> EmailMessage:
     language = request.site_language if request.site_language in {"en", "de"} else "en"
     with translation.override(language):
         context = {"request": request, "target": request.target}
-        subject = render_to_string("directory/email/patient_subject.txt", context).strip()
-        body = render_to_string("directory/email/patient.txt", context)
+        subject = render_to_string("appointments/email/patient_subject.txt", context).strip()
+        body = render_to_string("appointments/email/patient.txt", context)
     return EmailMessage(subject, body, to=[request.email])
 
 

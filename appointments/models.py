@@ -1,0 +1,118 @@
+"""Appointment requests: what a patient sends to a specialist or a clinic, and where it goes."""
+
+from datetime import timedelta
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from directory.models import Clinic, Specialist
+
+
+class AppointmentRequestQuerySet(models.QuerySet):
+    UNSENT = models.Q(practice_notified_at__isnull=True) | models.Q(
+        patient_notified_at__isnull=True
+    )
+
+    def pending(self):
+        """Requests with an email still to send (the practice's or the patient's), for
+        `manage.py send_pending_requests`. Closed requests are left alone."""
+        return self.exclude(status=AppointmentRequest.Status.CLOSED).filter(self.UNSENT)
+
+    def expired(self, days: int, now=None):
+        """Requests older than the retention period."""
+        return self.filter(created__lt=(now or timezone.now()) - timedelta(days=days))
+
+
+class AppointmentRequest(models.Model):
+    """A patient's request for an appointment, to a specialist or a clinic.
+
+    Health data (GDPR art. 9): only what the practice needs to answer, visible only to staff with
+    the permission, never logged, deleted after APPOINTMENT_RETENTION_DAYS. Saved before any
+    email is tried; the emails go after the commit and are retried until they have gone.
+    """
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        FORWARDED = "forwarded", _("Forwarded")
+        CLOSED = "closed", _("Closed")
+
+    specialist = models.ForeignKey(
+        Specialist,
+        verbose_name=_("specialist"),
+        null=True,
+        blank=True,
+        # Nothing is lost: a listing with requests is archived, not deleted, until they are
+        # purged.
+        on_delete=models.PROTECT,
+        related_name="appointment_requests",
+    )
+    clinic = models.ForeignKey(
+        Clinic,
+        verbose_name=_("clinic"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointment_requests",
+    )
+    name = models.CharField(_("your name"), max_length=120)
+    email = models.EmailField(_("email address"))
+    phone = models.CharField(_("phone (optional)"), max_length=40, blank=True)
+    message = models.TextField(
+        _("message"),
+        max_length=2000,
+        help_text=_(
+            "What the appointment is for and when you could come. Please give only the medical "
+            "details the practice needs to find the right appointment."
+        ),
+    )
+    preferred_language = models.CharField(_("preferred language"), max_length=2)
+    site_language = models.CharField(_("language of the site"), max_length=2, editable=False)
+    consent_at = models.DateTimeField(_("consent given"), editable=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.NEW
+    )
+    created = models.DateTimeField(_("received"), default=timezone.now, editable=False)
+    recipient = models.EmailField(
+        _("sent to"),
+        blank=True,
+        editable=False,
+        help_text=_("The practice's address, or the site's inbox when the listing has none."),
+    )
+    practice_notified_at = models.DateTimeField(
+        _("practice notified"), null=True, blank=True, editable=False
+    )
+    patient_notified_at = models.DateTimeField(
+        _("confirmation sent"), null=True, blank=True, editable=False
+    )
+    failed_attempts = models.PositiveSmallIntegerField(
+        _("failed sending attempts"), default=0, editable=False
+    )
+
+    objects = AppointmentRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("appointment request")
+        verbose_name_plural = _("appointment requests")
+        ordering = ["-created"]
+        db_table = "directory_appointmentrequest"  # created by the directory app, moved here
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(specialist__isnull=False, clinic__isnull=True)
+                | models.Q(specialist__isnull=True, clinic__isnull=False),
+                name="appointment_request_one_target",
+            )
+        ]
+        indexes = [
+            # The inbox (newest first, by status) and purge_requests (oldest).
+            models.Index(fields=["status", "created"], name="appointment_status_created_idx"),
+            models.Index(fields=["created"], name="appointment_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        # Shown in admin history and messages: no personal data.
+        return _("Request no. %(number)s") % {"number": self.pk}
+
+    @property
+    def target(self) -> "Specialist | Clinic":
+        return self.specialist or self.clinic

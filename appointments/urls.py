@@ -1,0 +1,32 @@
+from django.urls import path
+
+from appointments import views
+
+app_name = "appointments"
+
+urlpatterns = [
+    path(
+        "specialists/<slug:slug>/request/",
+        views.appointment_request,
+        {"kind": "specialist"},
+        name="specialist-request",
+    ),
+    path(
+        "specialists/<slug:slug>/request/sent/",
+        views.appointment_sent,
+        {"kind": "specialist"},
+        name="specialist-request-sent",
+    ),
+    path(
+        "clinics/<slug:slug>/request/",
+        views.appointment_request,
+        {"kind": "clinic"},
+        name="clinic-request",
+    ),
+    path(
+        "clinics/<slug:slug>/request/sent/",
+        views.appointment_sent,
+        {"kind": "clinic"},
+        name="clinic-request-sent",
+    ),
+]

@@ -1,0 +1,72 @@
+"""The appointment request form and its thank-you page, for specialists and clinics."""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from appointments import delivery
+from appointments.forms import AppointmentRequestForm
+from core import rate_limits
+from directory import seo
+from directory.models import Clinic, Specialist
+
+RATE_LIMIT_WINDOW = 60 * 60  # APPOINTMENT_REQUESTS_PER_HOUR counts per hour
+
+
+def _request_target(kind: str, slug: str) -> Specialist | Clinic:
+    """The published specialist or clinic a request goes to; drafts and archived are 404."""
+    model = Specialist if kind == "specialist" else Clinic
+    return get_object_or_404(model.objects.published(), slug=slug)
+
+
+@sensitive_post_parameters()
+@never_cache
+@require_http_methods(["GET", "POST"])
+def appointment_request(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+    """The appointment request form (SPEC section 12): GET shows it, POST stores the request and
+    redirects to the thank-you page. Errors come back beside their fields with status 400; too
+    many submissions from one client get 429."""
+    target = _request_target(kind, slug)
+    context = {
+        "target": target,
+        "kind": kind,
+        "crumbs": [
+            seo.home_crumb(),
+            seo.Crumb(str(target), target.get_absolute_url()),
+            seo.Crumb(_("Request an appointment")),
+        ],
+    }
+    if request.method == "POST":
+        verdict = rate_limits.hit(
+            "appointment-request",
+            request,
+            limit=settings.APPOINTMENT_REQUESTS_PER_HOUR,
+            window=RATE_LIMIT_WINDOW,
+        )
+        if verdict.over:
+            response = render(request, "appointments/request_limited.html", context, status=429)
+            response["Retry-After"] = str(verdict.retry_after)
+            return response
+        form = AppointmentRequestForm(request.POST, target=target)
+        if form.is_valid():
+            if not form.is_spam:
+                delivery.submit(form)
+            return redirect(f"{request.path}sent/")
+    else:
+        form = AppointmentRequestForm(target=target)
+    context.update(
+        form=form,
+        retention_days=settings.APPOINTMENT_RETENTION_DAYS,
+    )
+    status = 400 if form.is_bound else 200
+    return render(request, "appointments/request_form.html", context, status=status)
+
+
+def appointment_sent(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+    """The thank-you page. It shows nothing of what was sent."""
+    target = _request_target(kind, slug)
+    return render(request, "appointments/request_sent.html", {"target": target, "kind": kind})
