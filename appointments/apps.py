@@ -9,3 +9,6 @@ class AppointmentsConfig(AppConfig):
     name = "appointments"
     verbose_name = _("Appointment requests")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from appointments import signals  # noqa: F401  (listings' addresses become proposals)

@@ -14,9 +14,10 @@ from django.db import DatabaseError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from appointments import recipients
 from appointments.forms import AppointmentRequestForm
 from appointments.models import AppointmentRequest
-from directory.models import Specialist, Status, language_name
+from directory.models import language_name
 
 logger = logging.getLogger(__name__)
 
@@ -27,27 +28,14 @@ MAX_COUNTED_ATTEMPTS = 9999
 
 
 def submit(form: AppointmentRequestForm) -> AppointmentRequest:
-    """Store the request in a transaction; the emails go once it has committed."""
+    """Store the request in a transaction, with its recipient fixed now (no later change of the
+    listing's address reroutes it); the emails go once it has committed."""
     with transaction.atomic():
-        request = form.save()
+        request = form.save(commit=False)
+        request.recipient, _own = recipients.recipient_for(request.target)
+        request.save()
         transaction.on_commit(lambda: deliver(request.pk), robust=True)
     return request
-
-
-def recipient_of(request: AppointmentRequest) -> tuple[str, bool]:
-    """The address for the practice's notification, and whether it is the practice's own (not
-    the site's inbox)."""
-    target = request.target
-    candidates = [target.email]
-    if isinstance(target, Specialist):
-        primary = (
-            target.affiliations.filter(clinic__status=Status.PUBLISHED)
-            .select_related("clinic")
-            .order_by("-is_primary", "id")
-        )
-        candidates += [affiliation.clinic.email for affiliation in primary]
-    own = next((address for address in candidates if address), "")
-    return (own, True) if own else (settings.APPOINTMENT_INBOX_EMAIL, False)
 
 
 def _practice_message(request: AppointmentRequest, address: str) -> EmailMessage:
@@ -98,9 +86,11 @@ def deliver(request_id: int) -> str:
         outcome = Delivery.SENT
         try:
             if request.practice_notified_at is None:
-                address, own = recipient_of(request)
-                _practice_message(request, address).send()
-                request.recipient, request.practice_notified_at = address, now
+                if not request.recipient:  # stored before recipients were fixed on arrival
+                    request.recipient, _own = recipients.recipient_for(request.target)
+                _practice_message(request, request.recipient).send()
+                request.practice_notified_at = now
+                own = request.recipient != settings.APPOINTMENT_INBOX_EMAIL
                 if own and request.status == AppointmentRequest.Status.NEW:
                     request.status = AppointmentRequest.Status.FORWARDED
             if request.patient_notified_at is None:

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -115,4 +116,122 @@ class AppointmentRequest(models.Model):
 
     @property
     def target(self) -> "Specialist | Clinic":
+        return self.specialist or self.clinic
+
+
+class RecipientChangeQuerySet(models.QuerySet):
+    def of(self, listing: "Specialist | Clinic"):
+        field = "specialist" if isinstance(listing, Specialist) else "clinic"
+        return self.filter(**{field: listing})
+
+    def open(self):
+        """Changes still waiting for an approval or for the address's confirmation."""
+        return self.filter(
+            state__in=[
+                RecipientChange.State.AWAITING_APPROVAL,
+                RecipientChange.State.AWAITING_CONFIRMATION,
+            ]
+        )
+
+    def in_force(self):
+        return self.filter(state=RecipientChange.State.CONFIRMED)
+
+
+class RecipientChange(models.Model):
+    """Where a listing's appointment requests go, and every change of it.
+
+    Requests carry health data, so an address receives them only once (1) staff with the
+    appointment-request permission have approved it (a change they make themselves needs no
+    second approval) and (2) its owner has confirmed it through a signed link sent to it. Until
+    then the listing's requests go where they went before: the confirmed address, or the site's
+    inbox. The confirmed change of a listing is the one in force; the ones before it are kept,
+    superseded, as its history.
+    """
+
+    class State(models.TextChoices):
+        AWAITING_APPROVAL = "approval", _("Waiting for approval")
+        AWAITING_CONFIRMATION = "confirmation", _("Waiting for the address's confirmation")
+        CONFIRMED = "confirmed", _("In force")
+        SUPERSEDED = "superseded", _("Replaced by a later address")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    specialist = models.ForeignKey(
+        Specialist,
+        verbose_name=_("specialist"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="recipient_changes",
+    )
+    clinic = models.ForeignKey(
+        Clinic,
+        verbose_name=_("clinic"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="recipient_changes",
+    )
+    email = models.EmailField(_("address"), blank=True, help_text=_("Empty: to the site's inbox."))
+    state = models.CharField(_("state"), max_length=12, choices=State.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Empty: an import or another command."),
+    )
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(_("confirmation link sent"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed by the address"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("superseded, rejected or withdrawn"), null=True, blank=True)
+
+    objects = RecipientChangeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("request address")
+        verbose_name_plural = _("request addresses")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(specialist__isnull=False, clinic__isnull=True)
+                | models.Q(specialist__isnull=True, clinic__isnull=False),
+                name="recipient_change_one_listing",
+            ),
+            # At most one address in force per listing.
+            models.UniqueConstraint(
+                fields=["specialist"],
+                condition=models.Q(state="confirmed"),
+                name="recipient_in_force_per_specialist",
+            ),
+            models.UniqueConstraint(
+                fields=["clinic"],
+                condition=models.Q(state="confirmed"),
+                name="recipient_in_force_per_clinic",
+            ),
+        ]
+        indexes = [
+            # The approval queue in admin.
+            models.Index(fields=["state", "requested_at"], name="recipient_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return _("%(address)s for %(listing)s") % {
+            "address": self.email or _("the site's inbox"),
+            "listing": self.listing,
+        }
+
+    @property
+    def listing(self) -> "Specialist | Clinic":
         return self.specialist or self.clinic

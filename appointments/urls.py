@@ -29,4 +29,6 @@ urlpatterns = [
         {"kind": "clinic"},
         name="clinic-request-sent",
     ),
+    # The link mailed to a new address for appointment requests (appointments/recipients.py).
+    path("requests/address/<str:token>/", views.confirm_address, name="confirm-address"),
 ]

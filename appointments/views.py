@@ -1,6 +1,7 @@
 """The appointment request form and its thank-you page, for specialists and clinics."""
 
 from django.conf import settings
+from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -8,8 +9,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from appointments import delivery
+from appointments import delivery, recipients
 from appointments.forms import AppointmentRequestForm
+from appointments.models import RecipientChange
 from core import rate_limits
 from directory import seo
 from directory.models import Clinic, Specialist
@@ -70,3 +72,31 @@ def appointment_sent(request: HttpRequest, slug: str, kind: str) -> HttpResponse
     """The thank-you page. It shows nothing of what was sent."""
     target = _request_target(kind, slug)
     return render(request, "appointments/request_sent.html", {"target": target, "kind": kind})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def confirm_address(request: HttpRequest, token: str) -> HttpResponse:
+    """The page a practice reaches from the link sent to a new address: GET shows what is being
+    confirmed, the button POSTs the confirmation (mail scanners follow links, they do not press
+    buttons). A broken, expired or used link gets a page that says so."""
+    try:
+        change = recipients.change_for(token)
+    except signing.SignatureExpired:
+        return _address_problem(request, "expired")
+    except (signing.BadSignature, RecipientChange.DoesNotExist, ValueError, TypeError):
+        return _address_problem(request, "invalid")
+    context = {"change": change, "listing": change.listing}
+    if request.method == "POST":
+        if not recipients.confirm(change):
+            return _address_problem(request, "used", change)
+        return render(request, "appointments/address_confirmed.html", context)
+    if change.state != RecipientChange.State.AWAITING_CONFIRMATION:
+        return _address_problem(request, "used", change)
+    return render(request, "appointments/address_confirm.html", context)
+
+
+def _address_problem(request: HttpRequest, problem: str, change=None) -> HttpResponse:
+    context = {"problem": problem, "change": change, "listing": change.listing if change else None}
+    status = 410 if problem == "expired" else 400 if problem == "invalid" else 409
+    return render(request, "appointments/address_problem.html", context, status=status)

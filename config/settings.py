@@ -27,6 +27,14 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 
+# The site's address for links in emails, which are sent outside any request (commands, timers).
+SITE_URL = env_str(
+    "SITE_URL",
+    "http://127.0.0.1:8000" if DEBUG or not ALLOWED_HOSTS else f"https://{ALLOWED_HOSTS[0]}",
+).rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("SITE_URL must start with http:// or https://.")
+
 INSTALLED_APPS = [
     "modeltranslation",  # before admin, so the admin shows the language columns
     "django.contrib.admin",
@@ -186,6 +194,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 APPOINTMENT_RETENTION_DAYS = env_int("APPOINTMENT_RETENTION_DAYS", 180, minimum=1)
 # Where a request goes when its listing has no email address of its own.
 APPOINTMENT_INBOX_EMAIL = env_str("APPOINTMENT_INBOX_EMAIL", "appointments@localhost")
+# How long the link that confirms a practice's address for appointment requests works.
+RECIPIENT_CONFIRMATION_DAYS = env_int("RECIPIENT_CONFIRMATION_DAYS", 7, minimum=1)
 # Submissions of the request form per client (IP address) and hour; more get 429.
 APPOINTMENT_REQUESTS_PER_HOUR = env_int("APPOINTMENT_REQUESTS_PER_HOUR", 10, minimum=1)
 

@@ -72,6 +72,10 @@ class PublishableAdmin(StatusActions, TranslationAdmin):
 
     actions = ["publish", "unpublish", "archive", "mark_verified"]
 
+    def save_model(self, request, obj, form, change):
+        obj.changed_by = request.user  # e.g. where a changed address for requests came from
+        super().save_model(request, obj, form, change)
+
     @admin.action(description=_("Archive selected entries"), permissions=["change"])
     def archive(self, request, queryset):
         self._set(request, queryset, "Archived", status=Status.ARCHIVED)
@@ -269,7 +273,7 @@ class SpecialistAdmin(PublishableAdmin):
                 context["error"] = error
             else:
                 try:
-                    report = import_specialists(data, dry_run=not confirm)
+                    report = import_specialists(data, dry_run=not confirm, user=request.user)
                 except CsvFormatError as format_error:
                     context["error"] = str(format_error)
                 else:

@@ -366,9 +366,10 @@ def _coordinates_for(location: Location | None, plan: _PlannedRow) -> tuple:
     return (plan.latitude, plan.longitude)
 
 
-def import_specialists(data: bytes | str, *, dry_run: bool = False) -> ImportReport:
+def import_specialists(data: bytes | str, *, dry_run: bool = False, user=None) -> ImportReport:
     """Check every row, then (unless a dry run, and only if no row has an error) apply them all
-    in one transaction. Runs a query per row to plan; raises CsvFormatError for a bad file."""
+    in one transaction. `user` is who imports (None for a command). Runs a query per row to
+    plan; raises CsvFormatError for a bad file."""
     rows = read_rows(data)
     report = ImportReport()
     taxonomy = _Taxonomy(report)
@@ -407,7 +408,7 @@ def import_specialists(data: bytes | str, *, dry_run: bool = False) -> ImportRep
     if report.errors or dry_run:
         return report
     with transaction.atomic(), search.deferred():
-        _apply(plans, report, taxonomy)
+        _apply(plans, report, taxonomy, user)
     report.applied = True
     return report
 
@@ -430,7 +431,7 @@ def _materialise(obj_or_name, kind: str):
     )
 
 
-def _apply(plans: list[_PlannedRow], report: ImportReport, taxonomy: _Taxonomy) -> None:
+def _apply(plans: list[_PlannedRow], report: ImportReport, taxonomy: _Taxonomy, user) -> None:
     created: dict[tuple[str, str], object] = {}
 
     def resolve(value, kind):
@@ -457,6 +458,7 @@ def _apply(plans: list[_PlannedRow], report: ImportReport, taxonomy: _Taxonomy) 
             taken.add(values["slug"])
         for name, value in values.items():
             setattr(specialist, name, value)
+        specialist.changed_by = user
         specialist.save()
         result.slug = specialist.slug
         specialist.specialties.set(specialties)

@@ -27,6 +27,11 @@ from directory.images import ProcessedImagesMixin, renditions, validate_image
 
 # Editors re-check a listing at least this often; older ones are flagged in admin.
 VERIFICATION_INTERVAL = timedelta(days=365)
+REQUEST_ADDRESS_HELP = _(
+    "Where appointment requests should go. A new address receives them only after staff with "
+    "the appointment-request permission have approved it and its owner has confirmed it by a "
+    "link sent to it; until then they go where they went before."
+)
 
 
 class Country(models.TextChoices):
@@ -140,6 +145,10 @@ class Publishable(TimeStamped):
         blank=True,
         help_text=_("When an editor last checked this entry against its source."),
     )
+
+    # Who is saving the entry, for receivers that record it (set by the admin and its import;
+    # None when a command saves it). Not stored.
+    changed_by = None
 
     class Meta:
         abstract = True
@@ -279,7 +288,7 @@ class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
     )
     website = models.URLField(_("website"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
-    email = models.EmailField(_("email"), blank=True)
+    email = models.EmailField(_("email"), blank=True, help_text=REQUEST_ADDRESS_HELP)
     certifications = models.TextField(
         _("certifications"),
         blank=True,
@@ -472,7 +481,9 @@ class Specialist(ProcessedImagesMixin, Publishable):
     )
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(
-        _("email"), blank=True, help_text=_("Where appointment requests are sent.")
+        _("email"),
+        blank=True,
+        help_text=REQUEST_ADDRESS_HELP,
     )
     website = models.URLField(_("website"), blank=True)
     clinics = models.ManyToManyField(

@@ -114,3 +114,16 @@ def request_form_data(**changes) -> dict:
     }
     data.update(changes)
     return {name: value for name, value in data.items() if value is not None}
+
+
+def route_requests_to(listing, email: str):
+    """The listing's requests go to `email`, as if staff had approved it and its owner had
+    confirmed it (appointments/recipients.py)."""
+    from appointments.models import RecipientChange
+
+    state = RecipientChange.State
+    changes = RecipientChange.objects.of(listing)
+    changes.open().update(state=state.WITHDRAWN)
+    changes.in_force().update(state=state.SUPERSEDED)
+    field = "specialist" if listing._meta.model_name == "specialist" else "clinic"
+    return RecipientChange.objects.create(**{field: listing}, email=email, state=state.CONFIRMED)

@@ -21,6 +21,7 @@ from tests.factories import (
     SpecialistFactory,
     UserFactory,
     request_form_data,
+    route_requests_to,
 )
 
 pytestmark = pytest.mark.django_db
@@ -55,11 +56,13 @@ def clerk():
 
 @pytest.fixture
 def specialist():
+    """A specialist whose requests go to their clinic's confirmed address."""
     affiliation = AffiliationFactory(
         specialist__email="",
         location__clinic__email="info@klinikum.example",
         specialist__languages=["de"],
     )
+    route_requests_to(affiliation.clinic, "info@klinikum.example")
     return affiliation.specialist
 
 
@@ -176,9 +179,12 @@ def test_without_an_address_on_the_listing_the_site_inbox_gets_it_and_it_stays_n
 
 
 def test_the_specialists_own_address_comes_first(client, django_capture_on_commit_callbacks):
-    specialist = AffiliationFactory(
+    affiliation = AffiliationFactory(
         specialist__email="aurich@praxis.example", location__clinic__email="info@klinikum.example"
-    ).specialist
+    )
+    specialist = affiliation.specialist
+    route_requests_to(specialist, "aurich@praxis.example")
+    route_requests_to(affiliation.clinic, "info@klinikum.example")
 
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url(specialist), request_form_data(preferred_language="en"))
@@ -275,6 +281,7 @@ def test_no_form_for_drafts_and_archived_listings(client, editor, status):
 
 def test_clinics_take_requests_too(client, django_capture_on_commit_callbacks):
     clinic = ClinicFactory(email="kontakt@zentrum.example")
+    route_requests_to(clinic, "kontakt@zentrum.example")
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -454,9 +461,9 @@ def test_request_pages_query_counts_are_pinned(specialist, client, django_assert
         assert client.get(url(specialist)).status_code == 200
     with django_assert_max_num_queries(1):
         assert client.get(f"{url(specialist)}sent/").status_code == 200
-    # Look-up, the rate limit's count, then the insert inside its transaction (a savepoint
-    # within the test's own).
-    with django_assert_max_num_queries(5):
+    # Look-up, the rate limit's count, the recipient, then the insert inside its transaction (a
+    # savepoint within the test's own).
+    with django_assert_max_num_queries(6):
         assert client.post(url(specialist), request_form_data()).status_code == 302
 
 
@@ -475,10 +482,12 @@ def test_draft_and_archived_clinics_never_receive_requests(
     client, settings, django_capture_on_commit_callbacks
 ):
     settings.APPOINTMENT_INBOX_EMAIL = "inbox@atlas.example"
-    specialist = AffiliationFactory(
+    affiliation = AffiliationFactory(
         specialist__email="", location__clinic__email="old@closed.example"
-    ).specialist
-    specialist.affiliations.get().clinic.__class__.objects.update(status="archived")
+    )
+    route_requests_to(affiliation.clinic, "old@closed.example")
+    specialist = affiliation.specialist
+    affiliation.clinic.__class__.objects.update(status="archived")
 
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url(specialist), request_form_data())

@@ -7,7 +7,12 @@ from playwright.sync_api import Page, expect
 
 from appointments.models import AppointmentRequest
 from tests.browser.accessibility import assert_accessible
-from tests.factories import AffiliationFactory, ConditionFactory, SpecialtyFactory
+from tests.factories import (
+    AffiliationFactory,
+    ConditionFactory,
+    SpecialtyFactory,
+    route_requests_to,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,6 +57,7 @@ def specialist(db):
         location__opening_hours_en="Mon–Fri 8–16",
         location__opening_hours_de="Mo–Fr 8–16",
     )
+    route_requests_to(affiliation.clinic, "info@stadtpark.example")
     specialist = affiliation.specialist
     specialist.specialties.add(SpecialtyFactory())
     specialist.conditions.add(ConditionFactory())

@@ -1,0 +1,17 @@
+"""A listing saved with an address proposes it as the recipient of its appointment requests
+(appointments/recipients.py). Whoever saves it may set `changed_by` on the instance first (the
+admin and the admin's import do); without it the change counts as a command's."""
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from appointments import recipients
+from directory.models import Clinic, Specialist
+
+
+@receiver(post_save, sender=Specialist, dispatch_uid="appointments.specialist_address")
+@receiver(post_save, sender=Clinic, dispatch_uid="appointments.clinic_address")
+def propose_the_listings_address(sender, instance, raw=False, **kwargs) -> None:
+    if raw:
+        return  # fixtures load rows as they are
+    recipients.propose(instance, instance.email, by=getattr(instance, "changed_by", None))
