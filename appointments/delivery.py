@@ -7,10 +7,11 @@ number and the kind of failure only.
 """
 
 import logging
+import threading
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connections, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -34,8 +35,31 @@ def submit(form: AppointmentRequestForm) -> AppointmentRequest:
         request = form.save(commit=False)
         request.recipient, _own = recipients.recipient_for(request.target)
         request.save()
-        transaction.on_commit(lambda: deliver(request.pk), robust=True)
+        transaction.on_commit(lambda: deliver_soon(request.pk), robust=True)
     return request
+
+
+def deliver_soon(request_id: int) -> threading.Thread | None:
+    """Send the request's emails outside the patient's request, so a slow mail server never
+    holds the thank-you page or a worker (APPOINTMENT_MAIL_IN_BACKGROUND). If the process ends
+    first, the request stays pending and `send_pending_requests` sends it."""
+    if not settings.APPOINTMENT_MAIL_IN_BACKGROUND:
+        deliver(request_id)
+        return None
+
+    def send() -> None:
+        try:
+            deliver(request_id)
+        except Exception as error:  # the request stays pending; the timer retries it
+            logger.warning(
+                "Appointment request %s: not sent (%s).", request_id, type(error).__name__
+            )
+        finally:
+            connections.close_all()  # this thread's own database connection
+
+    thread = threading.Thread(target=send, name=f"deliver-{request_id}", daemon=True)
+    thread.start()
+    return thread
 
 
 def _practice_message(request: AppointmentRequest, address: str) -> EmailMessage:

@@ -23,7 +23,7 @@ import psycopg
 from django.core.exceptions import ImproperlyConfigured
 from psycopg import sql
 
-from config.env import env_str
+from config.env import env_int, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 EMBEDDED_DATA_DIR = BASE_DIR / "var" / "postgres"
@@ -32,6 +32,8 @@ EMBEDDED_DATABASE_NAME = "specialists"
 # Persistent connections, checked before reuse, so a worker recovers by itself after the
 # database restarts.
 CONN_MAX_AGE = 60
+# A server that accepts connections but never answers holds no worker longer than this.
+DEFAULT_CONNECT_TIMEOUT = 5
 
 
 def embedded_server():
@@ -79,6 +81,9 @@ def database_settings(url: str | None = None) -> dict:
     settings["NAME"] = env_str("DATABASE_NAME") or settings["NAME"]
     settings["CONN_MAX_AGE"] = CONN_MAX_AGE
     settings["CONN_HEALTH_CHECKS"] = True
+    settings.setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+        "DATABASE_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT, minimum=1
+    )
     return settings
 
 
@@ -94,7 +99,7 @@ def replica_settings() -> dict | None:
         )
     settings = database_settings(url)
     # Give up on the replica soon: public pages then read from the primary (core/routers.py).
-    settings.setdefault("OPTIONS", {})["connect_timeout"] = 3
+    settings["OPTIONS"]["connect_timeout"] = 3
     settings["TEST"] = {"MIRROR": "default"}
     return settings
 

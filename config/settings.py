@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "core.routers.ReplicaMiddleware",  # public page views may read from a replica
     "django.middleware.common.CommonMiddleware",
+    "core.request_guard.RejectNulCharactersMiddleware",  # admin filters pass values on as is
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -99,6 +100,8 @@ DATABASE_ROUTERS = []
 if replica := replica_settings():
     DATABASES["replica"] = replica
     DATABASE_ROUTERS = ["core.routers.PrimaryReplicaRouter"]
+# Seconds any SQL statement of a web request may run (core/statement_timeout.py); 0: no limit.
+DATABASE_STATEMENT_TIMEOUT = env_int("DATABASE_STATEMENT_TIMEOUT", 10, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default; silences the transition warning
 
@@ -185,8 +188,11 @@ EMAIL_BACKEND = (
     if EMAIL_HOST
     else "django.core.mail.backends.console.EmailBackend"
 )
-# The first try runs inside the patient's request (after the commit): give up soon, retry later.
-EMAIL_TIMEOUT = 10
+# Seconds before giving up on a mail server that does not answer; the request is retried later.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+# The request form's emails go from a thread of their own after the request is stored, so the
+# patient sees the thank-you page at once however slow the mail server is.
+APPOINTMENT_MAIL_IN_BACKGROUND = env_bool("APPOINTMENT_MAIL_IN_BACKGROUND", default=True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -253,6 +259,7 @@ AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_USERNAME_CALLABLE = "core.logins.axes_username"  # no NUL, no overlong names stored
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",

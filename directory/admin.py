@@ -17,7 +17,12 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 
 from core.admin import LoggedChanges
-from directory.csv_format import CsvFormatError, export_specialists, import_specialists
+from directory.csv_format import (
+    CsvFormatError,
+    export_specialists,
+    import_specialists,
+    read_rows,
+)
 from directory.models import (
     Affiliation,
     Clinic,
@@ -35,6 +40,9 @@ from directory.models import (
 # The confirmation step posts the file back base64-encoded (a third larger), which must stay
 # under Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB). Larger files: `manage.py import_directory`.
 MAX_CSV_BYTES = 1800 * 1024
+# An import runs inside the request: this many rows take a few seconds, far within the web
+# server's time-out. Larger files: `manage.py import_directory`, which has no time limit.
+MAX_ADMIN_IMPORT_ROWS = 500
 
 
 class NotVerifiedFilter(admin.SimpleListFilter):
@@ -273,6 +281,16 @@ class SpecialistAdmin(PublishableAdmin):
                 context["error"] = error
             else:
                 try:
+                    rows = len(read_rows(data))
+                    if rows > MAX_ADMIN_IMPORT_ROWS:
+                        raise CsvFormatError(
+                            _(
+                                "The file has %(rows)d rows; here, files of up to %(limit)d rows "
+                                "are imported. Import larger files with the command "
+                                "“manage.py import_directory FILE”, which has no time limit."
+                            )
+                            % {"rows": rows, "limit": MAX_ADMIN_IMPORT_ROWS}
+                        )
                     report = import_specialists(data, dry_run=not confirm, user=request.user)
                 except CsvFormatError as format_error:
                     context["error"] = str(format_error)

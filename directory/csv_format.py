@@ -125,11 +125,16 @@ def read_rows(data: bytes | str) -> list[dict]:
         )
     reader.fieldnames = header
     rows = []
-    for row in reader:
-        if None in row:
-            rows.append({"__error__": "the row has more cells than the header"})
-            continue
-        rows.append({key: (value or "").strip() for key, value in row.items()})
+    try:
+        for row in reader:
+            if None in row:
+                rows.append({"__error__": "the row has more cells than the header"})
+                continue
+            rows.append({key: (value or "").strip() for key, value in row.items()})
+    except csv.Error as error:  # e.g. a cell longer than the csv module's field limit
+        raise CsvFormatError(
+            f"Line {reader.line_num} cannot be read ({error}); nothing was imported."
+        ) from None
     return rows
 
 
@@ -204,6 +209,27 @@ def _parse_coordinate(value: str, low: float, high: float, name: str, errors: li
     return number
 
 
+def _column_limits() -> dict[str, int]:
+    """The longest value each column may hold: the length of the model field it is stored in."""
+    fields = {
+        "slug": (Specialist, "slug"),
+        "prefix": (Specialist, "honorific_prefix"),
+        "given_name": (Specialist, "given_name"),
+        "family_name": (Specialist, "family_name"),
+        "headline": (Specialist, "headline"),
+        "phone": (Specialist, "phone"),
+        "email": (Specialist, "email"),
+        "website": (Specialist, "website"),
+        "clinic": (Clinic, "name"),
+        "street": (Location, "street"),
+        "postcode": (Location, "postcode"),
+        "city": (Location, "city"),
+    }
+    return {
+        column: model._meta.get_field(name).max_length for column, (model, name) in fields.items()
+    }
+
+
 def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, seen_slugs: set) -> tuple:
     """Validate one row and plan what it changes; returns (plan or None, errors)."""
     errors: list[str] = []
@@ -246,16 +272,14 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, seen_slugs: set) 
             URLValidator(schemes=["http", "https"])(row["website"])
         except ValidationError:
             errors.append(f"website {row['website']!r} is not a valid http(s) address")
-    for column, limit in (
-        ("prefix", 60),
-        ("given_name", 80),
-        ("family_name", 80),
-        ("headline", 200),
-        ("phone", 40),
-        ("postcode", 10),
-    ):
+    for column, limit in _column_limits().items():
         if len(row[column]) > limit:
             errors.append(f"{column} is longer than {limit} characters")
+    for column, model in (("specialties", Specialty), ("conditions", Condition)):
+        limit = model._meta.get_field("name_en").max_length
+        for name in _split(row[column]):
+            if len(name) > limit:
+                errors.append(f"a name in {column} is longer than {limit} characters")
     latitude = _parse_coordinate(row["latitude"], -90, 90, "latitude", errors)
     longitude = _parse_coordinate(row["longitude"], -180, 180, "longitude", errors)
     coordinates_given = latitude is not None and longitude is not None

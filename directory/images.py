@@ -1,10 +1,12 @@
 """Photos and logos: checked on upload, stripped of metadata, served only as WebP renditions.
 
 Editors upload JPEG, PNG or WebP up to MAX_BYTES and MAX_PIXELS. On save the original is
-re-encoded without EXIF (GPS included) and WebP renditions are written for `srcset`; templates use
+re-encoded without EXIF (GPS included), named after a hash of its content, and WebP renditions
+named after it are written for `srcset`; templates use
 only the renditions, never the original.
 """
 
+import hashlib
 import io
 from pathlib import PurePosixPath
 
@@ -37,8 +39,16 @@ def validate_image(file) -> None:
             image_format = image.format
             width, height = image.size
             if image_format in ALLOWED_FORMATS and width * height <= MAX_PIXELS:
-                image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+                # Decode every pixel: a truncated or damaged file fails here, in the form,
+                # rather than later when its metadata is stripped.
+                image.load()
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ):
         raise ValidationError(
             _("This file is not an image we can read. Please upload a JPEG, PNG or WebP file."),
             code="invalid_image",
@@ -87,8 +97,12 @@ def strip_metadata(field_file: FieldFile) -> None:
         image.save(output, "PNG", optimize=True, **profile)
     else:
         image.save(output, "WEBP", quality=90, **profile)
-    name = PurePosixPath(field_file.name).name
-    field_file.save(name, ContentFile(output.getvalue()), save=False)
+    # Named after the picture itself: renditions are named after the stored file, so two
+    # uploads called doc.jpg and doc.png (or IMG_1.JPG and IMG_1.jpg) never share them.
+    data = output.getvalue()
+    extension = {"JPEG": ".jpg", "PNG": ".png"}.get(image_format, ".webp")
+    name = hashlib.sha256(data).hexdigest()[:24] + extension
+    field_file.save(name, ContentFile(data), save=False)
 
 
 def rendition_name(original_name: str, width: int) -> str:

@@ -132,3 +132,28 @@ def test_every_format_is_stored_without_metadata_for_photos_and_logos(
     for rendition in images.renditions(field):
         path = tmp_path / rendition["url"].removeprefix(settings.MEDIA_URL)
         assert_without_metadata(path.read_bytes())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "names", [("doc.jpg", "doc.png"), ("IMG_1.JPG", "IMG_1.jpg")], ids=["extension", "case"]
+)
+def test_photos_with_the_same_name_never_share_renditions(settings, tmp_path, names):
+    """Each doctor's own face: renditions are named after the picture, not the upload's name."""
+    settings.MEDIA_ROOT = tmp_path
+    colours = [(200, 30, 30), (30, 30, 200)]
+    people = []
+    for name, colour in zip(names, colours, strict=True):
+        output = io.BytesIO()
+        image_format = "PNG" if name.endswith("png") else "JPEG"
+        Image.new("RGB", (400, 400), colour).save(output, image_format)
+        people.append(SpecialistFactory(photo=upload(output.getvalue(), name)))
+
+    first, second = (person.photo_renditions for person in people)
+    assert {r["url"] for r in first}.isdisjoint(r["url"] for r in second)
+    for person, colour in zip(people, colours, strict=True):
+        for rendition in person.photo_renditions:
+            path = tmp_path / rendition["url"].removeprefix(settings.MEDIA_URL)
+            with Image.open(path) as picture:
+                red, _green, blue = picture.convert("RGB").getpixel((10, 10))
+                assert (red > blue) == (colour[0] > colour[2])

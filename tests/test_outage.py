@@ -2,6 +2,9 @@
 answer 503 with the friendly page, never 500; when it is back, the same process serves again
 without a restart. These use the real server, not mocks."""
 
+import socket
+import threading
+
 import psycopg
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
@@ -62,12 +65,72 @@ def _serve(path: str) -> int:
 
 
 def test_connections_dropped_by_the_server_are_replaced_on_the_next_request():
-    assert _serve("/healthz") == 200
+    assert _serve("/en/specialists/?q=a") == 200
     backend = connection.connection.info.backend_pid
 
     with psycopg.connect(**connection.get_connection_params(), autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [backend])
 
     assert _serve("/healthz") == 200
-    assert _serve("/en/") == 200
+    assert _serve("/en/specialists/?q=b") == 200
     assert connection.connection.info.backend_pid != backend
+
+
+@pytest.fixture
+def frozen_database():
+    """A server that accepts connections and never answers, as a frozen PostgreSQL does."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    saved = {key: connection.settings_dict.get(key) for key in ("HOST", "PORT")}
+    connection.close()
+    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(listener.getsockname()[1]))
+    yield
+    connection.close()
+    connection.settings_dict.update(saved)
+    listener.close()
+
+
+def answered_within(seconds: float, call):
+    """Run `call` in a thread; its result, or None if it is still waiting after `seconds` (a
+    hang detector, not a speed test)."""
+    results = []
+    worker = threading.Thread(target=lambda: results.append(call()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    return results[0] if results else None
+
+
+def test_healthz_answers_503_while_the_database_is_frozen(frozen_database):
+    response = answered_within(10, lambda: Client().get("/healthz"))
+
+    assert response is not None, "/healthz waited for the frozen database"
+    assert response.status_code == 503
+
+
+def test_a_statement_that_runs_too_long_gives_the_friendly_503(settings, monkeypatch):
+    """Web requests get DATABASE_STATEMENT_TIMEOUT (config/wsgi.py switches it on)."""
+    from core import statement_timeout
+    from directory import views
+
+    settings.DATABASE_STATEMENT_TIMEOUT = 1
+
+    def slow(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(5)")
+
+    monkeypatch.setattr(views.SpecialistList, "__init__", slow)
+    statement_timeout.limit_web_requests()
+    connection.close()  # the next connection gets the limit
+    try:
+        response = Client(raise_request_exception=False).get("/en/specialists/")
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            limit = cursor.fetchone()[0]
+    finally:
+        statement_timeout.stop_limiting()
+        connection.close()
+
+    assert limit == "1s"
+    assert response.status_code == 503
+    assert "Traceback" not in response.content.decode()

@@ -3,7 +3,7 @@
 from unittest import mock
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.test import Client
 
 pytestmark = pytest.mark.django_db
@@ -72,11 +72,12 @@ def test_healthz_says_ok_when_the_database_answers(client):
 
 
 def test_healthz_answers_503_when_the_database_does_not(client):
-    with mock.patch(
-        "django.db.backends.utils.CursorWrapper.execute",
-        side_effect=OperationalError("connection refused"),
-    ):
+    saved = {key: connection.settings_dict.get(key) for key in ("HOST", "PORT")}
+    connection.settings_dict.update(HOST="127.0.0.1", PORT="9")  # nothing listens there
+    try:
         response = client.get("/healthz")
+    finally:
+        connection.settings_dict.update(saved)
 
     assert response.status_code == 503
 
