@@ -1,8 +1,9 @@
 """Gunicorn settings for production: `gunicorn -c config/gunicorn_settings.py`.
 
-Every value can be set from the environment (GUNICORN_*), e.g. GUNICORN_BIND=0.0.0.0:8000 on an
-app host behind a load balancer. Sync workers: each request holds one worker, database work is
-short, and a request form's first email try is bounded by EMAIL_TIMEOUT.
+Every value can be set from the environment (GUNICORN_*), e.g. GUNICORN_WORKERS=9. Sync workers:
+each request holds one worker, database work is short, and a request form's first email try is
+bounded by EMAIL_TIMEOUT. nginx stands in front on the same host (deploy/nginx/): it hands a worker
+whole requests and takes whole responses, so no slow client holds one (docs/deploy.md).
 """
 
 import multiprocessing
