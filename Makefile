@@ -81,7 +81,8 @@ bench: install messages
 # Lighthouse on home, search, a condition page and a profile, served with DEBUG off (whitenoise,
 # hashed static files) from the demo data; prints the scores and writes bench/audit.json.
 AUDIT_PORT ?= 8765
-AUDIT_ENV := DEBUG=0 SECRET_KEY=audit-only-not-secret ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=0
+AUDIT_ENV := DEBUG=0 SECRET_KEY=audit-only-not-secret ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=0 \
+	WEB_CONCURRENCY=1
 audit: setup node_modules/.installed
 	$(AUDIT_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(AUDIT_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(AUDIT_PORT) --noreload >var/audit-server.log 2>&1 & \
@@ -92,8 +93,10 @@ audit: setup node_modules/.installed
 # page alone and /healthz alone. LOADTEST_DATABASE=specialists_bench runs it on make bench's
 # 520,000 specialists; LOADTEST_SECONDS and LOADTEST_USERS change the run.
 LOADTEST_DATABASE ?= specialists
+# Several gunicorn workers need a shared cache (production refuses a per-process one).
+LOADTEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 LOADTEST_ENV := DEBUG=0 SECRET_KEY=loadtest-only-not-secret ALLOWED_HOSTS=127.0.0.1 \
-	SECURE_SSL_REDIRECT=0 DATABASE_NAME=$(LOADTEST_DATABASE)
+	SECURE_SSL_REDIRECT=0 DATABASE_NAME=$(LOADTEST_DATABASE) REDIS_URL=$(LOADTEST_REDIS_URL)
 loadtest: setup
 	$(LOADTEST_ENV) $(BIN)/python -m config.database ensure
 	$(LOADTEST_ENV) $(BIN)/python manage.py migrate --noinput --verbosity 0

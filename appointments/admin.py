@@ -7,7 +7,7 @@ from django.utils.translation import ngettext
 
 from appointments import recipients
 from appointments.models import AppointmentRequest, RecipientChange
-from core.admin import LoggedChanges
+from core.admin import GuardedLookups, LoggedChanges
 
 
 class SentFilter(admin.SimpleListFilter):
@@ -28,7 +28,7 @@ class SentFilter(admin.SimpleListFilter):
 
 
 @admin.register(AppointmentRequest)
-class AppointmentRequestAdmin(LoggedChanges, admin.ModelAdmin):
+class AppointmentRequestAdmin(GuardedLookups, LoggedChanges, admin.ModelAdmin):
     """The inbox. Only staff with the model's permissions see it; the Editors group does not
     get them (AppointmentsConfig grants nothing to them). What patients wrote cannot be edited;
     staff change the status only."""
@@ -91,7 +91,7 @@ class AppointmentRequestAdmin(LoggedChanges, admin.ModelAdmin):
 
 
 @admin.register(RecipientChange)
-class RecipientChangeAdmin(admin.ModelAdmin):
+class RecipientChangeAdmin(GuardedLookups, admin.ModelAdmin):
     """Where listings' requests go: changes waiting for approval first. Staff with the
     appointment-request permission approve or reject them; the rest is read-only history."""
 

@@ -54,3 +54,12 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None or value == "":
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def web_workers() -> int:
+    """How many processes serve the site: GUNICORN_WORKERS, else WEB_CONCURRENCY (the usual
+    name elsewhere), else gunicorn's rule of thumb, two per core plus one."""
+    import multiprocessing
+
+    default = env_int("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1, minimum=1)
+    return env_int("GUNICORN_WORKERS", default, minimum=1)

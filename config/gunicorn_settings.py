@@ -1,18 +1,18 @@
 """Gunicorn settings for production: `gunicorn -c config/gunicorn_settings.py`.
 
 Every value can be set from the environment (GUNICORN_*), e.g. GUNICORN_WORKERS=9. Sync workers:
-each request holds one worker, database work is short, and a request form's first email try is
-bounded by EMAIL_TIMEOUT. nginx stands in front on the same host (deploy/nginx/): it hands a worker
+each request holds one worker, database work is short, and the request form's emails go from a
+thread of their own. nginx stands in front on the same host (deploy/nginx/): it hands a worker
 whole requests and takes whole responses, so no slow client holds one (docs/deploy.md).
 """
 
-import multiprocessing
-
-from config.env import env_int, env_str
+from config.env import env_int, env_str, web_workers
 
 wsgi_app = "config.wsgi:application"
 bind = env_str("GUNICORN_BIND", "127.0.0.1:8000")
-workers = env_int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1, minimum=1)
+# GUNICORN_WORKERS, else WEB_CONCURRENCY, else two per core plus one. With more than one, the
+# cache must be shared (REDIS_URL): config/wsgi.py refuses to start otherwise.
+workers = web_workers()
 worker_class = "sync"
 timeout = env_int("GUNICORN_TIMEOUT", 30, minimum=1)
 graceful_timeout = 30

@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.database import database_settings, replica_settings
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str, web_workers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.head.HeadWithoutBodyMiddleware",  # outermost: sees every response, /healthz's too
     "core.health.HealthCheckMiddleware",  # /healthz, before host checks and redirects
     "core.proxy.ForwardedClientMiddleware",  # only with BEHIND_TLS_PROXY
     "core.request_log.RequestLogMiddleware",
@@ -166,6 +167,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# How many processes serve the site (gunicorn's workers): with more than one the cache must be
+# shared, or the web server refuses to start (core/checks.py).
+WEB_WORKERS = web_workers()
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:

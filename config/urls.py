@@ -33,4 +33,5 @@ urlpatterns += i18n_patterns(
     prefix_default_language=True,
 )
 
+handler400 = "core.views.bad_request"
 handler500 = "core.views.server_error"

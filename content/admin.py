@@ -4,6 +4,7 @@ from modeltranslation.admin import TranslationAdmin
 from reversion.admin import VersionAdmin
 
 from content.models import Article, Source
+from core.admin import GuardedLookups
 from directory.admin import StatusActions
 
 
@@ -25,7 +26,7 @@ class SourceInline(admin.TabularInline):
 
 
 @admin.register(Article)
-class ArticleAdmin(StatusActions, VersionAdmin, TranslationAdmin):
+class ArticleAdmin(GuardedLookups, StatusActions, VersionAdmin, TranslationAdmin):
     """Editors write in Markdown; the site shows the sanitised HTML. "View on site" previews a
     draft (only staff see drafts). History lists every saved version and can revert to one."""
 

@@ -4,6 +4,7 @@ typed can run on the site. Headings get IDs for the table of contents."""
 
 import re
 from dataclasses import dataclass
+from html import unescape
 
 import nh3
 from markdown_it import MarkdownIt
@@ -58,8 +59,9 @@ def sanitise(html: str) -> str:
 
 
 def headings(html: str) -> list[Heading]:
-    """The h2 and h3 headings of rendered HTML, in order, for the table of contents."""
+    """The h2 and h3 headings of rendered HTML, in order, for the table of contents. Their text
+    is plain (tags removed, entities decoded): the template escapes it once."""
     return [
-        Heading(int(level), anchor, nh3.clean(text, tags=set()))
+        Heading(int(level), anchor, unescape(nh3.clean(text, tags=set())))
         for level, anchor, text in _HEADING.findall(html)
     ]

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
 LOCAL_CACHES = {
     "django.core.cache.backends.locmem.LocMemCache",
@@ -9,18 +10,29 @@ LOCAL_CACHES = {
 }
 
 
+def unshared_cache_problem() -> str:
+    """Why this process may not serve the site, or "". Cached pages are retired by a generation
+    kept in the cache: with a cache per process, a page an editor unpublished stays public on the
+    other workers until it expires."""
+    if settings.CACHES["default"]["BACKEND"] in LOCAL_CACHES and settings.WEB_WORKERS > 1:
+        return (
+            f"The cache is local to each process, but {settings.WEB_WORKERS} processes serve the "
+            "site: a change would reach only the one that made it, and the others would serve "
+            "old pages, unpublished ones included. Set REDIS_URL, or run one process "
+            "(GUNICORN_WORKERS=1 or WEB_CONCURRENCY=1)."
+        )
+    return ""
+
+
 @checks.register(checks.Tags.caches, deploy=True)
 def shared_cache(app_configs=None, **kwargs):
-    """Cached pages are retired by a generation kept in the cache, and the request form counts
-    its rate limit there: with a cache per process, gunicorn's workers would serve pages an
-    editor has changed, and each would count on its own."""
-    if settings.CACHES["default"]["BACKEND"] in LOCAL_CACHES:
-        return [
-            checks.Warning(
-                "The cache is local to each process: with several gunicorn workers, a change "
-                "reaches only the worker that made it, and the others serve old pages.",
-                hint="Set REDIS_URL (see docs/deploy.md).",
-                id="atlas.W001",
-            )
-        ]
+    if problem := unshared_cache_problem():
+        return [checks.Error(problem, hint="See docs/deploy.md.", id="atlas.E001")]
     return []
+
+
+def refuse_unshared_cache() -> None:
+    """Called as the web server starts (config/wsgi.py): production never runs several workers
+    on a per-process cache. Development (DEBUG) runs one runserver process anyway."""
+    if not settings.DEBUG and (problem := unshared_cache_problem()):
+        raise ImproperlyConfigured(problem)

@@ -3,8 +3,9 @@ compare it, and Django's admin passes filter values to the database as they are.
 get a plain 400 before any view runs. Public forms refuse NUL themselves (Django's form fields
 do), so they keep showing their own error messages."""
 
-from django.http import HttpRequest, HttpResponseBadRequest
-from django.template import loader
+from django.http import HttpRequest
+
+from core.views import bad_request
 
 
 class RejectNulCharactersMiddleware:
@@ -13,7 +14,7 @@ class RejectNulCharactersMiddleware:
 
     def __call__(self, request: HttpRequest):
         if request.path_info.startswith("/admin/") and _has_nul(request):
-            return HttpResponseBadRequest(loader.render_to_string("400.html", request=request))
+            return bad_request(request)
         return self.get_response(request)
 
 

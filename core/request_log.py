@@ -1,7 +1,9 @@
 """One log line per request (JSON in production): method, path, status, duration and the view.
 
 No personal data: no query string (a search can name an illness), no address, no user, no
-cookie. Appointment requests appear only as a POST to their path, never with their content.
+cookie, and no path as it was typed: a path can carry what somebody typed (a slug that does not
+exist, a signed link's token), so lines name the URL pattern that matched instead
+("/en/specialists/<slug:slug>/"), here and in Django's own lines ("Not Found: ...").
 """
 
 import logging
@@ -9,6 +11,15 @@ import re
 import time
 
 logger = logging.getLogger("directory.requests")
+
+NO_ROUTE = "(no page)"
+
+
+def route_of(request) -> str:
+    """The URL pattern the request matched, as a path ("/en/specialists/<slug:slug>/")."""
+    match = getattr(request, "resolver_match", None)
+    return f"/{match.route}" if match and match.route else NO_ROUTE
+
 
 # A query string after a path: "/en/specialists/?q=..." up to the next space or quote.
 QUERY_STRING = re.compile(r"""(/[^\s?"'<>]*)\?[^\s"'<>]*""")
@@ -28,9 +39,12 @@ class WithoutPersonalData(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         request = getattr(record, "request", None)
-        if request is not None:
-            method, path = getattr(request, "method", ""), getattr(request, "path", "")
-            record.request = f"{method} {path}".strip() if path else "request"
+        if request is not None and not isinstance(request, str):
+            path, route = getattr(request, "path", None), route_of(request)
+            record.request = f"{getattr(request, 'method', '')} {route}".strip()
+            if isinstance(record.args, tuple) and path is not None:
+                # Django's "Not Found: <path>", "Bad Request: <path>" ...: the pattern instead.
+                record.args = tuple(route if arg == path else arg for arg in record.args)
         if isinstance(record.msg, str):
             record.msg = without_query(record.msg)
         if isinstance(record.args, tuple):
@@ -57,7 +71,7 @@ class RequestLogMiddleware:
             "request",
             extra={
                 "method": request.method,
-                "path": request.path,
+                "route": route_of(request),
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "view": match.view_name if match else "",

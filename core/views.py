@@ -6,10 +6,10 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import psycopg
 from django.db import InterfaceError, OperationalError, connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template import loader
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_safe
+from django.views.decorators.http import require_safe
 
 DATABASE_OUTAGE_ERRORS = (OperationalError, InterfaceError)
 
@@ -52,7 +52,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
-@require_GET
+@require_safe
 def robots_txt(request: HttpRequest) -> HttpResponse:
     return HttpResponse(
         loader.render_to_string("robots.txt", request=request), content_type="text/plain"
@@ -72,3 +72,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
         response["Retry-After"] = "30"
         return response
     return HttpResponse(loader.render_to_string("500.html"), status=500)
+
+
+def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
+    """The 400 page, rendered without the request's context: the request may be the problem
+    (a Host header we do not serve, characters we cannot read)."""
+    return HttpResponseBadRequest(loader.render_to_string("400.html"))

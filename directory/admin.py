@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 
-from core.admin import LoggedChanges
+from core.admin import GuardedLookups, LoggedChanges
 from directory.csv_format import (
     CsvFormatError,
     export_specialists,
@@ -75,7 +75,7 @@ class StatusActions(LoggedChanges):
         self._set(request, queryset, "Returned to draft", status=Status.DRAFT)
 
 
-class PublishableAdmin(StatusActions, TranslationAdmin):
+class PublishableAdmin(GuardedLookups, StatusActions, TranslationAdmin):
     """Shared by specialists and clinics: status actions and the verification flag."""
 
     actions = ["publish", "unpublish", "archive", "mark_verified"]
@@ -94,7 +94,7 @@ class PublishableAdmin(StatusActions, TranslationAdmin):
 
 
 @admin.register(Specialty)
-class SpecialtyAdmin(TranslationAdmin):
+class SpecialtyAdmin(GuardedLookups, TranslationAdmin):
     list_display = ["name_en", "name_de", "parent", "needs_review"]
     list_filter = ["needs_review", ("parent", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name_en", "name_de", "slug"]
@@ -104,7 +104,7 @@ class SpecialtyAdmin(TranslationAdmin):
 
 
 @admin.register(Condition)
-class ConditionAdmin(TranslationAdmin):
+class ConditionAdmin(GuardedLookups, TranslationAdmin):
     list_display = ["name_en", "name_de", "kind", "icd10", "needs_review"]
     list_filter = ["kind", "needs_review", "specialties"]
     search_fields = ["name_en", "name_de", "synonyms_en", "synonyms_de", "slug", "icd10"]
@@ -122,7 +122,7 @@ class ConditionAdmin(TranslationAdmin):
 
 
 @admin.register(Place)
-class PlaceAdmin(admin.ModelAdmin):
+class PlaceAdmin(GuardedLookups, admin.ModelAdmin):
     list_display = ["name_de", "name_en", "country", "population"]
     list_filter = ["country"]
     search_fields = ["name_de", "name_en", "slug", "alternate_names"]
@@ -163,7 +163,7 @@ class ClinicAdmin(PublishableAdmin):
 
 
 @admin.register(Location)
-class LocationAdmin(TranslationAdmin):
+class LocationAdmin(GuardedLookups, TranslationAdmin):
     """Locations are edited inside their clinic; this list serves search and autocomplete."""
 
     list_display = ["__str__", "clinic", "country"]

@@ -7,6 +7,7 @@ second time, and export -> import is a round trip.
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -101,6 +102,22 @@ def _join(values) -> str:
     return MULTI_SEPARATOR.join(values)
 
 
+# A cell that begins with one of these is taken for a formula by spreadsheet programs
+# (`=HYPERLINK(...)` opens a link). Export puts an apostrophe before it, which spreadsheets show
+# as text and the import removes again, so export -> import stays exact.
+FORMULA_START = re.compile(r"^'*[=+\-@\t\r]")
+
+
+def guard_formula(value: str) -> str:
+    """The cell as exported: an apostrophe before anything a spreadsheet would run."""
+    return "'" + value if FORMULA_START.match(value) else value
+
+
+def unguard_formula(value: str) -> str:
+    """The cell as imported: the exporter's apostrophe removed (and only that one)."""
+    return value[1:] if value.startswith("'") and FORMULA_START.match(value[1:]) else value
+
+
 def read_rows(data: bytes | str) -> list[dict]:
     """Parse the file; raises CsvFormatError when it is not UTF-8 or the header is wrong."""
     if isinstance(data, bytes):
@@ -130,7 +147,7 @@ def read_rows(data: bytes | str) -> list[dict]:
             if None in row:
                 rows.append({"__error__": "the row has more cells than the header"})
                 continue
-            rows.append({key: (value or "").strip() for key, value in row.items()})
+            rows.append({key: unguard_formula((value or "").strip()) for key, value in row.items()})
     except csv.Error as error:  # e.g. a cell longer than the csv module's field limit
         raise CsvFormatError(
             f"Line {reader.line_num} cannot be read ({error}); nothing was imported."
@@ -537,32 +554,31 @@ def export_specialists(output, queryset=None) -> int:
     for specialist in queryset.iterator(chunk_size=2000):
         primary = specialist.primary_affiliations[0] if specialist.primary_affiliations else None
         location = primary.location if primary else None
-        writer.writerow(
-            [
-                specialist.slug,
-                specialist.honorific_prefix,
-                specialist.given_name,
-                specialist.family_name,
-                specialist.headline,
-                _join(s.slug for s in sorted(specialist.specialties.all(), key=lambda s: s.slug)),
-                _join(link.condition.slug for link in specialist.specialistcondition_set.all()),
-                _join(specialist.languages),
-                _join(specialist.insurance),
-                "yes" if specialist.accepts_new_patients else "no",
-                primary.clinic.slug if primary else "",
-                location.street if location else "",
-                location.postcode if location else "",
-                location.city if location else "",
-                location.country if location else "",
-                specialist.phone,
-                specialist.email,
-                specialist.website,
-                "" if location is None or location.latitude is None else repr(location.latitude),
-                "" if location is None or location.longitude is None else repr(location.longitude),
-                specialist.biography_en or "",
-                specialist.biography_de or "",
-                specialist.status if specialist.status in IMPORTABLE_STATUSES else Status.DRAFT,
-            ]
+        cells = (
+            specialist.slug,
+            specialist.honorific_prefix,
+            specialist.given_name,
+            specialist.family_name,
+            specialist.headline,
+            _join(s.slug for s in sorted(specialist.specialties.all(), key=lambda s: s.slug)),
+            _join(link.condition.slug for link in specialist.specialistcondition_set.all()),
+            _join(specialist.languages),
+            _join(specialist.insurance),
+            "yes" if specialist.accepts_new_patients else "no",
+            primary.clinic.slug if primary else "",
+            location.street if location else "",
+            location.postcode if location else "",
+            location.city if location else "",
+            location.country if location else "",
+            specialist.phone,
+            specialist.email,
+            specialist.website,
+            "" if location is None or location.latitude is None else repr(location.latitude),
+            "" if location is None or location.longitude is None else repr(location.longitude),
+            specialist.biography_en or "",
+            specialist.biography_de or "",
+            specialist.status if specialist.status in IMPORTABLE_STATUSES else Status.DRAFT,
         )
+        writer.writerow([guard_formula(cell) for cell in cells])
         count += 1
     return count

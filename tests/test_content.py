@@ -154,6 +154,14 @@ def test_the_table_of_contents_matches_the_headings(client, condition):
     ]
 
 
+def test_headings_with_ampersands_and_brackets_are_escaped_once_in_the_contents(client, condition):
+    make_article(condition, body_en="## Diagnosis & <treatment>\n\nText.\n")
+    body = client.get(url(condition)).content.decode()
+    toc = re.findall(r'<li class="toc__level-\d"><a href="#[^"]+">([^<]+)</a>', body)
+    assert toc == ["Diagnosis &amp; &lt;treatment&gt;"]
+    assert "&amp;amp;" not in body
+
+
 # --- The list -------------------------------------------------------------------------------
 
 

@@ -225,6 +225,35 @@ def test_export_then_import_is_a_round_trip(taxonomy):
     assert exported.getvalue().splitlines()[0] == ",".join(COLUMNS)
 
 
+FORMULAS = {
+    "headline": '=HYPERLINK("https://evil.example","Click")',
+    "given_name": "@SUM(1+1)",
+    "phone": "+49 30 1234567",
+    "bio_en": "-2+3 and more",
+    "bio_de": "=1+1 heißt zwei",
+    "family_name": "'t Hooft",  # a real name with an apostrophe: not a formula
+}
+
+
+def test_export_neutralises_formulas_and_the_round_trip_stays_exact(taxonomy):
+    report = import_specialists(make_csv(make_row(**FORMULAS)))
+    assert report.ok, report.errors
+    exported = io.StringIO()
+    export_specialists(exported)
+
+    row = next(csv.DictReader(io.StringIO(exported.getvalue())))
+    for column, value in FORMULAS.items():
+        expected = value if column == "family_name" else "'" + value
+        assert row[column] == expected, column
+
+    specialist = Specialist.objects.get()
+    assert specialist.headline == FORMULAS["headline"]
+    assert specialist.given_name == "@SUM(1+1)"
+    again = import_specialists(exported.getvalue(), dry_run=True)
+    assert again.ok
+    assert {r.action for r in again.results} == {"unchanged"}
+
+
 def test_a_file_with_a_wrong_header_or_encoding_is_refused():
     with pytest.raises(CsvFormatError, match="missing columns: slug"):
         import_specialists("name,city\nA,B\n")

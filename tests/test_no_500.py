@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from tests.factories import SpecialistFactory, UserFactory
+from tests.factories import SpecialistFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -113,21 +113,46 @@ def test_odd_csv_values_in_the_admin_import_are_reported_not_500(client, editor,
     assert not Specialist.objects.exists()
 
 
-def test_an_import_too_large_for_a_request_points_to_the_command(client, editor, settings):
+def test_an_import_too_large_for_a_request_points_to_the_command(client, editor, monkeypatch):
     from directory import admin as directory_admin
     from directory.models import Specialist
     from tests.test_import_export import make_row, taxonomy  # noqa: F401
 
     rows = [make_row(slug=f"s-{n}", family_name=f"Name{n}") for n in range(12)]
     client.force_login(editor)
-    original = directory_admin.MAX_ADMIN_IMPORT_ROWS
-    directory_admin.MAX_ADMIN_IMPORT_ROWS = 10
-    try:
-        response = client.post("/admin/directory/specialist/import/", {"file": csv_upload(*rows)})
-    finally:
-        directory_admin.MAX_ADMIN_IMPORT_ROWS = original
+    monkeypatch.setattr(directory_admin, "MAX_ADMIN_IMPORT_ROWS", 10)
+
+    response = client.post("/admin/directory/specialist/import/", {"file": csv_upload(*rows)})
 
     assert response.status_code == 200
     assert "The file has 12 rows" in response.content.decode()
     assert "manage.py import_directory" in response.content.decode()
     assert not Specialist.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "lookup",
+    [
+        "appointment_requests__isnull=False",
+        "appointment_requests=1",
+        "appointment_requests__status=new",
+        "appointment_requests__name__icontains=maria",
+        "recipient_changes__email__icontains=praxis",
+        "affiliations__clinic__appointment_requests__isnull=False",
+    ],
+)
+@pytest.mark.parametrize("listing", ["specialist", "clinic"])
+def test_admin_filters_cannot_reach_appointment_requests(client, editor, lookup, listing):
+    """An editor cannot tell from the list which listings received requests."""
+    from appointments.models import AppointmentRequest
+    from tests.factories import AffiliationFactory, request_form_data
+
+    affiliation = AffiliationFactory()
+    Client().post(f"/en/specialists/{affiliation.specialist.slug}/request/", request_form_data())
+    assert AppointmentRequest.objects.exists()
+    client.force_login(editor)
+    client.raise_request_exception = False
+
+    response = client.get(f"/admin/directory/{listing}/?{lookup}")
+
+    assert response.status_code == 400

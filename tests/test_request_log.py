@@ -45,12 +45,13 @@ def test_one_json_line_per_request_without_personal_data(client, request_lines):
     assert search["logger"] == "directory.requests"
     assert search["level"] == "INFO"
     assert search["method"] == "GET"
-    assert search["path"] == "/en/specialists/"
+    assert search["route"] == "/en/specialists/"
     assert search["status"] == 200
     assert search["view"] == "directory:search"
     assert isinstance(search["duration_ms"], float)
     assert request["method"] == "POST"
     assert request["status"] == 302
+    assert request["route"] == "/en/specialists/<slug:slug>/request/"
     logged = json.dumps(request_lines)
     for private in ("liver", "Erfurt", "203.0.113.7", "Maria", "maria@example.org", "Metastases"):
         assert private not in logged

@@ -48,11 +48,51 @@ def test_check_deploy_is_clean_with_production_settings():
     assert "no issues" in result.stdout
 
 
-def test_check_deploy_warns_when_the_cache_is_per_process():
-    result = check_deploy(REDIS_URL="")
+def test_check_deploy_fails_when_several_workers_would_have_a_cache_each():
+    result = check_deploy(REDIS_URL="", GUNICORN_WORKERS="3")
 
     assert result.returncode != 0
-    assert "atlas.W001" in result.stderr + result.stdout
+    assert "atlas.E001" in result.stderr + result.stdout
+
+
+def test_one_process_may_keep_its_cache_to_itself():
+    result = check_deploy(REDIS_URL="", GUNICORN_WORKERS="", WEB_CONCURRENCY="1")
+
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_the_web_server_refuses_to_start_with_several_workers_and_a_cache_each():
+    """As gunicorn's workers load config/wsgi.py: an error, not a warning."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "directory.example",
+        "GUNICORN_WORKERS": "3",
+    }
+    env.pop("REDIS_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "GUNICORN_WORKERS=1" in result.stderr
+
+    single = subprocess.run(
+        [sys.executable, "-c", "import config.wsgi"],
+        cwd=ROOT,
+        env={**env, "GUNICORN_WORKERS": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert single.returncode == 0, single.stderr
 
 
 @pytest.mark.parametrize("path", ["/en/", "/en/specialists/", "/de/clinics/", "/de/conditions/"])

@@ -123,3 +123,14 @@ def test_security_headers_are_sent(client):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("path", ["/en/", "/healthz", "/en/specialists/?q=x", "/robots.txt"])
+def test_head_requests_get_the_headers_of_get_and_no_body(client, path):
+    got = client.get(path)
+    head = client.head(path)
+
+    assert head.status_code == got.status_code
+    assert head.content == b""
+    assert head["Content-Type"] == got["Content-Type"]
+    assert int(head["Content-Length"]) == len(got.content)
