@@ -88,3 +88,19 @@ def test_passed_windows_are_forgotten():
 
     assert rate_limits.forget_passed_windows(now=now) == 1
     assert RateLimitCount.objects.count() == 1
+
+
+def test_an_admin_lock_out_survives_an_emptied_cache(settings):
+    """django-axes keeps failed logins in PostgreSQL too (its database handler)."""
+    from tests.factories import EditorFactory
+
+    assert settings.AXES_HANDLER == "axes.handlers.database.AxesDatabaseHandler"
+    EditorFactory(username="erika", password="right-password-1")
+    attacker = Client(REMOTE_ADDR="203.0.113.9")
+    for attempt in range(5):
+        attacker.post("/admin/login/", {"username": "erika", "password": f"wrong-{attempt}"})
+    caches["default"].clear()
+
+    locked = attacker.post("/admin/login/", {"username": "erika", "password": "right-password-1"})
+
+    assert locked.status_code == 429
