@@ -5,10 +5,10 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from content.models import Article, Source
-from directory import search
+from directory.search import keys
 
 
 @receiver([post_save, post_delete], sender=Article)
 @receiver([post_save, post_delete], sender=Source)
 def article_changed(sender, **kwargs):
-    search.bump_generation(counts=False)
+    keys.bump_generation(counts=False)

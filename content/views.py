@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 
 from content.models import Article, Source
 from content.seo import medical_web_page
-from directory import search
-from directory.listing import SpecialistList
 from directory.models import Clinic, Condition, Country, SpecialistSearch, Specialty
 from directory.places import fold
+from directory.search import keys
+from directory.search.lists import SpecialistList
 from directory.seo import Crumb, home_crumb, website
 from directory.views import cached_public_page, may_preview
 
@@ -83,8 +83,8 @@ def _clinics_treating(condition: Condition) -> list[Clinic]:
         .only("name", "slug", "kind")
         .order_by("-listed", "name")[:CLINICS_SHOWN]
     )
-    key = f"search:{search.generation(search.CARDS_GENERATION_KEY)}:clinics:{condition.pk}"
-    return cache.get_or_set(key, lambda: list(clinics), search.cache_seconds())
+    key = keys.clinics_treating(condition.pk)
+    return cache.get_or_set(key, lambda: list(clinics), keys.cache_seconds())
 
 
 @cached_public_page

@@ -16,7 +16,6 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.text import slugify
 
-from directory import search
 from directory.models import (
     LANGUAGE_CODES,
     Affiliation,
@@ -32,6 +31,7 @@ from directory.models import (
     slugify_name,
 )
 from directory.places import resolve_place
+from directory.search import index
 
 COLUMNS = [
     "slug",
@@ -448,7 +448,7 @@ def import_specialists(data: bytes | str, *, dry_run: bool = False, user=None) -
         report.results.append(RowResult(plan.row, slug, action, changes))
     if report.errors or dry_run:
         return report
-    with transaction.atomic(), search.deferred():
+    with transaction.atomic(), index.deferred():
         _apply(plans, report, taxonomy, user)
     report.applied = True
     return report

@@ -11,9 +11,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from directory import search
 from directory.csv_format import import_specialists
 from directory.models import Clinic, Condition, Location, Specialist, Specialty, Status
+from directory.search import index
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 DEMO_VERIFIED = date(2026, 11, 1)
@@ -82,7 +82,7 @@ def load_demo_directory() -> dict[str, int]:
             added["clinics"] += 1
     added["specialists"] = _import_missing_specialists(FIXTURES / "demo_specialists.csv")
     if any(added.values()):
-        search.rebuild_all()  # fixtures load raw rows, which the index's receivers skip
+        index.rebuild_all()  # fixtures load raw rows, which the index's receivers skip
     return added
 
 

@@ -4,7 +4,6 @@ the code makes to a listing."""
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from directory import search
 from directory.models import (
     Affiliation,
     Clinic,
@@ -15,6 +14,7 @@ from directory.models import (
     SpecialistSearch,
     Specialty,
 )
+from directory.search import index, keys
 
 
 def _raw(kwargs) -> bool:
@@ -25,26 +25,26 @@ def _raw(kwargs) -> bool:
 @receiver(post_save, sender=Specialist)
 def specialist_saved(sender, instance, **kwargs):
     if not _raw(kwargs):
-        search.rebuild([instance.pk])
+        index.rebuild([instance.pk])
 
 
 @receiver(pre_delete, sender=Specialist)
 def specialist_deleting(sender, instance, **kwargs):
     # Its affiliations and focus are deleted first; their receivers must not index it again.
-    search.forget(instance.pk)
+    index.forget(instance.pk)
 
 
 @receiver(post_delete, sender=Specialist)
 def specialist_deleted(sender, instance, **kwargs):
-    search.remember(instance.pk)
-    search.bump_generation()
+    index.remember(instance.pk)
+    keys.bump_generation()
 
 
 @receiver([post_save, post_delete], sender=Affiliation)
 @receiver([post_save, post_delete], sender=SpecialistCondition)
 def listing_part_changed(sender, instance, **kwargs):
     if not _raw(kwargs):
-        search.rebuild([instance.specialist_id])
+        index.rebuild([instance.specialist_id])
 
 
 def _m2m_rebuild(instance, action, reverse, pk_set, specialists_of) -> None:
@@ -53,9 +53,9 @@ def _m2m_rebuild(instance, action, reverse, pk_set, specialists_of) -> None:
     if action not in {"post_add", "post_remove", "post_clear"}:
         return
     if not reverse:
-        search.rebuild([instance.pk])
+        index.rebuild([instance.pk])
     else:  # from the field or condition: the given specialists, or all of it (clear)
-        search.rebuild(pk_set or specialists_of(instance.pk))
+        index.rebuild(pk_set or specialists_of(instance.pk))
 
 
 @receiver(m2m_changed, sender=Specialist.conditions.through)
@@ -71,21 +71,21 @@ def specialties_changed(sender, instance, action, reverse, pk_set, **kwargs):
 @receiver(post_save, sender=Clinic)
 def clinic_saved(sender, instance, **kwargs):
     if not _raw(kwargs):
-        search.rebuild(instance.affiliations.values_list("specialist_id", flat=True))
-        search.bump_generation(counts=False)  # clinic pages, also of clinics with no one listed
+        index.rebuild(instance.affiliations.values_list("specialist_id", flat=True))
+        keys.bump_generation(counts=False)  # clinic pages, also of clinics with no one listed
 
 
 @receiver(post_save, sender=Location)
 def location_saved(sender, instance, **kwargs):
     if not _raw(kwargs):
-        search.rebuild(instance.affiliations.values_list("specialist_id", flat=True))
-        search.bump_generation(counts=False)
+        index.rebuild(instance.affiliations.values_list("specialist_id", flat=True))
+        keys.bump_generation(counts=False)
 
 
 @receiver(post_delete, sender=Clinic)
 @receiver(post_delete, sender=Location)
 def clinic_part_deleted(sender, instance, **kwargs):
-    search.bump_generation()
+    keys.bump_generation()
 
 
 @receiver(post_save, sender=Specialty)
@@ -93,20 +93,20 @@ def specialty_saved(sender, instance, **kwargs):
     """A field's broader field may have changed: its specialists and those of its sub-fields
     are filed under new ancestors."""
     if not _raw(kwargs):
-        search.rebuild(_specialists_with_field(instance.pk))
-        search.add_taxonomy_terms()
+        index.rebuild(_specialists_with_field(instance.pk))
+        index.add_taxonomy_terms()
 
 
 @receiver(post_save, sender=Condition)
 def condition_saved(sender, instance, **kwargs):
     if not _raw(kwargs):
-        search.add_taxonomy_terms()
+        index.add_taxonomy_terms()
 
 
 @receiver([post_delete], sender=Specialty)
 @receiver([post_delete], sender=Condition)
 def taxonomy_deleted(sender, instance, **kwargs):
-    search.bump_generation()
+    keys.bump_generation()
 
 
 def _specialists_with_field(specialty_id: int) -> set[int]:

@@ -1,4 +1,3 @@
-import hashlib
 from functools import wraps
 
 from django import forms
@@ -11,9 +10,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from directory import search, seo
-from directory.clinics import ClinicList
-from directory.listing import PAGE_SIZE, SpecialistList
+from directory import seo
 from directory.models import (
     Affiliation,
     Clinic,
@@ -21,6 +18,9 @@ from directory.models import (
     SpecialistCondition,
     Status,
 )
+from directory.search import keys
+from directory.search.clinics import ClinicList
+from directory.search.lists import PAGE_SIZE, SpecialistList
 
 
 def may_preview(request: HttpRequest, permission: str) -> bool:
@@ -37,12 +37,9 @@ def cached_public_page(view):
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method != "GET" or request.user.is_authenticated:
             return view(request, *args, **kwargs)
-        generation = search.generation(search.CARDS_GENERATION_KEY)
         # Pages hold absolute URLs (canonical, hreflang, structured data): one entry per host.
         origin = f"{request.scheme}://{request.get_host()}"
-        # Hashed: a key holds no URL (search words are personal data), whatever its length.
-        address = f"{get_language()}:{origin}{request.get_full_path()}"
-        key = f"search:{generation}:page:{hashlib.sha256(address.encode()).hexdigest()}"
+        key = keys.page(get_language(), f"{origin}{request.get_full_path()}")
         cached = cache.get(key)
         if cached is not None:
             content, content_type = cached
@@ -52,7 +49,7 @@ def cached_public_page(view):
             response.render()  # a TemplateResponse (the sitemaps)
         if response.status_code == 200:
             # A view may shorten this, e.g. until a scheduled article is due.
-            longest = search.cache_seconds()  # shorter when read from a replica
+            longest = keys.cache_seconds()  # shorter when read from a replica
             timeout = min(getattr(response, "cache_seconds", longest), longest)
             cache.set(key, (response.content, response["Content-Type"]), max(timeout, 1))
         return response

@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 
 from appointments.models import AppointmentRequest
-from directory.clinics import ClinicFilterSet
-from directory.filters import SpecialistFilterSet
+from directory.search.clinics import ClinicFilterSet
+from directory.search.filters import SpecialistFilterSet
 from tests.factories import (
     AffiliationFactory,
     ConditionFactory,

@@ -12,7 +12,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 
-from directory import search
+from directory.search import keys
 from tests.factories import AffiliationFactory
 
 pytestmark = pytest.mark.django_db
@@ -60,10 +60,10 @@ def test_pages_and_generations_are_shared_by_every_app_server(redis_cache):
     specialist = AffiliationFactory(specialist__headline="Consultant").specialist
     url = f"/en/specialists/{specialist.slug}/"
     assert "Consultant" in Client().get(url).text
-    before = redis_cache["other"].get(search.CARDS_GENERATION_KEY)
+    before = redis_cache["other"].get(keys.CARDS_GENERATION_KEY)
 
     specialist.headline = "Head of department"
     specialist.save()  # on this server
 
-    assert redis_cache["other"].get(search.CARDS_GENERATION_KEY) != before
+    assert redis_cache["other"].get(keys.CARDS_GENERATION_KEY) != before
     assert "Head of department" in Client().get(url).text

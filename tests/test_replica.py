@@ -99,7 +99,7 @@ def page_cache_timeouts(monkeypatch):
 def test_pages_read_from_a_replica_are_cached_only_briefly(
     client, routed, specialist, page_cache_timeouts
 ):
-    from directory.search import REPLICA_CACHE_SECONDS
+    from directory.search.keys import REPLICA_CACHE_SECONDS
 
     client.get("/en/specialists/lena-aurich/")
 
@@ -109,11 +109,11 @@ def test_pages_read_from_a_replica_are_cached_only_briefly(
 def test_pages_read_from_the_primary_are_cached_for_the_generation(
     client, specialist, page_cache_timeouts
 ):
-    from directory import search
+    from directory.search import keys
 
     client.get("/en/specialists/lena-aurich/")
 
-    assert page_cache_timeouts == [search.CACHE_SECONDS]
+    assert page_cache_timeouts == [keys.CACHE_SECONDS]
 
 
 def test_when_the_replica_is_down_public_pages_read_from_the_primary(client, routed, specialist):

@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from directory import search
-from directory.filters import SpecialistFilterSet
 from directory.models import Place, SpecialistSearch
 from directory.places import fold
+from directory.search import index, keys
+from directory.search.filters import SpecialistFilterSet
 from tests.factories import (
     AffiliationFactory,
     ClinicFactory,
@@ -340,7 +340,7 @@ def test_counts_change_as_soon_as_a_listing_does(client, world):
 
 
 def test_pagination_keeps_every_filter(client, world):
-    with search.deferred():
+    with index.deferred():
         for number in range(23):
             specialist = SpecialistFactory(given_name="Max", family_name=f"Muster{number:02}")
             practice(specialist, "Berlin", "DE")
@@ -497,16 +497,16 @@ def test_query_counts_are_pinned_and_do_not_grow_with_the_results(client, world)
 
 def test_counts_survive_changes_the_search_does_not_see(client, world):
     hanna = world["hanna"]
-    counts = search.generation()
-    cards = search.generation(search.CARDS_GENERATION_KEY)
+    counts = keys.generation()
+    cards = keys.generation(keys.CARDS_GENERATION_KEY)
     hanna.headline = "Head of cardiology"
     hanna.save()
-    assert search.generation() == counts
-    assert search.generation(search.CARDS_GENERATION_KEY) != cards
+    assert keys.generation() == counts
+    assert keys.generation(keys.CARDS_GENERATION_KEY) != cards
     assert "Head of cardiology" in client.get(URL, {"q": "Schüßler"}).content.decode()
     hanna.languages = ["de", "en", "pl"]
     hanna.save()
-    assert search.generation() != counts
+    assert keys.generation() != counts
 
 
 def test_deleting_listings_keeps_the_index_consistent(client, world):

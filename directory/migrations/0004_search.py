@@ -25,7 +25,7 @@ DROP FUNCTION directory_fold(text);
 
 
 def build_search_rows(apps, schema_editor):
-    from directory.search import rebuild_all
+    from directory.search.index import rebuild_all
 
     rebuild_all()
 

@@ -1,7 +1,7 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from directory import search
+from directory.search import index
 from tests.browser.accessibility import assert_accessible
 from tests.factories import AffiliationFactory, SpecialtyFactory
 
@@ -28,7 +28,7 @@ WORDS = {
 @pytest.fixture
 def specialists(db):
     """22 specialists called Muster who speak English, and 3 who speak only German."""
-    with search.deferred():
+    with index.deferred():
         for number in range(25):
             AffiliationFactory(
                 specialist__given_name="Max",

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from directory.search import rebuild_all
+from directory.search.index import rebuild_all
 
 
 class Command(BaseCommand):

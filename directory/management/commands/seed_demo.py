@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from directory.models import Condition, Place, Specialty
-from directory.search import rebuild_all
+from directory.search.index import rebuild_all
 
 SLUG_PREFIX = "seed-"
 SPECIALISTS_PER_CLINIC = 20

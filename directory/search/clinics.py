@@ -26,7 +26,9 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
-from directory.filters import (
+from directory.models import Clinic, Country, Location, Place
+from directory.places import fold
+from directory.search.filters import (
     DEFAULT_RADIUS,
     MAX_QUERY_LENGTH,
     MAX_RADIUS,
@@ -35,9 +37,7 @@ from directory.filters import (
     Sort,
     cached_place,
 )
-from directory.listing import PAGE_SIZE, FilteredList, canonical_query_string
-from directory.models import Clinic, Country, Location, Place
-from directory.places import fold
+from directory.search.lists import PAGE_SIZE, FilteredList, canonical_query_string
 
 CANONICAL_ORDER = ("q", "country", "kind", "city", "radius", "sort", "page")
 KM_PER_DEGREE = 111.2

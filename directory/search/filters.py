@@ -4,7 +4,6 @@
 medical field pages (SPEC sections 4 and 6). It reads SpecialistSearch, the folded flat index
 that directory.search keeps up to date."""
 
-import hashlib
 import math
 from functools import cached_property
 
@@ -15,7 +14,6 @@ from django.db.models import BooleanField, Case, FloatField, IntegerField, Value
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
-from directory import search
 from directory.models import (
     LANGUAGE_CODES,
     Condition,
@@ -26,6 +24,7 @@ from directory.models import (
     Specialty,
 )
 from directory.places import resolve_place
+from directory.search import keys, text
 
 DEFAULT_RADIUS = 25
 MAX_RADIUS = 500
@@ -73,7 +72,7 @@ def chord(metres: float) -> float:
 def cached_place(text: str) -> Place | None:
     """The place `city=` names; the gazetteer changes only with a migration, so the answer is
     cached for an hour (None, for an unknown name, too)."""
-    key = f"search:place:{hashlib.sha256(text.encode()).hexdigest()}"
+    key = keys.place(text)
     # In a tuple, so that None (no such place) is cached too.
     return cache.get_or_set(key, lambda: (resolve_place(text),), 60 * 60)[0]
 
@@ -163,8 +162,8 @@ class SpecialistFilterSet(django_filters.FilterSet):
         self.place: Place | None = None
         self.condition: Condition | None = None
         self.specialty: Specialty | None = None
-        self.words = search.Words()
-        self.text_conditions = None  # (match, exact, name), see search.text_filters
+        self.words = text.Words()
+        self.text_conditions = None  # (match, exact, name), see text.text_filters
 
     # --- What the filters look up, once per request ----------------------------------------
 
@@ -173,24 +172,23 @@ class SpecialistFilterSet(django_filters.FilterSet):
         """Every medical field, for the `specialty` filter, its facet and the cards; cached
         until the next change to the listings or the taxonomy."""
         return cache.get_or_set(
-            f"search:fields:{search.generation()}",
+            keys.specialties(),
             lambda: {
                 field.pk: field
                 for field in Specialty.objects.only("name_en", "name_de", "slug", "parent_id")
             },
-            search.cache_seconds(),
+            keys.cache_seconds(),
         )
 
     @cached_property
-    def _words(self) -> search.Words:
+    def _words(self) -> text.Words:
         """The analysed query, cached per generation (it depends on the taxonomy and the
         vocabulary, which move the generation on)."""
-        text = self.form.cleaned_data["q"]
-        digest = hashlib.sha256(text.encode()).hexdigest()
+        typed = self.form.cleaned_data["q"]
         return cache.get_or_set(
-            f"search:{search.generation()}:words:{digest}",
-            lambda: search.analyse(text),
-            search.cache_seconds(),
+            keys.analysed_query(typed),
+            lambda: text.analyse(typed),
+            keys.cache_seconds(),
         )
 
     @cached_property
@@ -238,7 +236,7 @@ class SpecialistFilterSet(django_filters.FilterSet):
         if not self.words:
             self.unknown[name] = value  # nothing searchable in it (only symbols, say)
             return queryset.none()
-        match, exact, by_name = self.text_conditions = search.text_filters(self.words)
+        match, exact, by_name = self.text_conditions = text.text_filters(self.words)
         return queryset.filter(match).alias(
             tier=Case(
                 When(by_name, then=Value(0)),

@@ -4,12 +4,10 @@
 the filtered rows of one page, the result count and the facet counts beside every option.
 
 Counts are computed disjunctively (a facet's own selection does not shrink its own counts) in a
-single query and cached until the next change to any listing (directory.search.generation), so
+single query and cached until the next change to any listing (directory.search.keys), so
 the broad lists patients open most (a condition, a country) stay fast at full scale.
 """
 
-import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -24,8 +22,6 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from core.routers import read_alias
-from directory import search
-from directory.filters import DEFAULT_RADIUS, RADIUS_CHOICES, Sort, SpecialistFilterSet
 from directory.models import (
     LANGUAGE_CODES,
     Affiliation,
@@ -36,6 +32,8 @@ from directory.models import (
     Status,
 )
 from directory.models import language_name as _language_name
+from directory.search import keys
+from directory.search.filters import DEFAULT_RADIUS, RADIUS_CHOICES, Sort, SpecialistFilterSet
 
 PAGE_SIZE = 20
 # What a card shows (directory/includes/specialist_card.html): nothing else is loaded.
@@ -202,7 +200,7 @@ class SpecialistList(FilteredList):
 
     @property
     def cache_seconds(self) -> int:
-        return search.cache_seconds()
+        return keys.cache_seconds()
 
     @property
     def form_cache_key(self) -> str:
@@ -318,10 +316,12 @@ class SpecialistList(FilteredList):
         rows = self._page_rows(queryset)
         # Cached per generation of the index (a card changes only with its listing, which
         # starts a new one), language and the distance shown.
-        prefix = f"search:{search.generation(search.CARDS_GENERATION_KEY)}:{get_language()}"
+        language = get_language()
         cards = [
             Card(
-                pk, distance, f"{prefix}:card:{pk}:{'' if distance is None else f'{distance:.1f}'}"
+                pk,
+                distance,
+                keys.card(language, pk, "" if distance is None else f"{distance:.1f}"),
             )
             for pk, _fields, distance in rows
         ]
@@ -332,7 +332,7 @@ class SpecialistList(FilteredList):
         if missing:
             field_ids = {pk: ids for pk, ids, _distance in rows}
             self._render(missing, field_ids)
-            cache.set_many({card.cache_key: card.html for card in missing}, search.cache_seconds())
+            cache.set_many({card.cache_key: card.html for card in missing}, keys.cache_seconds())
         return cards
 
     def _render(self, cards: list[Card], field_ids: dict[int, list[int]]) -> None:
@@ -373,13 +373,10 @@ class SpecialistList(FilteredList):
         }
         if self.data.get("city"):
             data["radius"] = self.radius
-        digest = hashlib.sha256(
-            json.dumps([self.scope, data], sort_keys=True, default=str).encode()
-        ).hexdigest()
-        return f"search:counts:{search.generation()}:{digest}"
+        return keys.counts(self.scope, data)
 
     def _counts(self) -> dict:
-        return cache.get_or_set(self._counts_key, self._count, search.cache_seconds())
+        return cache.get_or_set(self._counts_key, self._count, keys.cache_seconds())
 
     def _count(self) -> dict:
         """The total and, for each facet, the count of every value, in one query."""

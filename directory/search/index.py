@@ -1,0 +1,192 @@
+"""The search index: one flat, folded row per published specialist (SpecialistSearch), kept up
+to date whenever a listing changes, and the vocabulary of known words (SearchTerm).
+
+Folding is done in PostgreSQL by `directory_fold()` (migration 0004), the SQL twin of
+directory.places.fold: case, accents, umlauts and their spellings, and ß never matter.
+
+A change to a listing calls `rebuild()` for the specialists it touches (directory/signals.py).
+Bulk work (imports) collects the IDs inside `deferred()` and rebuilds once; seeding rebuilds all.
+Every rebuild moves the search generation on (directory.search.keys), which retires cached counts.
+"""
+
+import threading
+from collections.abc import Iterable
+from contextlib import contextmanager
+
+from django.db import connection, transaction
+
+from directory.search.keys import bump_generation
+
+MIN_FUZZY_LENGTH = 4
+
+# One row per published specialist. Only clinics that are published count: a specialist is not
+# found by the name or city of a clinic the site does not show.
+_ROWS_SQL = """
+SELECT s.id,
+    left(directory_fold(concat_ws(' ', s.family_name, s.given_name)), 200),
+    setweight(to_tsvector('simple',
+        directory_fold(concat_ws(' ', s.given_name, s.family_name))), 'A')
+    || setweight(to_tsvector('simple', directory_fold(coalesce(loc.clinics, ''))), 'B')
+    || setweight(to_tsvector('simple', directory_fold(coalesce(loc.places, ''))), 'D'),
+    coalesce(loc.countries, '{}'), coalesce(fields.ids, '{}'), coalesce(topics.ids, '{}'),
+    s.languages, s.insurance, s.accepts_new_patients,
+    coalesce(loc.points, '{}'), loc.bounds
+FROM directory_specialist s
+LEFT JOIN LATERAL (
+    SELECT string_agg(DISTINCT c.name, ' ') AS clinics,
+        array_agg(DISTINCT l.country ORDER BY l.country) AS countries,
+        string_agg(DISTINCT concat_ws(' ', l.city, p.name_en, p.name_de), ' ') AS places,
+        array_agg(e.point ORDER BY a.is_primary DESC, a.id)
+            FILTER (WHERE e.point IS NOT NULL) AS points,
+        CASE WHEN count(e.point) > 0 THEN cube(
+            ARRAY[min(cube_ll_coord(e.point, 1)), min(cube_ll_coord(e.point, 2)),
+                min(cube_ll_coord(e.point, 3))],
+            ARRAY[max(cube_ll_coord(e.point, 1)), max(cube_ll_coord(e.point, 2)),
+                max(cube_ll_coord(e.point, 3))]) END AS bounds
+    FROM directory_affiliation a
+    JOIN directory_clinic c ON c.id = a.clinic_id AND c.status = 'published'
+    JOIN directory_location l ON l.id = a.location_id
+    LEFT JOIN directory_place p ON p.id = l.place_id
+    CROSS JOIN LATERAL (SELECT ll_to_earth(l.latitude, l.longitude)::cube AS point) AS e
+    WHERE a.specialist_id = s.id
+) loc ON true
+LEFT JOIN LATERAL (
+    WITH RECURSIVE tree(id, parent_id) AS (
+        SELECT t.id, t.parent_id
+        FROM directory_specialist_specialties ss
+        JOIN directory_specialty t ON t.id = ss.specialty_id
+        WHERE ss.specialist_id = s.id
+        UNION
+        SELECT t.id, t.parent_id FROM directory_specialty t JOIN tree ON t.id = tree.parent_id
+    )
+    SELECT array_agg(DISTINCT id ORDER BY id) AS ids FROM tree
+) fields ON true
+LEFT JOIN LATERAL (
+    SELECT array_agg(sc.condition_id ORDER BY sc.condition_id) AS ids
+    FROM directory_specialistcondition sc WHERE sc.specialist_id = s.id
+) topics ON true
+WHERE s.status = 'published'
+"""
+
+_INSERT = """
+INSERT INTO directory_specialistsearch (specialist_id, sort_name, names, countries,
+    specialty_ids, condition_ids, languages, insurance, accepts_new_patients, points, bounds)
+"""
+
+# Words of names and cities (from the rows just written) and of the taxonomy, for typo tolerance.
+_NAME_TERMS_SQL = """
+INSERT INTO directory_searchterm (word)
+SELECT DISTINCT word FROM directory_specialistsearch, unnest(tsvector_to_array(names)) AS word
+WHERE {where} AND length(word) BETWEEN %(min)s AND 100 AND word !~ '[0-9]'
+ON CONFLICT DO NOTHING
+"""
+_TAXONOMY_TERMS_SQL = """
+INSERT INTO directory_searchterm (word)
+SELECT DISTINCT word FROM (
+    SELECT directory_fold(concat_ws(' ', name_en, name_de, synonyms_en, synonyms_de)) AS text
+    FROM directory_condition
+    UNION ALL
+    SELECT directory_fold(concat_ws(' ', name_en, name_de)) FROM directory_specialty
+) AS taxonomy, regexp_split_to_table(text, ' ') AS word
+WHERE length(word) BETWEEN %(min)s AND 100 AND word !~ '[0-9]'
+ON CONFLICT DO NOTHING
+"""
+
+_state = threading.local()
+
+
+_FINGERPRINT_SQL = """
+SELECT md5(coalesce(string_agg(row::text, ',' ORDER BY specialist_id), ''))
+FROM directory_specialistsearch AS row WHERE specialist_id = ANY(%(ids)s)
+"""
+
+
+def forget(specialist_id: int) -> None:
+    """Leave this specialist out of rebuilds while it is being deleted (its row goes with it):
+    from just before the deletion (pre_delete) to just after it (remember, on post_delete)."""
+    if getattr(_state, "forgotten", None) is None:
+        _state.forgotten = set()
+    _state.forgotten.add(specialist_id)
+
+
+def remember(specialist_id: int) -> None:
+    getattr(_state, "forgotten", set()).discard(specialist_id)
+
+
+def rebuild(specialist_ids: Iterable[int]) -> None:
+    """Rewrite the search rows of these specialists (deleting those no longer published)."""
+    forgotten = getattr(_state, "forgotten", None) or set()
+    ids = sorted({int(pk) for pk in specialist_ids if pk is not None} - forgotten)
+    if not ids:
+        return
+    pending = getattr(_state, "pending", None)
+    if pending is not None:
+        pending.update(ids)
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_FINGERPRINT_SQL, {"ids": ids})
+        before = cursor.fetchone()[0]
+        cursor.execute(
+            "DELETE FROM directory_specialistsearch WHERE specialist_id = ANY(%(ids)s)",
+            {"ids": ids},
+        )
+        cursor.execute(_INSERT + _ROWS_SQL + " AND s.id = ANY(%(ids)s)", {"ids": ids})
+        cursor.execute(
+            _NAME_TERMS_SQL.format(where="specialist_id = ANY(%(ids)s)"),
+            {"ids": ids, "min": MIN_FUZZY_LENGTH},
+        )
+        cursor.execute(_FINGERPRINT_SQL, {"ids": ids})
+        changed = cursor.fetchone()[0] != before
+    # A change that leaves the rows as they were (a biography, say) keeps the counts.
+    bump_generation(counts=changed)
+
+
+def rebuild_all() -> int:
+    """Rewrite every search row and term; returns the number of rows.
+
+    The indexes are dropped first and built again afterwards, which is several times faster
+    than updating them row by row; the table is locked meanwhile (a minute at 520,000 rows)."""
+    from directory.models import SpecialistSearch
+
+    indexes = SpecialistSearch._meta.indexes
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE directory_specialistsearch IN ACCESS EXCLUSIVE MODE")
+        # Check the foreign key as rows go in, so no deferred check blocks CREATE INDEX.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        with connection.schema_editor(atomic=False) as editor:
+            for index in indexes:
+                editor.remove_index(SpecialistSearch, index)
+        cursor.execute("TRUNCATE directory_specialistsearch")
+        cursor.execute(_INSERT + _ROWS_SQL)
+        count = cursor.rowcount
+        with connection.schema_editor(atomic=False) as editor:
+            for index in indexes:
+                editor.add_index(SpecialistSearch, index)
+        cursor.execute(_NAME_TERMS_SQL.format(where="true"), {"min": MIN_FUZZY_LENGTH})
+        cursor.execute(_TAXONOMY_TERMS_SQL, {"min": MIN_FUZZY_LENGTH})
+        cursor.execute("ANALYZE directory_specialistsearch, directory_searchterm")
+    bump_generation()
+    return count
+
+
+def add_taxonomy_terms() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_TAXONOMY_TERMS_SQL, {"min": MIN_FUZZY_LENGTH})
+    bump_generation()
+
+
+@contextmanager
+def deferred():
+    """Collect the rebuilds requested inside the block and run them once at its end."""
+    if getattr(_state, "pending", None) is not None:
+        yield
+        return
+    _state.pending = set()
+    try:
+        yield
+        ids = _state.pending
+    finally:
+        _state.pending = None
+    rebuild(ids)
+
+
