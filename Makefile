@@ -56,6 +56,7 @@ db: install
 
 setup: install messages db
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_reference
 	$(BIN)/python manage.py load_demo
 
 run: setup

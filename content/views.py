@@ -14,6 +14,7 @@ from directory.models import Clinic, Condition, Country, SpecialistSearch, Speci
 from directory.places import fold
 from directory.search import keys
 from directory.search.lists import SpecialistList
+from directory.search.plan import specialties
 from directory.seo import Crumb, home_crumb, website
 from directory.views import cached_public_page, may_preview
 
@@ -96,6 +97,7 @@ def condition_detail(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         SpecialistSearch.objects.filter(condition_ids__contains=[condition.pk]),
         scope=f"condition:{condition.pk}",
+        scope_conditions=[condition.pk],
     )
     related = (
         Condition.objects.filter(specialties__in=condition.specialties.all())
@@ -150,7 +152,7 @@ def specialty_detail(request: HttpRequest, slug: str) -> HttpResponse:
         SpecialistSearch.objects.filter(specialty_ids__contains=[field.pk]),
         scope=f"specialty:{field.pk}",
     )
-    fields = listing.filterset.specialties  # every field, cached: no query per ancestor
+    fields = specialties()  # every field, cached: no query per ancestor
     ancestors, parent = [], fields.get(field.parent_id)
     while parent is not None and parent not in ancestors:
         ancestors.insert(0, parent)

@@ -97,9 +97,15 @@ class PublishableAdmin(GuardedLookups, StatusActions, TranslationAdmin):
 class SpecialtyAdmin(GuardedLookups, TranslationAdmin):
     list_display = ["name_en", "name_de", "parent", "needs_review"]
     list_filter = ["needs_review", ("parent", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["name_en", "name_de", "slug"]
+    search_fields = ["name_en", "name_de", "synonyms_en", "synonyms_de", "slug"]
     autocomplete_fields = ["parent"]
-    fields = [("name_en", "name_de"), "slug", "parent", "needs_review"]
+    fields = [
+        ("name_en", "name_de"),
+        ("synonyms_en", "synonyms_de"),
+        "slug",
+        "parent",
+        "needs_review",
+    ]
     prepopulated_fields = {"slug": ["name_en"]}
 
 

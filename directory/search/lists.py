@@ -14,7 +14,7 @@ from functools import cached_property
 
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import Case, F, FloatField, Func, Prefetch, Value, When
+from django.db.models import Case, F, FloatField, Func, Prefetch, Q, Value, When
 from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.template.loader import get_template
@@ -32,8 +32,12 @@ from directory.models import (
     Status,
 )
 from directory.models import language_name as _language_name
-from directory.search import keys
-from directory.search.filters import DEFAULT_RADIUS, RADIUS_CHOICES, Sort, SpecialistFilterSet
+from directory.search import keys, text
+from directory.search import plan as plans
+from directory.search.filters import SpecialistFilterSet
+from directory.search.geo import DEFAULT_RADIUS, RADIUS_CHOICES
+from directory.search.plan import FACETS, Plan, Sort
+from directory.search.text import NEVER
 
 PAGE_SIZE = 20
 # What a card shows (directory/includes/specialist_card.html): nothing else is loaded.
@@ -120,14 +124,15 @@ class Card:
 
 
 class FilteredList:
-    """What the specialist and the clinic lists share: a FilterSet over the request's parameters
-    (`city`, `radius` and `page` included) and what the form shows of it."""
+    """What the specialist and the clinic lists share: the parameters (a FilterSet's form, which
+    validates them), the plan they resolve to, and what the form shows of it."""
 
-    def __init__(self, request, filterset):
+    def __init__(self, request, filterset, **plan_options):
         self.request = request
         self.filterset = filterset
         self.valid = filterset.is_valid()
         self.data = filterset.form.cleaned_data if self.valid else {}
+        self.plan = plans.make_plan(self.data, **plan_options) if self.valid else Plan(valid=False)
 
     @property
     def status(self) -> int:
@@ -139,15 +144,36 @@ class FilteredList:
 
     @property
     def unknown(self) -> dict:
-        return self.filterset.unknown
+        return self.plan.unknown
 
     @property
     def place(self):
-        return self.filterset.place
+        """The place the list is around (a directory.search.geo.Origin), or None."""
+        return self.plan.origin
+
+    @property
+    def place_label(self) -> str:
+        return self.place.label if self.place else ""
+
+    @property
+    def place_alternatives(self) -> list:
+        """Other places the name could mean, with the URL of this list around each."""
+        if self.plan.place is None:
+            return []
+        return [
+            (origin, self.query_string(city=origin.value, page=1))
+            for origin in self.plan.place.alternatives
+        ]
+
+    @property
+    def without_place_url(self) -> str:
+        """This list without the place named in `q`."""
+        words = self.plan.understanding.text_without_place
+        return self.query_string(q=words, page=1)
 
     @property
     def radius(self) -> int:
-        return self.filterset.radius_km if self.valid else DEFAULT_RADIUS
+        return self.plan.radius if self.valid else DEFAULT_RADIUS
 
     @property
     def radius_options(self) -> list[tuple[str, int, bool]]:
@@ -170,15 +196,13 @@ class SpecialistList(FilteredList):
     """Runs the FilterSet over the published specialists (optionally narrowed by `queryset`,
     e.g. to one condition) and gathers what the templates show. A fixed number of queries."""
 
-    def __init__(self, request, queryset=None, *, scope: str = ""):
+    def __init__(self, request, queryset=None, *, scope: str = "", scope_conditions=()):
         super().__init__(
             request,
-            SpecialistFilterSet(
-                request.GET,
-                queryset=queryset if queryset is not None else SpecialistSearch.objects.all(),
-                request=request,
-            ),
+            SpecialistFilterSet(request.GET, request=request),
+            scope_conditions=scope_conditions,
         )
+        self.base = queryset if queryset is not None else SpecialistSearch.objects.all()
         self.scope = scope
         self.total = 0
         self.cards: list[Card] = []
@@ -210,9 +234,7 @@ class SpecialistList(FilteredList):
 
     @property
     def place_name(self) -> str:
-        if self.place is None:
-            return ""
-        return self.place.name_de if get_language() == "de" else self.place.name_en
+        return self.place.name() if self.place else ""
 
     @property
     def carried_condition(self) -> str:
@@ -237,8 +259,13 @@ class SpecialistList(FilteredList):
 
     # --- Running -----------------------------------------------------------------------------
 
+    @property
+    def focus_ranked(self) -> bool:
+        """The order puts those who list the condition first in their treatment focus first."""
+        return self.sort == Sort.RELEVANCE and bool(self.plan.focus_condition_ids)
+
     def _run(self) -> None:
-        queryset = self.filterset.qs
+        queryset = plans.rows(self.plan, self.base)
         counts = self._counts()
         self.total = counts["total"]
         self.num_pages = max(1, math.ceil(self.total / PAGE_SIZE))
@@ -265,30 +292,43 @@ class SpecialistList(FilteredList):
                 / 1000
             )
             columns.append("distance_km")
-        conditions = self.filterset.text_conditions
-        if self.sort != Sort.RELEVANCE or conditions is None:
+        understanding = self.plan.understanding
+        focus = plans.focus(self.plan)
+        if self.sort != Sort.RELEVANCE or (not understanding.words and focus is None):
             rows = queryset.order_by(*self._ordering()).values_list(*columns)[start:stop]
             return [(row[0], row[2], row[3] if len(row) > 3 else None) for row in rows]
-        _match, exact, by_name = conditions
         # Name matches are few and bunched in name order (every Müller sorts together), so
         # walking the name index to find them would read most of the table: those tiers sort
         # their matches instead (lower() of the folded name is the same order, unindexed).
         # Condition and field matches are many and spread out, so the planner may walk it.
         indexed = ("sort_name", "specialist_id")
         unindexed = (Lower("sort_name"), "specialist_id")
-        words = self.filterset.words
-        if words.names_only:
-            # One sorted pass over the name and city matches, names first.
-            ranked = Case(When(by_name, then=Value(0)), default=Value(1))
-            tiers = [(queryset.filter(exact).annotate(tier=ranked), ("tier", *unindexed))]
+        tiers = []
+        if understanding.words:
+            _match, exact, by_name = text.text_filters(understanding)
         else:
-            tiers = [
-                (queryset.filter(by_name).annotate(tier=Value(0)), unindexed),
-                (queryset.filter(exact).exclude(by_name).annotate(tier=Value(1)), indexed),
-            ]
-        if words.has_alternatives:
-            ordering = unindexed if words.similar_names_only else indexed
-            tiers.append((queryset.exclude(exact).annotate(tier=Value(2)), ordering))
+            exact, by_name = Q(), NEVER
+        if understanding.words and understanding.names_only:
+            # One sorted pass over the name and city matches, names first.
+            ranked = Case(When(by_name, then=Value(0)), default=Value(3))
+            tiers.append((queryset.filter(exact).annotate(tier=ranked), ("tier", *unindexed)))
+        else:
+            matching = queryset.filter(exact)
+            if understanding.words:
+                tiers.append((queryset.filter(by_name).annotate(tier=Value(0)), unindexed))
+                matching = matching.exclude(by_name)
+            if focus is not None:
+                first, top = focus
+                tiers += [
+                    (matching.filter(first).annotate(tier=Value(1)), indexed),
+                    (matching.filter(top).exclude(first).annotate(tier=Value(2)), indexed),
+                    (matching.exclude(top).annotate(tier=Value(3)), indexed),
+                ]
+            else:
+                tiers.append((matching.annotate(tier=Value(3)), indexed))
+        if understanding.words and understanding.has_alternatives:
+            ordering = unindexed if understanding.similar_names_only else indexed
+            tiers.append((queryset.exclude(exact).annotate(tier=Value(4)), ordering))
         parts, params = [], []
         names = ", ".join(columns)
         for rows, ordering in tiers:
@@ -350,7 +390,7 @@ class SpecialistList(FilteredList):
             )
             .in_bulk([card.pk for card in cards])
         )
-        fields = self.filterset.specialties
+        fields = plans.specialties()
         template = get_template("directory/includes/specialist_card.html")
         for card in cards:
             card.specialist = specialists.get(card.pk)
@@ -380,15 +420,15 @@ class SpecialistList(FilteredList):
 
     def _count(self) -> dict:
         """The total and, for each facet, the count of every value, in one query."""
-        counts = {"total": 0, **{name: {} for name in SpecialistFilterSet.FACETS}}
+        counts = {"total": 0, **{name: {} for name in FACETS}}
         parts, params = [], []
-        queryset = self.filterset.qs
+        queryset = plans.rows(self.plan, self.base)
         if not queryset.query.is_empty():
             sql, sql_params = queryset.order_by().values("specialist_id").query.sql_with_params()
             parts.append(f"SELECT 'total', '', count(*) FROM ({sql}) AS r")
             params.extend(sql_params)
-        for name, column in SpecialistFilterSet.FACETS.items():
-            rows = self.filterset.queryset_for_facet(name)
+        for name, column in FACETS.items():
+            rows = plans.rows(self.plan, self.base, skip=name) if self.data.get(name) else queryset
             if rows.query.is_empty():
                 continue
             sql, sql_params = rows.order_by().values(column).query.sql_with_params()
@@ -411,8 +451,8 @@ class SpecialistList(FilteredList):
     def _facets(self, counts: dict | None) -> list[Facet]:
         """The options of each facet with their counts (None: not counted, the form has
         errors). Fields and languages nobody in the list has are left out."""
-        selected = {name: self.selected(name) for name in SpecialistFilterSet.FACETS}
-        chosen_field = self.filterset.specialty
+        selected = {name: self.selected(name) for name in FACETS}
+        chosen_field = self.plan.specialty
         errors = self.filterset.form.errors
 
         def count(name, value):
@@ -424,7 +464,7 @@ class SpecialistList(FilteredList):
                 for value, label in choices
             ]
 
-        fields = self.filterset.specialties.values()
+        fields = plans.specialties().values()
         field_options = [
             Option(
                 f.slug,

@@ -1,7 +1,20 @@
-"""Understanding the text a patient types (`q`): folded words, and what each matches in the
-taxonomy and the vocabulary of known words (typo tolerance)."""
+"""Understanding the text a patient types (`q`), once per search generation and query.
 
-from collections.abc import Iterable
+The words are folded and read left to right:
+
+- a postcode ("10115", "1030 Wien", "CH-3011") and a place that follows a preposition ("in
+  Bern", "near Graz") or stands beside a medical word ("Kardiologe Hamburg-Altona") become the
+  place the search is around; the page says so and offers to drop it;
+- titles and filler words ("Dr. med. univ.", "in der Nähe", "near me", "Facharzt für") are never
+  required to match;
+- phrases and words of the vocabulary ("heart specialist", "Augenärztin", "Krebs") stand for their
+  medical fields and conditions (directory.search.vocabulary);
+- every other word must begin a word of a specialist's or clinic's name or city; a word that
+  begins no known term at all is taken for a typo: the most similar known terms stand in for it,
+  and names that sound alike (Kölner Phonetik) count too.
+"""
+
+import re
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchQuery
@@ -9,7 +22,17 @@ from django.db import connections
 from django.db.models import Q
 
 from core.routers import read_alias
+from directory import phonetics
+from directory.places import fold
+from directory.search import geo
 from directory.search.index import MIN_FUZZY_LENGTH
+from directory.search.vocabulary import (
+    FILLERS,
+    PLACE_PREPOSITIONS,
+    TITLES,
+    Concept,
+    Vocabulary,
+)
 
 MAX_WORDS = 8
 ALTERNATIVES_PER_WORD = 4
@@ -18,24 +41,41 @@ ALTERNATIVES_PER_WORD = 4
 MIN_SIMILARITY = 0.4
 # Terms within this of the most similar one stand in for the word too.
 SIMILARITY_TIE = 0.05
+# Letters that say which country a postcode is in ("D-80331", "CH-8001", "A-1010").
+POSTCODE_COUNTRIES = {"d": "DE", "de": "DE", "a": "AT", "at": "AT", "ch": "CH"}
+MAX_PLACE_WORDS = 4
+# A condition no row meets (the primary key is never empty); unlike an empty IN list, it still
+# compiles inside CASE expressions.
+NEVER = Q(pk__isnull=True)
 
 
 @dataclass
 class Word:
-    """One folded word of a query, with what it matches in the taxonomy and the known terms
-    most similar to it (and what those match)."""
+    """A word (or phrase) of the query that the rows must match."""
 
-    text: str
+    text: str  # folded; a phrase's words joined by spaces
     conditions: list[int] = field(default_factory=list)
     fields: list[int] = field(default_factory=list)
-    alternatives: list[str] = field(default_factory=list)
+    by_name: bool = True  # may match a name or city word (a phrase of the vocabulary may not)
+    alternatives: list[str] = field(default_factory=list)  # similar known terms (a typo)
     similar_conditions: list[int] = field(default_factory=list)
     similar_fields: list[int] = field(default_factory=list)
+    sound: str = ""  # Kölner Phonetik code, for names heard rather than read
+
+    @property
+    def known(self) -> bool:
+        return bool(self.conditions or self.fields)
 
 
 @dataclass
-class Words:
+class Understanding:
+    """What the query asks for."""
+
     words: list[Word] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # titles and fillers, as typed (folded)
+    place: geo.Resolution | None = None  # a place named in the text
+    place_tokens: list[int] = field(default_factory=list)  # its raw words' positions
+    raw: list[str] = field(default_factory=list)  # the query's words as typed
 
     def __bool__(self) -> bool:
         return bool(self.words)
@@ -43,88 +83,215 @@ class Words:
     @property
     def names_only(self) -> bool:
         """True when no word matches a condition or field, only names and cities."""
-        return not any(w.conditions or w.fields for w in self.words)
+        return not any(w.known for w in self.words)
 
     @property
     def has_alternatives(self) -> bool:
-        """False when every word is known: then nothing is found through a similar term."""
-        return any(w.alternatives or w.similar_conditions or w.similar_fields for w in self.words)
+        """False when every word is known: then nothing is found through a similar word."""
+        return any(
+            w.alternatives or w.similar_conditions or w.similar_fields or w.sound
+            for w in self.words
+        )
 
     @property
     def similar_names_only(self) -> bool:
         return not any(w.similar_conditions or w.similar_fields for w in self.words)
 
+    @property
+    def condition_ids(self) -> list[int]:
+        return sorted({pk for w in self.words for pk in w.conditions})
 
-_ANALYSE_SQL = """
-WITH words AS MATERIALIZED (
-    -- A word that begins a known term (the first term from it on, in byte order) is no typo.
-    SELECT t.word, t.n, CASE WHEN length(t.word) < %(min)s OR starts_with((
-        SELECT min(term.word) FROM directory_searchterm term WHERE term.word >= t.word
-    ), t.word) THEN '{}'::varchar[] ELSE ARRAY(
-        -- The most similar terms: the best and those nearly as similar.
-        SELECT word FROM (
-            SELECT term.word, similarity(term.word, t.word) AS score,
-                max(similarity(term.word, t.word)) OVER () AS best
-            FROM directory_searchterm term
-            WHERE term.word %% t.word AND term.word <> t.word
-                AND similarity(term.word, t.word) >= %(similarity)s
-        ) AS candidates
-        WHERE score >= best - %(tie)s
-        ORDER BY score DESC, word
-        LIMIT %(limit)s) END AS alternatives
-    FROM unnest((string_to_array(directory_fold(%(text)s), ' '))[1:%(words)s])
-        WITH ORDINALITY AS t(word, n)
-    WHERE t.word <> ''
-),
-queries AS MATERIALIZED (
-    SELECT word, n, alternatives, to_tsquery('simple', quote_literal(word) || ':*') AS exact,
-        CASE WHEN cardinality(alternatives) > 0 THEN to_tsquery('simple', array_to_string(
-            ARRAY(SELECT quote_literal(a) FROM unnest(alternatives) AS a), ' | ')) END AS similar
-    FROM words
-),
-conditions AS MATERIALIZED (
-    SELECT id, to_tsvector('simple', directory_fold(
-        concat_ws(' ', name_en, name_de, synonyms_en, synonyms_de))) AS document
-    FROM directory_condition
-),
-fields AS MATERIALIZED (
-    SELECT id, to_tsvector('simple', directory_fold(concat_ws(' ', name_en, name_de))) AS document
-    FROM directory_specialty
-)
-SELECT q.word,
-    ARRAY(SELECT id FROM conditions WHERE document @@ q.exact ORDER BY id),
-    ARRAY(SELECT id FROM fields WHERE document @@ q.exact ORDER BY id),
-    q.alternatives,
-    ARRAY(SELECT id FROM conditions WHERE document @@ q.similar ORDER BY id),
-    ARRAY(SELECT id FROM fields WHERE document @@ q.similar ORDER BY id)
-FROM queries q
-ORDER BY q.n
+    @property
+    def text_without_place(self) -> str:
+        """The query as typed, without the words that named the place."""
+        return " ".join(t for n, t in enumerate(self.raw) if n not in self.place_tokens)
+
+
+@dataclass
+class _Token:
+    folded: str
+    raw: int  # position of the raw word it comes from
+    role: str = ""  # "", "title", "filler", "place", "postcode", "country", "phrase"
+
+
+def _tokens(query: str) -> tuple[list[str], list[_Token]]:
+    raw = query.split()
+    tokens = []
+    for position, word in enumerate(raw):
+        tokens += [_Token(part, position) for part in fold(word).split()]
+    return raw, tokens
+
+
+def understand(
+    query: str, vocabulary: Vocabulary, countries: list[str] | tuple = (), *, find_place=True
+) -> Understanding:
+    """Read the query (see the module's docstring). Runs at most two queries: places, and the
+    typo alternatives; the caller caches the answer per generation."""
+    raw, tokens = _tokens(query)
+    result = Understanding(raw=raw)
+    if not tokens:
+        return result
+    _mark_postcodes(tokens)
+    words: list[Word] = []
+    # Phrases of the vocabulary, longest first: "heart specialist", "in der nahe" is no phrase.
+    for length in range(min(vocabulary.longest_term, len(tokens)), 1, -1):
+        for start in range(len(tokens) - length + 1):
+            window = tokens[start : start + length]
+            if any(t.role for t in window):
+                continue
+            concepts = vocabulary.phrase(tuple(t.folded for t in window))
+            if concepts:
+                for token in window:
+                    token.role = "phrase"
+                words.append(_word(" ".join(t.folded for t in window), concepts, by_name=False))
+    for token in tokens:
+        if not token.role and token.folded in TITLES:
+            token.role = "title"
+    if find_place:
+        _find_place(tokens, words, vocabulary, countries, result)
+    for token in tokens:
+        if not token.role and token.folded in FILLERS:
+            token.role = "filler"
+    remaining = [t for t in tokens if not t.role]
+    if not remaining and not words and not result.place:
+        # Only titles and fillers ("Dr. Arzt"): read the fillers as names after all.
+        remaining = [t for t in tokens if t.role == "filler"]
+        for token in remaining:
+            token.role = ""
+    for token in remaining[:MAX_WORDS]:
+        words.append(_word(token.folded, vocabulary.word(token.folded), by_name=True))
+    result.dropped = [t.folded for t in tokens if t.role in {"title", "filler"}]
+    _add_alternatives(words, vocabulary)
+    result.words = words[:MAX_WORDS]
+    return result
+
+
+def _word(text: str, concepts: set[Concept], *, by_name: bool) -> Word:
+    return Word(
+        text=text,
+        conditions=sorted(c.id for c in concepts if c.kind == "condition"),
+        fields=sorted(c.id for c in concepts if c.kind == "specialty"),
+        by_name=by_name,
+    )
+
+
+def _mark_postcodes(tokens: list[_Token]) -> None:
+    for index, token in enumerate(tokens):
+        if re.fullmatch(r"\d{4,5}", token.folded):
+            token.role = "postcode"
+            if index and tokens[index - 1].folded in POSTCODE_COUNTRIES:
+                tokens[index - 1].role = "country"
+
+
+def _find_place(tokens, words, vocabulary, countries, result: Understanding) -> None:
+    """A postcode, or the longest run of words that names a place and either follows a
+    preposition or stands beside a word of the vocabulary."""
+    postcodes = [n for n, t in enumerate(tokens) if t.role == "postcode"]
+    medical = bool(words) or any(
+        vocabulary.word(t.folded) for t in tokens if not t.role and t.folded not in FILLERS
+    )
+    candidates: dict[str, tuple[int, int]] = {}
+    for start, token in enumerate(tokens):
+        if token.role and token.role != "postcode":
+            continue
+        after_preposition = start > 0 and tokens[start - 1].folded in PLACE_PREPOSITIONS
+        if not (after_preposition or medical or postcodes):
+            continue  # a place stands after a preposition or beside a medical word
+        for length in range(1, MAX_PLACE_WORDS + 1):
+            window = tokens[start : start + length]
+            if len(window) < length or any(t.role and t.role != "postcode" for t in window):
+                break
+            candidates[" ".join(t.folded for t in window)] = (start, length)
+    if not candidates:
+        return
+    if postcodes:
+        first = postcodes[0]
+        country = next((POSTCODE_COUNTRIES[t.folded] for t in tokens if t.role == "country"), None)
+        after = tokens[first + 1 : first + 1 + MAX_PLACE_WORDS]
+        name_after = " ".join(t.folded for t in after if not t.role)
+        resolution = geo.resolve_postcode(
+            tokens[first].folded, name=name_after, countries=[country] if country else countries
+        )
+        if resolution is not None:
+            used = {first, *(n for n, t in enumerate(tokens) if t.role == "country")}
+            if name_after and resolution.matched_name:
+                used |= {first + 1 + k for k in range(len(resolution.matched_name.split()))}
+            _take_place(tokens, used, resolution, result)
+            return
+    found = geo.places_named(list(candidates))
+    for name, (start, length) in sorted(candidates.items(), key=lambda c: -c[1][1]):
+        if name not in found:
+            continue
+        before = tokens[start - 1].folded if start else ""
+        window = tokens[start : start + length]
+        is_medical = any(vocabulary.word(t.folded) for t in window)
+        if before in PLACE_PREPOSITIONS or (medical and not is_medical and not postcodes):
+            resolution = geo.choose(found[name], countries, typed=name)
+            used = set(range(start, start + length))
+            if start and before in PLACE_PREPOSITIONS:
+                used.add(start - 1)
+            _take_place(tokens, used, resolution, result)
+            return
+
+
+def _take_place(tokens, used: set[int], resolution, result: Understanding) -> None:
+    for index in used:
+        tokens[index].role = "place"
+    result.place = resolution
+    result.place_tokens = sorted({tokens[index].raw for index in used})
+
+
+_ALTERNATIVES_SQL = """
+SELECT t.word, CASE WHEN length(t.word) < %(min)s OR starts_with((
+    SELECT min(term.word) FROM directory_searchterm term WHERE term.word >= t.word
+), t.word) THEN '{}'::varchar[] ELSE ARRAY(
+    -- The most similar terms: the best and those nearly as similar.
+    SELECT word FROM (
+        SELECT term.word, similarity(term.word, t.word) AS score,
+            max(similarity(term.word, t.word)) OVER () AS best
+        FROM directory_searchterm term
+        WHERE term.word %% t.word AND term.word <> t.word
+            AND similarity(term.word, t.word) >= %(similarity)s
+    ) AS candidates
+    WHERE score >= best - %(tie)s
+    ORDER BY score DESC, word
+    LIMIT %(limit)s) END
+FROM unnest(%(words)s::text[]) AS t(word)
 """
 
 
-def analyse(text: str) -> Words:
-    """Fold `text` into at most MAX_WORDS words; find the conditions and medical fields each
-    begins a word of, and, for a word that begins no known term, the closest known terms.
-    Runs one query (none for blank text). The taxonomy is small, so it is matched here and the
-    rows only by ID."""
-    if not text.strip():
-        return Words()
+def _add_alternatives(words: list[Word], vocabulary: Vocabulary) -> None:
+    """For each name word that begins no known term: the most similar known terms, what they
+    stand for, and how the word sounds. One query."""
+    candidates = [
+        w for w in words if w.by_name and not w.known and len(w.text) >= MIN_FUZZY_LENGTH
+    ]
+    if not candidates:
+        return
     with connections[read_alias()].cursor() as cursor:
         cursor.execute(
-            _ANALYSE_SQL,
+            _ALTERNATIVES_SQL,
             {
-                "text": text,
+                "words": [w.text for w in candidates],
                 "min": MIN_FUZZY_LENGTH,
                 "limit": ALTERNATIVES_PER_WORD,
                 "similarity": MIN_SIMILARITY,
                 "tie": SIMILARITY_TIE,
-                "words": MAX_WORDS,
             },
         )
-        return Words([Word(row[0], *(list(column) for column in row[1:])) for row in cursor])
+        alternatives = dict(cursor.fetchall())
+    for word in candidates:
+        word.alternatives = list(alternatives.get(word.text) or [])
+        similar = set()
+        for alternative in word.alternatives:
+            similar |= vocabulary.concepts_of_word.get(alternative, set())
+        word.similar_conditions = sorted(c.id for c in similar if c.kind == "condition")
+        word.similar_fields = sorted(c.id for c in similar if c.kind == "specialty")
+        if len(word.text) >= MIN_FUZZY_LENGTH:
+            word.sound = phonetics.cologne(word.text)
 
 
-def _tsquery(terms: Iterable[str], *, prefix: bool, weights: str = "", joiner: str = "|"):
+def _tsquery(terms, *, prefix: bool, weights: str = "", joiner: str = "|"):
     suffix = (":*" if prefix else ":") + weights if (prefix or weights) else ""
     raw = f" {joiner} ".join(f"'{term}'{suffix}" for term in terms)
     return SearchQuery(raw, search_type="raw", config="simple")
@@ -133,7 +300,7 @@ def _tsquery(terms: Iterable[str], *, prefix: bool, weights: str = "", joiner: s
 def _matches(terms: list[str], conditions: list[int], fields: list[int], *, prefix: bool) -> Q:
     """Rows where one of `terms` is (or begins) a word of a name or city, or that are listed
     for one of these conditions or fields."""
-    match = Q(names=_tsquery(terms, prefix=prefix)) if terms else Q(pk__in=[])
+    match = Q(names=_tsquery(terms, prefix=prefix)) if terms else NEVER
     if conditions:
         match |= Q(condition_ids__overlap=conditions)
     if fields:
@@ -141,17 +308,26 @@ def _matches(terms: list[str], conditions: list[int], fields: list[int], *, pref
     return match
 
 
-def text_filters(words: Words) -> tuple[Q, Q, Q]:
-    """(match, exact, name) conditions for the rows. `match` keeps a row; `name` (every word
+def text_filters(understanding: Understanding) -> tuple[Q, Q, Q]:
+    """(match, exact, name) conditions for the rows. `match` keeps a row; `name` (every name word
     begins a word of the specialist's or a clinic's name) and `exact` (every word begins a word
-    of a name, city, condition or field) rank it; the rest were found through a similar term."""
+    of a name or city, or is one of the row's conditions or fields) rank it; the rest were found
+    through a similar word or sound."""
     match, exact = Q(), Q()
-    for word in words.words:
-        word_exact = _matches([word.text], word.conditions, word.fields, prefix=True)
+    name_words = [w.text for w in understanding.words if w.by_name]
+    for word in understanding.words:
+        word_exact = _matches(
+            [word.text] if word.by_name else [], word.conditions, word.fields, prefix=True
+        )
         exact &= word_exact
         similar = _matches(
             word.alternatives, word.similar_conditions, word.similar_fields, prefix=False
         )
+        if word.sound:
+            similar |= Q(sounds__contains=[word.sound])
         match &= word_exact | similar
-    name = Q(names=_tsquery([w.text for w in words.words], prefix=True, weights="AB", joiner="&"))
+    if name_words and len(name_words) == len(understanding.words):
+        name = Q(names=_tsquery(name_words, prefix=True, weights="AB", joiner="&"))
+    else:
+        name = NEVER  # a medical word is never a name
     return match, exact, name
