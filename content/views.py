@@ -29,11 +29,12 @@ FEATURED_CONDITIONS = 8
 def home(request: HttpRequest) -> HttpResponse:
     """Search box, browse by medical field and by country, featured conditions (those with a
     published article first), and how the directory works."""
-    fields = Specialty.objects.filter(parent__isnull=True).only("name_en", "name_de", "slug")
+    fields = (
+        Specialty.objects.public().filter(parent__isnull=True).only("name_en", "name_de", "slug")
+    )
     featured = (
-        Condition.objects.annotate(
-            has_article=Exists(Article.objects.live().filter(condition=OuterRef("pk")))
-        )
+        Condition.objects.public()
+        .annotate(has_article=Exists(Article.objects.live().filter(condition=OuterRef("pk"))))
         .only("name_en", "name_de", "slug")
         .order_by("-has_article", "name")[:FEATURED_CONDITIONS]
     )
@@ -53,8 +54,10 @@ def _condition(slug: str) -> Condition:
         .order_by("position", "id")
         .values(json=JSONObject(title="title", publisher="publisher", url="url"))
     )
-    conditions = Condition.objects.select_related("article").annotate(
-        source_list=ArraySubquery(sources)
+    conditions = (
+        Condition.objects.public()
+        .select_related("article")
+        .annotate(source_list=ArraySubquery(sources))
     )
     return get_object_or_404(conditions, slug=slug)
 
@@ -100,7 +103,8 @@ def condition_detail(request: HttpRequest, slug: str) -> HttpResponse:
         scope_conditions=[condition.pk],
     )
     related = (
-        Condition.objects.filter(specialties__in=condition.specialties.all())
+        Condition.objects.public()
+        .filter(specialties__in=condition.specialties.all())
         .exclude(pk=condition.pk)
         .distinct()
         .order_by("name")[:RELATED_CONDITIONS]
@@ -132,7 +136,9 @@ def condition_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def condition_index(request: HttpRequest) -> HttpResponse:
     """Conditions and treatments from A to Z, in the reader's language."""
-    conditions = sorted(Condition.objects.only("name_en", "name_de", "slug", "kind"), key=_key)
+    conditions = sorted(
+        Condition.objects.public().only("name_en", "name_de", "slug", "kind"), key=_key
+    )
     letters: dict[str, list[Condition]] = {}
     for condition in conditions:
         letters.setdefault(_key(condition)[:1].upper() or "#", []).append(condition)
@@ -146,7 +152,7 @@ def _key(condition: Condition) -> str:
 def specialty_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A medical field: its broader fields (breadcrumbs), its article if it has one, its
     sub-fields and the specialists in it or any sub-field, with the search page's filters."""
-    field = get_object_or_404(Specialty.objects.select_related("article"), slug=slug)
+    field = get_object_or_404(Specialty.objects.public().select_related("article"), slug=slug)
     listing = SpecialistList(
         request,
         SpecialistSearch.objects.filter(specialty_ids__contains=[field.pk]),

@@ -297,7 +297,11 @@ class SpecialistAdmin(PublishableAdmin):
                             )
                             % {"rows": rows, "limit": MAX_ADMIN_IMPORT_ROWS}
                         )
-                    report = import_specialists(data, dry_run=not confirm, user=request.user)
+                    create = bool(request.POST.get("create_taxonomy"))
+                    context["create_taxonomy"] = create
+                    report = import_specialists(
+                        data, dry_run=not confirm, user=request.user, create_taxonomy=create
+                    )
                 except CsvFormatError as format_error:
                     context["error"] = str(format_error)
                 else:
@@ -346,6 +350,14 @@ class SpecialistAdmin(PublishableAdmin):
 
 
 class CsvUploadForm(forms.Form):
+    create_taxonomy = forms.BooleanField(
+        required=False,
+        label=_("Create medical fields and conditions the site does not know yet"),
+        help_text=_(
+            "They are flagged for review and hidden from the site until an editor approves them. "
+            "Without this, an unknown name is an error that names the nearest known ones."
+        ),
+    )
     file = forms.FileField(
         label=_("CSV file"),
         help_text=_(

@@ -6,6 +6,7 @@ second time, and export -> import is a round trip.
 """
 
 import csv
+import difflib
 import io
 import re
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from directory.models import (
     Status,
     slugify_name,
 )
-from directory.places import resolve_place
+from directory.places import fold, resolve_place
 from directory.search import index
 
 COLUMNS = [
@@ -156,27 +157,40 @@ def read_rows(data: bytes | str) -> list[dict]:
 
 
 class _Taxonomy:
-    """Finds specialties, conditions and clinics by slug or name (EN or DE), case-insensitive;
-    unknown names become new entries flagged for review. Loads each table once, and looks up
-    each city once."""
+    """Finds medical fields and conditions by slug, name or synonym in either language, and
+    clinics by slug or name, with case, accents and umlauts ignored. An unknown field or
+    condition is a row error naming the nearest known names, unless the import creates taxonomy
+    on purpose (then it is created flagged for review, hidden from the public site until an
+    editor approves it); an unknown clinic is created. Loads each table once, and looks up each
+    city once."""
 
-    def __init__(self, report: ImportReport):
+    KINDS = {"specialties": "medical field", "conditions": "condition or treatment"}
+
+    def __init__(self, report: ImportReport, *, create_taxonomy: bool = False):
         self.report = report
-        self.specialties = self._index(Specialty.objects.all(), ("name_en", "name_de"))
-        self.conditions = self._index(Condition.objects.all(), ("name_en", "name_de"))
-        self.clinics = self._index(Clinic.objects.all(), ("name",))
+        self.create_taxonomy = create_taxonomy
+        self.specialties = self._index(Specialty.objects.all(), translated=True)
+        self.conditions = self._index(Condition.objects.all(), translated=True)
+        self.clinics = self._index(Clinic.objects.all(), translated=False)
         self.pending: dict[tuple[str, str], object] = {}
         self.places: dict[tuple[str, str], object] = {}
 
     @staticmethod
-    def _index(queryset, name_fields) -> dict[str, object]:
-        index = {}
+    def _index(queryset, *, translated: bool) -> dict[str, object]:
+        """Folded slug, names and synonyms -> entry; names before synonyms, so a synonym another
+        entry uses as its name never shadows that entry."""
+        index: dict[str, object] = {}
         for obj in queryset:
-            for name_field in name_fields:
-                name = getattr(obj, name_field)
-                if name:
-                    index.setdefault(name.casefold(), obj)
-            index[obj.slug.casefold()] = obj
+            names = [obj.name_en, obj.name_de] if translated else [obj.name]
+            for name in filter(None, names):
+                index.setdefault(fold(name), obj)
+            index.setdefault(fold(obj.slug), obj)
+        if translated:
+            for obj in queryset:
+                for synonyms in (obj.synonyms_en, obj.synonyms_de):
+                    for line in (synonyms or "").splitlines():
+                        if fold(line):
+                            index.setdefault(fold(line), obj)
         return index
 
     def place(self, city: str, country: str):
@@ -186,12 +200,32 @@ class _Taxonomy:
             self.places[key] = resolve_place(city, country=country)
         return self.places[key]
 
-    def find_or_plan(self, kind: str, name: str):
+    def nearest(self, kind: str, name: str) -> list[str]:
+        """Up to three known names most like `name`, for a row error."""
         index = getattr(self, kind)
-        found = index.get(name.casefold())
+        close = difflib.get_close_matches(fold(name), list(index), n=6, cutoff=0.6)
+        names = []
+        for key in close:
+            entry = index[key]
+            name = getattr(entry, "name_en", None) or str(entry)
+            if name not in names:
+                names.append(name)
+        return names[:3]
+
+    def find_or_plan(self, kind: str, name: str, errors: list[str]):
+        index = getattr(self, kind)
+        found = index.get(fold(name))
         if found is not None:
             return found
-        key = (kind, name.casefold())
+        if kind != "clinics" and not self.create_taxonomy:
+            nearest = self.nearest(kind, name)
+            hint = f"; did you mean: {', '.join(nearest)}?" if nearest else ""
+            errors.append(
+                f"unknown {self.KINDS[kind]} {name!r}{hint} (import with --create-taxonomy to "
+                "add it, flagged for review)"
+            )
+            return None
+        key = (kind, fold(name))
         if key not in self.pending:
             self.pending[key] = name
             getattr(self.report, f"new_{kind}").append(name)
@@ -311,6 +345,13 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, seen_slugs: set) 
             )
         else:
             latitude, longitude = place.latitude, place.longitude
+    specialties = [
+        taxonomy.find_or_plan("specialties", name, errors) for name in _split(row["specialties"])
+    ]
+    conditions = [
+        taxonomy.find_or_plan("conditions", name, errors) for name in _split(row["conditions"])
+    ]
+    clinic = taxonomy.find_or_plan("clinics", row["clinic"], errors) if row["clinic"] else None
     if errors:
         return None, errors
     values = {
@@ -332,13 +373,9 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, seen_slugs: set) 
         row=0,
         specialist=existing.get(slug) if slug else None,
         values={"slug": slug, **values},
-        specialties=[
-            taxonomy.find_or_plan("specialties", name) for name in _split(row["specialties"])
-        ],
-        conditions=[
-            taxonomy.find_or_plan("conditions", name) for name in _split(row["conditions"])
-        ],
-        clinic=taxonomy.find_or_plan("clinics", row["clinic"]),
+        specialties=specialties,
+        conditions=conditions,
+        clinic=clinic,
         address={
             "street": row["street"],
             "postcode": row["postcode"],
@@ -407,13 +444,15 @@ def _coordinates_for(location: Location | None, plan: _PlannedRow) -> tuple:
     return (plan.latitude, plan.longitude)
 
 
-def import_specialists(data: bytes | str, *, dry_run: bool = False, user=None) -> ImportReport:
+def import_specialists(
+    data: bytes | str, *, dry_run: bool = False, user=None, create_taxonomy: bool = False
+) -> ImportReport:
     """Check every row, then (unless a dry run, and only if no row has an error) apply them all
     in one transaction. `user` is who imports (None for a command). Runs a query per row to
     plan; raises CsvFormatError for a bad file."""
     rows = read_rows(data)
     report = ImportReport()
-    taxonomy = _Taxonomy(report)
+    taxonomy = _Taxonomy(report, create_taxonomy=create_taxonomy)
     slugs = {row.get("slug", "").lower() for row in rows if row.get("slug")}
     existing = {
         specialist.slug: specialist

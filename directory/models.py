@@ -106,13 +106,23 @@ class TimeStamped(models.Model):
         super().save(*args, **kwargs)
 
 
+class ReviewFlaggedQuerySet(models.QuerySet):
+    def public(self):
+        """What the site shows: entries an import created stay hidden until an editor approves
+        them (unticks "needs review")."""
+        return self.filter(needs_review=False)
+
+
 class ReviewFlagged(models.Model):
     """Entries an import may create from an unknown name, flagged for editors to check."""
 
     needs_review = models.BooleanField(
         _("needs review"),
         default=False,
-        help_text=_("Created by an import from an unknown name; an editor should check it."),
+        help_text=_(
+            "Created by an import from an unknown name. Hidden from the site until an editor "
+            "has checked it and removed this mark."
+        ),
     )
 
     class Meta:
@@ -180,6 +190,8 @@ class Specialty(ReviewFlagged, TimeStamped):
         related_name="children",
     )
 
+    objects = ReviewFlaggedQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("medical field")
         verbose_name_plural = _("medical fields")
@@ -214,6 +226,8 @@ class Condition(ReviewFlagged, TimeStamped):
     icd10 = models.CharField(
         _("ICD-10 code"), max_length=8, blank=True, validators=[icd10_validator]
     )
+
+    objects = ReviewFlaggedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("condition or treatment")
@@ -754,6 +768,12 @@ class SpecialistSearch(models.Model):
         verbose_name_plural = _("search entries")
         indexes = [
             models.Index(fields=["sort_name", "specialist"], name="search_sort_name_idx"),
+            # Suggestions: family names that begin with what was typed (LIKE 'schm%').
+            models.Index(
+                fields=["sort_name"],
+                name="search_sort_name_prefix_idx",
+                opclasses=["varchar_pattern_ops"],
+            ),
             GinIndex(fields=["names"], name="search_names_gin"),
             GinIndex(fields=["countries"], name="search_countries_gin"),
             GinIndex(fields=["specialty_ids"], name="search_specialties_gin"),

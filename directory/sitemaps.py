@@ -82,7 +82,7 @@ class ClinicSitemap(ListingSitemap):
 
 class ConditionSitemap(ListingSitemap):
     def items(self):
-        return Condition.objects.only("slug", "modified").order_by("pk")
+        return Condition.objects.public().only("slug", "modified").order_by("pk")
 
     def location(self, item):
         return reverse("content:condition", args=[item.slug])
@@ -90,7 +90,7 @@ class ConditionSitemap(ListingSitemap):
 
 class SpecialtySitemap(ListingSitemap):
     def items(self):
-        return Specialty.objects.only("slug", "modified").order_by("pk")
+        return Specialty.objects.public().only("slug", "modified").order_by("pk")
 
     def location(self, item):
         return reverse("content:specialty", args=[item.slug])

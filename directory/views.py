@@ -4,11 +4,12 @@ from django import forms
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
 from directory import seo
 from directory.models import (
@@ -16,10 +17,13 @@ from directory.models import (
     Clinic,
     Specialist,
     SpecialistCondition,
+    Specialty,
     Status,
 )
 from directory.search import keys
+from directory.search import suggest as suggestions
 from directory.search.clinics import ClinicList
+from directory.search.filters import MAX_QUERY_LENGTH
 from directory.search.lists import PAGE_SIZE, SpecialistList
 
 
@@ -70,10 +74,12 @@ def specialist_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A specialist's profile. Drafts and archived listings are 404, except that staff may
     preview a draft. Runs a fixed number of queries."""
     specialists = Specialist.objects.prefetch_related(
-        "specialties",
+        Prefetch("specialties", queryset=Specialty.objects.public()),
         Prefetch(
             "specialistcondition_set",
-            queryset=SpecialistCondition.objects.select_related("condition"),
+            queryset=SpecialistCondition.objects.filter(
+                condition__needs_review=False
+            ).select_related("condition"),
         ),
         Prefetch(
             "affiliations",
@@ -155,3 +161,12 @@ def specialist_search(request: HttpRequest) -> HttpResponse:
     give 400 with the form showing each error beside its field."""
     listing = SpecialistList(request)
     return render(request, "directory/search.html", {"listing": listing}, status=listing.status)
+
+
+@require_GET
+def suggest(request: HttpRequest) -> JsonResponse:
+    """Suggestions for the search box's combobox, as JSON (directory.search.suggest)."""
+    query = request.GET.get("q", "")[:MAX_QUERY_LENGTH]
+    response = JsonResponse({"query": query, "suggestions": suggestions.suggest(query)})
+    response["Cache-Control"] = "private, max-age=60"
+    return response

@@ -84,13 +84,59 @@ def test_names_in_either_language_find_existing_taxonomy(taxonomy):
     assert not Specialty.objects.filter(needs_review=True).exists()
 
 
-def test_unknown_taxonomy_names_are_created_and_flagged_for_review(taxonomy):
+def test_a_misspelt_field_or_condition_is_a_row_error_naming_the_nearest(taxonomy):
     report = import_specialists(
-        make_csv(make_row(conditions="Liver metastases;Cholangiocarcinoma"))
+        make_csv(make_row(specialties="Viszeralchirugie", conditions="liver-metastasis"))
+    )
+
+    errors = [message for _row, message in report.errors]
+    assert any(
+        "unknown medical field 'Viszeralchirugie'; did you mean: Visceral surgery" in e
+        for e in errors
+    ), errors
+    assert any(
+        "unknown condition or treatment 'liver-metastasis'; did you mean: Liver metastases" in e
+        for e in errors
+    ), errors
+    assert not Specialist.objects.exists()
+    assert not Condition.objects.filter(needs_review=True).exists()
+
+
+def test_names_and_synonyms_in_either_language_find_taxonomy_whatever_their_case(taxonomy):
+    condition = Condition.objects.get(slug="liver-metastases")
+    condition.synonyms_de = "Tochtergeschwülste der Leber"
+    condition.save()
+
+    report = import_specialists(
+        make_csv(
+            make_row(specialties="VISZERALCHIRURGIE", conditions="tochtergeschwulste der leber")
+        )
+    )
+
+    assert report.ok, report.errors
+    specialist = Specialist.objects.get()
+    assert list(specialist.conditions.values_list("slug", flat=True)) == ["liver-metastases"]
+
+
+def test_taxonomy_created_on_purpose_is_flagged_and_hidden_until_approved(taxonomy, client):
+    report = import_specialists(
+        make_csv(make_row(conditions="Liver metastases;Cholangiocarcinoma")), create_taxonomy=True
     )
 
     assert report.new_conditions == ["Cholangiocarcinoma"]
-    assert Condition.objects.get(needs_review=True).name_en == "Cholangiocarcinoma"
+    created = Condition.objects.get(needs_review=True)
+    assert created.name_en == "Cholangiocarcinoma"
+    assert client.get(f"/en/conditions/{created.slug}/").status_code == 404
+    assert "Cholangiocarcinoma" not in client.get("/en/conditions/").content.decode()
+    assert (
+        "Cholangiocarcinoma" not in client.get("/en/specialists/mara-lindqvist/").content.decode()
+    )
+
+    created.needs_review = False
+    created.save()
+
+    assert client.get(f"/en/conditions/{created.slug}/").status_code == 200
+    assert "Cholangiocarcinoma" in client.get("/en/specialists/mara-lindqvist/").content.decode()
 
 
 def test_location_without_coordinates_is_geocoded_from_the_gazetteer(taxonomy):
@@ -169,7 +215,7 @@ def test_an_import_that_fails_while_writing_changes_nothing(taxonomy, monkeypatc
     )
 
     with pytest.raises(DatabaseError):
-        import_specialists(data)
+        import_specialists(data, create_taxonomy=True)
 
     assert len(calls) == 2  # the first row was written before the failure
     assert (Specialist.objects.count(), Clinic.objects.count(), Specialty.objects.count()) == before

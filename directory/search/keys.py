@@ -75,6 +75,10 @@ def specialties() -> str:
     return f"search:fields:{generation()}"
 
 
+def conditions() -> str:
+    return f"search:conditions:{generation()}"
+
+
 def analysed_query(text: str) -> str:
     return f"search:{generation()}:words:{_digest(text)}"
 
@@ -86,3 +90,7 @@ def place(text: str) -> str:
 
 def clinics_treating(condition_id: int) -> str:
     return f"search:{generation(CARDS_GENERATION_KEY)}:clinics:{condition_id}"
+
+
+def suggestions(language: str, folded: str) -> str:
+    return f"search:{generation()}:suggest:{language}:{_digest(folded)}"

@@ -161,9 +161,17 @@ class FilteredList:
         if self.plan.place is None:
             return []
         return [
-            (origin, self.query_string(city=origin.value, page=1))
+            (origin, self.query_string(**self._place_as_city(origin.value)))
             for origin in self.plan.place.alternatives
         ]
+
+    def _place_as_city(self, value: str | None = None) -> dict:
+        """Changes that search around a place given as `city` (the list's own, or `value`), with
+        the words that named it taken out of `q`."""
+        changes = {"city": value or self.place.value, "page": 1}
+        if self.plan.place_from_text:
+            changes["q"] = self.plan.understanding.text_without_place
+        return changes
 
     @property
     def without_place_url(self) -> str:
@@ -258,6 +266,42 @@ class SpecialistList(FilteredList):
         return self.page_number < self.num_pages
 
     # --- Running -----------------------------------------------------------------------------
+
+    @property
+    def help(self) -> dict:
+        """What might help when nothing was found: the nearest spellings of the words, the
+        medical fields of the conditions they name, a wider radius."""
+        understanding = self.plan.understanding
+        spellings = []
+        for word in understanding.words:
+            for alternative in word.alternatives[:2]:
+                query = " ".join(alternative if w is word else w.text for w in understanding.words)
+                spellings.append((alternative, self.query_string(q=query, page=1)))
+        fields = plans.specialties()
+        related = {
+            pk
+            for word in understanding.words
+            for pk in [*word.fields, *word.similar_fields]
+            if pk in fields
+        }
+        if understanding.condition_ids:
+            from directory.models import Condition
+
+            related |= set(
+                Condition.specialties.through.objects.filter(
+                    condition_id__in=understanding.condition_ids
+                ).values_list("specialty_id", flat=True)[:10]
+            ) & set(fields)
+        field_links = [
+            (fields[pk].name, self.query_string(specialty=fields[pk].slug, q="", page=1))
+            for pk in sorted(related, key=lambda pk: fields[pk].name)[:5]
+        ]
+        wider = None
+        if self.place is not None:
+            larger = [km for km in RADIUS_CHOICES if km > self.radius]
+            if larger:
+                wider = (larger[0], self.query_string(**self._place_as_city(), radius=larger[0]))
+        return {"spellings": spellings[:4], "fields": field_links, "wider": wider}
 
     @property
     def focus_ranked(self) -> bool:

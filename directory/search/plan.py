@@ -76,6 +76,19 @@ def specialties() -> dict[int, Specialty]:
     )
 
 
+def conditions() -> dict[int, Condition]:
+    """Every public condition and treatment (names and slug), for suggestions; cached like
+    specialties()."""
+    return cache.get_or_set(
+        keys.conditions(),
+        lambda: {
+            c.pk: c
+            for c in Condition.objects.filter(needs_review=False).only("name_en", "name_de", "slug")
+        },
+        keys.cache_seconds(),
+    )
+
+
 def understand(query: str, countries, *, find_place: bool = True) -> text.Understanding:
     """What `q` asks for, cached per generation (it depends on the taxonomy and the vocabulary,
     which move the generation on), country filter (which places it prefers) and whether a

@@ -27,6 +27,7 @@ from directory.places import fold
 from directory.search import geo
 from directory.search.index import MIN_FUZZY_LENGTH
 from directory.search.vocabulary import (
+    FILLER_PHRASES,
     FILLERS,
     PLACE_PREPOSITIONS,
     TITLES,
@@ -147,6 +148,15 @@ def understand(
     for token in tokens:
         if not token.role and token.folded in TITLES:
             token.role = "title"
+    for length in (4, 3, 2):
+        for start in range(len(tokens) - length + 1):
+            window = tokens[start : start + length]
+            if (
+                not any(t.role for t in window)
+                and tuple(t.folded for t in window) in FILLER_PHRASES
+            ):
+                for token in window:
+                    token.role = "filler"
     if find_place:
         _find_place(tokens, words, vocabulary, countries, result)
     for token in tokens:
@@ -195,7 +205,7 @@ def _find_place(tokens, words, vocabulary, countries, result: Understanding) -> 
         if token.role and token.role != "postcode":
             continue
         after_preposition = start > 0 and tokens[start - 1].folded in PLACE_PREPOSITIONS
-        if not (after_preposition or medical or postcodes):
+        if not (after_preposition or medical or postcodes) or token.folded in FILLERS:
             continue  # a place stands after a preposition or beside a medical word
         for length in range(1, MAX_PLACE_WORDS + 1):
             window = tokens[start : start + length]
@@ -263,9 +273,7 @@ FROM unnest(%(words)s::text[]) AS t(word)
 def _add_alternatives(words: list[Word], vocabulary: Vocabulary) -> None:
     """For each name word that begins no known term: the most similar known terms, what they
     stand for, and how the word sounds. One query."""
-    candidates = [
-        w for w in words if w.by_name and not w.known and len(w.text) >= MIN_FUZZY_LENGTH
-    ]
+    candidates = [w for w in words if w.by_name and not w.known and len(w.text) >= MIN_FUZZY_LENGTH]
     if not candidates:
         return
     with connections[read_alias()].cursor() as cursor:

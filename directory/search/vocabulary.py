@@ -42,6 +42,23 @@ FILLERS = _words(
     "a au aux pres de du des la le les un une pour medecin medecins docteur specialiste "
     "vicino vicina di del della dei per il lo gli medico medici dottore specialista"
 )
+# Phrases that only say "near me"; read before places, so "in der Nähe" is no town called Nahe.
+FILLER_PHRASES = frozenset(
+    tuple(phrase.split())
+    for phrase in (
+        "in der nahe",
+        "in meiner nahe",
+        "in der umgebung",
+        "in meiner umgebung",
+        "near me",
+        "close to me",
+        "around me",
+        "in my area",
+        "nearby",
+        "pres de chez moi",
+        "vicino a me",
+    )
+)
 # Words that say "around a place": what follows may be one.
 PLACE_PREPOSITIONS = frozenset(
     {"in", "im", "bei", "beim", "near", "nahe", "around", "at", "a", "au", "vicino"}

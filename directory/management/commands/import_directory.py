@@ -12,7 +12,9 @@ def write_report(command: BaseCommand, report: ImportReport, *, dry_run: bool) -
     for kind in ("specialties", "conditions", "clinics"):
         names = getattr(report, f"new_{kind}")
         if names:
-            command.stdout.write(f"new {kind}, flagged for review: {', '.join(names)}")
+            command.stdout.write(
+                f"new {kind}, flagged for review and hidden until approved: {', '.join(names)}"
+            )
     for row, error in report.errors:
         command.stderr.write(f"row {row}: error: {error}")
     summary = (
@@ -40,14 +42,23 @@ class Command(BaseCommand):
             action="store_true",
             help="List creates, updates and errors; change nothing.",
         )
+        parser.add_argument(
+            "--create-taxonomy",
+            action="store_true",
+            help=(
+                "Create medical fields and conditions the file names but the directory does not "
+                "know, flagged for review and hidden from the site until an editor approves "
+                "them. Without it, an unknown name is a row error with the nearest known names."
+            ),
+        )
 
-    def handle(self, *args, file: Path, dry_run: bool, **options) -> None:
+    def handle(self, *args, file: Path, dry_run: bool, create_taxonomy: bool, **options) -> None:
         try:
             data = file.read_bytes()
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}") from None
         try:
-            report = import_specialists(data, dry_run=dry_run)
+            report = import_specialists(data, dry_run=dry_run, create_taxonomy=create_taxonomy)
         except CsvFormatError as error:
             raise CommandError(str(error)) from None
         write_report(self, report, dry_run=dry_run)
