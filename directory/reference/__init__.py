@@ -79,7 +79,8 @@ def load_taxonomy() -> LoadReport:
         }  # fmt: skip
         specialty = specialties.get(entry["slug"])
         if specialty is None:
-            specialty = Specialty(slug=entry["slug"], name=entry["name"]["en"])
+            # Names by language, never `name`: that means the active language's column.
+            specialty = Specialty(slug=entry["slug"])
             _fill(specialty, entry, synonyms)
             new.append((specialty, entry.get("parent")))
             specialties[specialty.slug] = specialty
@@ -103,7 +104,7 @@ def load_taxonomy() -> LoadReport:
     for entry in read("conditions.yaml"):
         condition = conditions.get(entry["slug"])
         if condition is None:
-            condition = Condition(slug=entry["slug"], kind=entry["kind"], name=entry["name"]["en"])
+            condition = Condition(slug=entry["slug"], kind=entry["kind"])
             condition.icd10 = entry.get("icd10") or ""
             _fill(condition, entry, entry.get("synonyms", {}))
             new_conditions.append(condition)

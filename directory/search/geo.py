@@ -188,6 +188,8 @@ def resolve_postcode(code: str, *, name: str = "", countries=()) -> Resolution |
                 rows, matched = named, " ".join(words[:length])
                 break
     by_country: dict[str, list] = {}
+    # The most telling name first: a district ("Hamburg-Altona-Altstadt") before the bare town.
+    rows.sort(key=lambda r: (r.place is None or r.place.kind != "district", r.id))
     for row in rows:
         by_country.setdefault(row.country, []).append(row)
     first = next(iter(by_country.values()))
@@ -219,11 +221,12 @@ def _resolve(text: str, countries) -> Resolution | None:
         return resolve_postcode(
             match["code"], name=match["name"] or "", countries=[country] if country else countries
         )
-    by_slug = Place.objects.select_related("parent").filter(slug=text.lower()).first()
-    if by_slug is not None:
-        return Resolution(origin=_place_origin(by_slug))
     found = places_named([folded]).get(folded)
-    return choose(found, countries, typed=text) if found else None
+    if found:
+        return choose(found, countries, typed=text)
+    # A slug of the site's own links ("neustadt-am-rubenberge", "freiburg-ch-2660718").
+    by_slug = Place.objects.select_related("parent").filter(slug=text.lower()).first()
+    return Resolution(origin=_place_origin(by_slug)) if by_slug is not None else None
 
 
 # --- Within a radius ---------------------------------------------------------------------

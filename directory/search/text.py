@@ -252,9 +252,7 @@ def _take_place(tokens, used: set[int], resolution, result: Understanding) -> No
 
 
 _ALTERNATIVES_SQL = """
-SELECT t.word, CASE WHEN length(t.word) < %(min)s OR starts_with((
-    SELECT min(term.word) FROM directory_searchterm term WHERE term.word >= t.word
-), t.word) THEN '{}'::varchar[] ELSE ARRAY(
+SELECT t.word, known, CASE WHEN known THEN '{}'::varchar[] ELSE ARRAY(
     -- The most similar terms: the best and those nearly as similar.
     SELECT word FROM (
         SELECT term.word, similarity(term.word, t.word) AS score,
@@ -267,6 +265,10 @@ SELECT t.word, CASE WHEN length(t.word) < %(min)s OR starts_with((
     ORDER BY score DESC, word
     LIMIT %(limit)s) END
 FROM unnest(%(words)s::text[]) AS t(word)
+-- A word that begins a known term (the first term from it on, in byte order) is no typo.
+CROSS JOIN LATERAL (SELECT starts_with((
+    SELECT min(term.word) FROM directory_searchterm term WHERE term.word >= t.word
+), t.word) AS known) AS k
 """
 
 
@@ -287,15 +289,16 @@ def _add_alternatives(words: list[Word], vocabulary: Vocabulary) -> None:
                 "tie": SIMILARITY_TIE,
             },
         )
-        alternatives = dict(cursor.fetchall())
+        rows = {word: (known, alternatives) for word, known, alternatives in cursor.fetchall()}
     for word in candidates:
-        word.alternatives = list(alternatives.get(word.text) or [])
+        known, alternatives = rows.get(word.text, (True, []))
+        word.alternatives = list(alternatives or [])
         similar = set()
         for alternative in word.alternatives:
             similar |= vocabulary.concepts_of_word.get(alternative, set())
         word.similar_conditions = sorted(c.id for c in similar if c.kind == "condition")
         word.similar_fields = sorted(c.id for c in similar if c.kind == "specialty")
-        if len(word.text) >= MIN_FUZZY_LENGTH:
+        if not known:  # a name heard, not read: "Schmitt" for Schmidt
             word.sound = phonetics.cologne(word.text)
 
 
