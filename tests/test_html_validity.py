@@ -20,6 +20,8 @@ PAGES = [
     ("/{lang}/specialists/", 200),
     ("/{lang}/specialists/?q=aurich&city=Erfurt&radius=50", 200),
     ("/{lang}/specialists/?radius=abc", 400),
+    ("/{lang}/specialists/?city=Neustadt", 200),  # the place said, "Did you mean"
+    ("/{lang}/specialists/?q=Kardiologe+10115", 200),  # a place from the words, help
     ("/{lang}/specialists/lena-aurich/", 200),
     ("/{lang}/specialists/lena-aurich/request/", 200),
     ("/{lang}/specialists/lena-aurich/request/sent/", 200),

@@ -129,10 +129,11 @@ def heading(response) -> str:
 
 
 def facet_count(response, name: str, value: str) -> int | None:
+    body = response.content.decode()
     match = re.search(
         rf'id="{name}-{value}"[^>]*>\s*<label[^>]*>[^<]*<span class="facet__count">\(([\d,]+)\)',
-        response.content.decode(),
-    )
+        body,
+    ) or re.search(rf'<option value="{value}"[^>]*>[^<]*\(([\d,]+)\)</option>', body)
     return int(match.group(1).replace(",", "")) if match else None
 
 

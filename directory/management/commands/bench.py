@@ -69,6 +69,22 @@ SEARCH_MIX = [
     ),
     ("radius + text + page 3", "/en/specialists/?q=onkologie&city=hamburg&radius=50&page=3"),
     ("radius 500 km, page 50", "/en/specialists/?city=Frankfurt&radius=500&page=50"),
+    ("lay word: Herzspezialist", "/de/specialists/?q=Herzspezialist"),
+    ("lay words: skin doctor", "/en/specialists/?q=skin+doctor"),
+    ("compound: Krebs", "/de/specialists/?q=Krebs"),
+    ("title + name: Dr. Müller", "/de/specialists/?q=Dr.+M%C3%BCller"),
+    ("name by sound: Schmitt", "/de/specialists/?q=Schmitt"),
+    ("postcode as city", "/de/specialists/?city=10115"),
+    ("field + postcode in q", "/de/specialists/?q=Kardiologe+80331"),
+    ("field + place in q", "/en/specialists/?q=cardiologist+in+Hamburg"),
+    ("district as city", "/de/specialists/?city=Hamburg-Altona&radius=10"),
+]
+SUGGEST_BUDGET_MS = 20
+SUGGEST_MIX = [
+    ("suggest: a field", "/de/suggest/?q=kardio"),
+    ("suggest: a place", "/en/suggest/?q=hambu"),
+    ("suggest: a name", "/de/suggest/?q=schm"),
+    ("suggest: a postcode", "/de/suggest/?q=801"),
 ]
 
 
@@ -91,12 +107,14 @@ class Command(BaseCommand):
     def handle(self, *args, specialists: int, runs: int, output: str, **options):
         if settings.DEBUG:
             raise CommandError("Run the benchmark with DEBUG off (make bench does).")
+        call_command("load_reference", stdout=self.stdout)  # the vocabulary and the gazetteer
         seeded = Specialist.objects.filter(slug__startswith=SLUG_PREFIX).count()
         if seeded != specialists:
             self.stdout.write(f"Seeding {specialists} specialists (found {seeded}) ...")
             call_command("seed_demo", specialists=specialists, stdout=self.stdout)
         call_command("load_demo", stdout=self.stdout)  # the demo article, when it is missing
         pages = [(name, url, SEARCH_BUDGET_MS) for name, url in SEARCH_MIX]
+        pages += [(name, url, SUGGEST_BUDGET_MS) for name, url in SUGGEST_MIX]
         pages += self._detail_pages()
         client = Client(headers={"host": "localhost"})
         results = [self._measure(client, name, url, budget, runs) for name, url, budget in pages]
