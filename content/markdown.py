@@ -3,7 +3,7 @@ then sanitised against an allowlist (nh3), so an editor can write without HTML a
 typed can run on the site. Headings get IDs for the table of contents."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import unescape
 
 import nh3
@@ -27,6 +27,7 @@ class Heading:
     level: int
     anchor: str
     text: str
+    children: list["Heading"] = field(default_factory=list)
 
 
 def render(text: str) -> str:
@@ -65,3 +66,15 @@ def headings(html: str) -> list[Heading]:
         Heading(int(level), anchor, unescape(nh3.clean(text, tags=set())))
         for level, anchor, text in _HEADING.findall(html)
     ]
+
+
+def contents(html: str) -> list[Heading]:
+    """The table of contents: the h2 headings, each with the h3 headings under it (numbered 7.1,
+    7.2 by the stylesheet, not continuing the top level)."""
+    top: list[Heading] = []
+    for heading in headings(html):
+        if heading.level == 3 and top:
+            top[-1].children.append(heading)
+        else:
+            top.append(heading)
+    return top

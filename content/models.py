@@ -129,6 +129,11 @@ class Article(TimeStamped):
         return markdown.headings(self.body_html)
 
     @property
+    def contents(self) -> list[markdown.Heading]:
+        """The headings as a table of contents: sections with their sub-sections."""
+        return markdown.contents(self.body_html)
+
+    @property
     def review_due(self) -> bool:
         return self.reviewed_on is None or (
             self.reviewed_on < timezone.now().date() - REVIEW_INTERVAL

@@ -1,3 +1,4 @@
+import re
 from functools import wraps
 
 from django import forms
@@ -7,10 +8,12 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from core.pagination import paginate
 from directory import seo
 from directory.models import (
     Affiliation,
@@ -69,6 +72,24 @@ def _listing_or_404(request: HttpRequest, queryset, slug: str, permission: str):
     return listing
 
 
+# Lists a profile may be reached from: the way back leads to one of these, on this site.
+_LISTS = re.compile(
+    r"^/[a-z]{2}/(?:specialists|conditions/[\w-]+|specialties/[\w-]+)/(?:\?[^#]*)?$"
+)
+
+
+def _way_back(request: HttpRequest) -> "seo.Crumb | None":
+    """The list the visitor came from (`back`, which the cards carry), as a breadcrumb; None
+    when there is none or it is not one of the site's lists."""
+    back = request.GET.get("back", "")
+    if len(back) > 1000 or not _LISTS.match(back) or "\\" in back:
+        return None
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts=None):
+        return None
+    label = _("Search results") if "/specialists/" in back else _("List of specialists")
+    return seo.Crumb(label, back)
+
+
 @cached_public_page
 def specialist_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A specialist's profile. Drafts and archived listings are 404, except that staff may
@@ -93,7 +114,7 @@ def specialist_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "specialist": specialist,
         "crumbs": [
             seo.home_crumb(),
-            seo.Crumb(_("Specialists"), reverse("directory:search")),
+            _way_back(request) or seo.Crumb(_("Specialists"), reverse("directory:search")),
             seo.Crumb(specialist.display_name),
         ],
         "structured_data": [seo.physician(request, specialist)],
@@ -142,6 +163,9 @@ def clinic_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "structured_data": [seo.medical_organization(request, clinic)],
         "form": form,
         "page_obj": page,
+        "pagination": paginate(
+            page.number if page else 0, paginator.num_pages, lambda n: f"?page={n}"
+        ),
         "specialist_count": paginator.count,
         "out_of_range": paginator.count > 0 and page is None,
     }

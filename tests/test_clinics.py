@@ -175,7 +175,7 @@ def test_clinic_filters(client, clinics, query, expected):
 def test_clinic_distance_is_shown(client, clinics):
     text = client.get("/en/clinics/?city=Weimar&radius=50&sort=distance").text
 
-    assert "km away" in text
+    assert "km from Weimar" in text
 
 
 @pytest.mark.parametrize(
@@ -186,7 +186,6 @@ def test_clinic_distance_is_shown(client, clinics):
         "page=-1",
         "kind=castle",
         "radius=30",
-        "sort=distance",
         "q=" + "x" * 201,
     ],
 )
@@ -219,7 +218,7 @@ def test_clinic_search_pages_keep_every_filter_and_have_a_canonical_url(client):
 
     response = client.get("/en/clinics/?country=AT&q=klinikum&sort=name")
 
-    assert 'href="?country=AT&amp;q=klinikum&amp;sort=name&amp;page=2"' in response.text
+    assert 'href="/en/clinics/?q=klinikum&amp;country=AT&amp;page=2"' in response.text
     assert 'rel="canonical" href="http://testserver/en/clinics/?q=klinikum&amp;country=AT"' in (
         response.text
     )

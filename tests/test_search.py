@@ -294,8 +294,8 @@ def test_distance_keeps_those_within_the_radius_and_orders_by_it(client, world):
     response = client.get(URL, {"city": "Berlin", "radius": "50", "sort": "distance"})
     assert found(response) == ["Schüßler", "Würschmidt"]  # Berlin, then Potsdam (~27 km)
     body = response.content.decode()
-    assert re.search(r"0\.0 km away", body)
-    assert re.search(r"2\d\.\d km away", body)
+    assert re.search(r"0\.0 km from Berlin", body)
+    assert re.search(r"2\d\.\d km from Berlin", body)
     assert found(client.get(URL, {"city": "Berlin", "radius": "10"})) == ["Schüßler"]
     # From Munich: Zurich (about 240 km), Vienna (355), Potsdam (470); Berlin is 504 km away.
     assert found(client.get(URL, {"city": "Munich", "radius": "500", "sort": "distance"})) == [
@@ -384,7 +384,6 @@ def test_german_page_is_german(client, world):
         ({"radius": "0", "city": "Berlin"}, "radius", "greater than or equal to 1"),
         ({"radius": "501", "city": "Berlin"}, "radius", "less than or equal to 500"),
         ({"radius": "10"}, "radius", "Choose a city or town"),
-        ({"sort": "distance"}, "sort", "needs a city or town"),
         ({"sort": "random"}, "sort", "Select a valid choice"),
         ({"country": "XX"}, "country", "Select a valid choice"),
         ({"language": "xx"}, "language", "Select a valid choice"),
@@ -433,6 +432,19 @@ def test_invisible_direction_marks_around_a_name_are_ignored(client, world):
     response = client.get(URL, {"q": "\u200fSchüßler\u200e"})
     assert response.status_code == 200
     assert found(response) == ["Schüßler"]
+
+
+def test_sorting_by_distance_without_a_place_keeps_the_results_and_asks_for_one(client, world):
+    response = client.get(URL, {"sort": "distance", "country": "DE"})
+    assert response.status_code == 200
+    assert found(response) == ["Schüßler", "Weiß", "Würschmidt"]
+    assert "To sort by distance, enter a city, town or postcode." in response.content.decode()
+
+
+def test_the_distance_menu_is_in_order_and_pages_are_numbered(client, world):
+    body = client.get(URL, {"city": "Berlin"}).content.decode()
+    menu = re.search(r'<select name="radius".*?</select>', body, re.S).group(0)
+    assert re.findall(r"within (\d+) km", menu) == ["5", "10", "25", "50", "100", "250", "500"]
 
 
 def test_repeated_parameters_take_the_last_value(client, world):

@@ -22,6 +22,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 
+from core.pagination import paginate
 from directory.models import Clinic, Country, Location
 from directory.places import fold
 from directory.search import geo
@@ -85,8 +86,17 @@ class ClinicList(FilteredList):
 
     @property
     def sort(self) -> str:
+        """By distance when asked and there is a place to measure from; by name otherwise."""
         sort = self.data.get("sort")
-        return Sort.DISTANCE if sort == Sort.DISTANCE else Sort.NAME
+        return Sort.DISTANCE if sort == Sort.DISTANCE and self.place is not None else Sort.NAME
+
+    @property
+    def pagination(self):
+        if self.page is None:
+            return None
+        return paginate(
+            self.page.number, self.page.paginator.num_pages, lambda n: self.query_string(page=n)
+        )
 
     @property
     def countries(self) -> list[tuple[str, str, bool]]:

@@ -22,14 +22,13 @@ SORT_CHOICES = (
 
 class SearchForm(forms.Form):
     """Checks that go across fields. Every error is tied to the field it is about, so the page
-    shows it right beside that field."""
+    shows it right beside that field. (Sorting by distance without a place is no error: the list
+    keeps its results, in the best-match order, and asks for a place.)"""
 
     def clean(self):
         data = super().clean()
         if data.get("radius") and not data.get("city"):
             self.add_error("radius", _("Choose a city or town to search around."))
-        if data.get("sort") == Sort.DISTANCE and not data.get("city"):
-            self.add_error("sort", _("Sorting by distance needs a city or town."))
         return data
 
 

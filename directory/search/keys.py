@@ -63,7 +63,10 @@ def page(language: str, address: str) -> str:
 
 
 def card(language: str, specialist_id: int, distance: str) -> str:
-    return f"search:{generation(CARDS_GENERATION_KEY)}:{language}:card:{specialist_id}:{distance}"
+    """A card as a list shows it; `distance` is what it says about distance ("2.3 km from
+    Berlin"), hashed into the key."""
+    where = _digest(distance)[:16] if distance else ""
+    return f"search:{generation(CARDS_GENERATION_KEY)}:{language}:card:{specialist_id}:{where}"
 
 
 def counts(scope: str, filters: dict) -> str:

@@ -18,9 +18,12 @@ from django.db.models import Case, F, FloatField, Func, Prefetch, Q, Value, When
 from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.template.loader import get_template
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from core.pagination import paginate
 from core.routers import read_alias
 from directory.models import (
     LANGUAGE_CODES,
@@ -110,12 +113,18 @@ class Facet:
     errors: list[str] = field(default_factory=list)
 
 
+# Cards are cached without the list they stand in; their link to the profile carries this
+# marker, which each list replaces with the way back to itself (the profile's breadcrumbs).
+BACK_MARKER = "__back__"
+
+
 @dataclass
 class Card:
     """One specialist in a list: its rendered HTML, and while rendering, what it shows."""
 
     pk: int
     distance: float | None
+    place_name: str = ""
     cache_key: str = ""
     html: str = ""
     specialist: Specialist | None = None
@@ -188,9 +197,17 @@ class FilteredList:
         """(value, km, selected) for the distance menu. The first, empty value means the default
         radius, so the form can be sent without a city and without an error."""
         given = self.radius
-        kilometres = sorted({*RADIUS_CHOICES, given} - {DEFAULT_RADIUS})
-        options = [("", DEFAULT_RADIUS, given == DEFAULT_RADIUS)]
-        return options + [(str(km), km, km == given) for km in kilometres]
+        return [
+            ("" if km == DEFAULT_RADIUS else str(km), km, km == given)
+            for km in sorted({*RADIUS_CHOICES, given})
+        ]
+
+    @property
+    def selected_count(self) -> int:
+        """How many filter values are chosen (for "Filters · 3 selected")."""
+        names = ("country", "language", "insurance", "kind")
+        count = sum(len(self.selected(name)) for name in names)
+        return count + bool(self.data.get("specialty")) + bool(self.data.get("new_patients"))
 
     def selected(self, name: str) -> set[str]:
         """The values chosen for a multiple-choice filter; from the raw query when the form has
@@ -228,7 +245,8 @@ class SpecialistList(FilteredList):
 
     @property
     def sort(self) -> str:
-        return self.data.get("sort") or Sort.RELEVANCE
+        """The order the list is in (relevance when distance was asked for without a place)."""
+        return self.plan.sort if self.valid else Sort.RELEVANCE
 
     @property
     def cache_seconds(self) -> int:
@@ -256,14 +274,6 @@ class SpecialistList(FilteredList):
     @property
     def first_page_url(self) -> str:
         return self.page_url(1)
-
-    @property
-    def has_previous(self) -> bool:
-        return 1 < self.page_number <= self.num_pages
-
-    @property
-    def has_next(self) -> bool:
-        return self.page_number < self.num_pages
 
     # --- Running -----------------------------------------------------------------------------
 
@@ -401,11 +411,13 @@ class SpecialistList(FilteredList):
         # Cached per generation of the index (a card changes only with its listing, which
         # starts a new one), language and the distance shown.
         language = get_language()
+        place = self.place_name
         cards = [
             Card(
                 pk,
                 distance,
-                keys.card(language, pk, "" if distance is None else f"{distance:.1f}"),
+                place,
+                keys.card(language, pk, "" if distance is None else f"{distance:.1f} {place}"),
             )
             for pk, _fields, distance in rows
         ]
@@ -417,6 +429,9 @@ class SpecialistList(FilteredList):
             field_ids = {pk: ids for pk, ids, _distance in rows}
             self._render(missing, field_ids)
             cache.set_many({card.cache_key: card.html for card in missing}, keys.cache_seconds())
+        back = "?" + urlencode({"back": self.request.path + self.canonical_query})
+        for card in cards:
+            card.html = mark_safe(card.html.replace(BACK_MARKER, back))  # noqa: S308 - our HTML
         return cards
 
     def _render(self, cards: list[Card], field_ids: dict[int, list[int]]) -> None:
@@ -558,9 +573,5 @@ class SpecialistList(FilteredList):
         return self.query_string(page=number)
 
     @property
-    def previous_url(self) -> str:
-        return self.page_url(self.page_number - 1)
-
-    @property
-    def next_url(self) -> str:
-        return self.page_url(self.page_number + 1)
+    def pagination(self):
+        return paginate(self.page_number, self.num_pages, self.page_url)

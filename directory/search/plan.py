@@ -46,6 +46,7 @@ class Plan:
     page: int = 1
     scope_conditions: list[int] = field(default_factory=list)  # a condition's own page
     unknown: dict[str, str] = field(default_factory=dict)  # parameter -> value naming nothing
+    distance_needs_place: bool = False  # sort=distance was asked for without a place
 
     @property
     def origin(self) -> geo.Origin | None:
@@ -134,6 +135,9 @@ def make_plan(data: dict, *, scope_conditions=(), understand_text: bool = True) 
             plan.unknown["city"] = city
     elif plan.understanding.place is not None:
         plan.place, plan.place_from_text = plan.understanding.place, True
+    if plan.sort == Sort.DISTANCE and plan.place is None and "city" not in plan.unknown:
+        # Nothing to measure from: keep the results, in the best-match order, and ask for a place.
+        plan.sort, plan.distance_needs_place = Sort.RELEVANCE, True
     return plan
 
 
