@@ -58,7 +58,7 @@ def test_the_apps_depend_on_each_other_one_way_only():
 
 def test_load_demo_adds_the_demo_listings_and_they_are_found(client):
     call_command("load_demo", stdout=io.StringIO())
-    assert Specialist.objects.count() == 40
+    assert Specialist.objects.count() == 56
     assert Article.objects.filter(condition__slug="liver-metastases").exists()
     found = family_names(client.get("/en/specialists/", {"q": "Ohlsen"}))
     assert found == ["Ohlsen"]
