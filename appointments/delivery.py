@@ -22,8 +22,6 @@ from directory.models import language_name
 
 logger = logging.getLogger(__name__)
 
-# Practices in Germany, Austria and Switzerland get their notification in German.
-PRACTICE_LANGUAGE = "de"
 # failed_attempts stops counting here (a small integer column); retries go on regardless.
 MAX_COUNTED_ATTEMPTS = 9999
 
@@ -63,7 +61,8 @@ def deliver_soon(request_id: int) -> threading.Thread | None:
 
 
 def _practice_message(request: AppointmentRequest, address: str) -> EmailMessage:
-    with translation.override(PRACTICE_LANGUAGE):
+    """The practice's notification, in the practice's language (recipients.practice_language)."""
+    with translation.override(recipients.practice_language(request.target)):
         context = {
             "request": request,
             "target": request.target,

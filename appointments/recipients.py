@@ -26,8 +26,6 @@ logger = logging.getLogger(__name__)
 
 PERMISSION = "appointments.change_appointmentrequest"
 CONFIRMATION_SALT = "appointments.recipient-confirmation"
-# Practices in Germany, Austria and Switzerland get their mail in German.
-PRACTICE_LANGUAGE = "de"
 
 State = RecipientChange.State
 
@@ -207,8 +205,8 @@ def confirm(change: RecipientChange) -> bool:
 
 
 def _mail(template: str, change: RecipientChange, to: str, **context) -> EmailMessage:
-    """A mail about the change, in the practices' language; replies reach the site's inbox."""
-    with translation.override(PRACTICE_LANGUAGE):
+    """A mail about the change, in the practice's language; replies reach the site's inbox."""
+    with translation.override(practice_language(change.listing)):
         context = {"change": change, "listing": change.listing, **context}
         subject = render_to_string(f"appointments/email/{template}_subject.txt", context).strip()
         body = render_to_string(f"appointments/email/{template}.txt", context)
@@ -221,7 +219,7 @@ def send_confirmation(change_id: int) -> None:
     change = RecipientChange.objects.select_related("specialist", "clinic").get(pk=change_id)
     if change.state != State.AWAITING_CONFIRMATION:
         return
-    with translation.override(PRACTICE_LANGUAGE):
+    with translation.override(practice_language(change.listing)):
         path = reverse("appointments:confirm-address", args=[confirmation_token(change)])
     link = settings.SITE_URL + path
     try:
@@ -241,3 +239,41 @@ def send_confirmation(change_id: int) -> None:
         return
     change.confirmation_sent_at = timezone.now()
     change.save(update_fields=["confirmation_sent_at"])
+
+
+# Switzerland's cantons by their language (the others speak German; bilingual cantons are
+# listed by the language of most of their people).
+CANTON_LANGUAGES = {
+    "GE": "fr",
+    "VD": "fr",
+    "NE": "fr",
+    "JU": "fr",
+    "FR": "fr",
+    "VS": "fr",
+    "TI": "it",
+}
+
+
+def practice_language(listing: Specialist | Clinic) -> str:
+    """The language the site writes to a practice in: the listing's own setting (a specialist's,
+    else their primary clinic's), else German in Germany and Austria and the canton's language
+    in Switzerland; a language the site has no text in yet becomes English. A query or two."""
+    chosen = listing.correspondence_language
+    location = None
+    if isinstance(listing, Specialist):
+        affiliation = (
+            listing.affiliations.select_related("clinic", "location__place")
+            .order_by("-is_primary", "id")
+            .first()
+        )
+        if affiliation is not None:
+            chosen = chosen or affiliation.clinic.correspondence_language
+            location = affiliation.location
+    else:
+        location = listing.locations.select_related("place").first()
+    if not chosen and location is not None:
+        region = location.place.region if location.place else ""
+        chosen = CANTON_LANGUAGES.get(region, "de") if location.country == "CH" else "de"
+    chosen = chosen or "de"
+    available = {code for code, _name in settings.LANGUAGES}
+    return chosen if chosen in available else "en"

@@ -17,6 +17,7 @@ from directory import seo
 from directory.models import Clinic, Specialist
 
 RATE_LIMIT_WINDOW = 60 * 60  # APPOINTMENT_REQUESTS_PER_HOUR counts per hour
+SENT = "appointments.sent"  # signs the number the thank-you page shows
 
 
 def _request_target(kind: str, slug: str) -> Specialist | Clinic:
@@ -55,9 +56,10 @@ def appointment_request(request: HttpRequest, slug: str, kind: str) -> HttpRespo
             return response
         form = AppointmentRequestForm(request.POST, target=target)
         if form.is_valid():
-            if not form.is_spam:
-                delivery.submit(form)
-            return redirect(f"{request.path}sent/")
+            # The request's number, signed so that nobody can read others' by counting; a bot's
+            # (honeypot) request is stored nowhere and gets no number.
+            number = "" if form.is_spam else signing.dumps(delivery.submit(form).pk, salt=SENT)
+            return redirect(f"{request.path}sent/" + (f"?r={number}" if number else ""))
     else:
         form = AppointmentRequestForm(target=target)
     context.update(
@@ -68,10 +70,17 @@ def appointment_request(request: HttpRequest, slug: str, kind: str) -> HttpRespo
     return render(request, "appointments/request_form.html", context, status=status)
 
 
+@never_cache
 def appointment_sent(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
-    """The thank-you page. It shows nothing of what was sent."""
+    """The thank-you page with the request's number (from the signed `r`); nothing of what was
+    sent."""
     target = _request_target(kind, slug)
-    return render(request, "appointments/request_sent.html", {"target": target, "kind": kind})
+    try:
+        number = signing.loads(request.GET.get("r", ""), salt=SENT, max_age=24 * 60 * 60)
+    except (signing.BadSignature, ValueError, TypeError):
+        number = None
+    context = {"target": target, "kind": kind, "number": number}
+    return render(request, "appointments/request_sent.html", context)
 
 
 @never_cache

@@ -163,8 +163,11 @@ class ClinicAdmin(PublishableAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "kind", "parent", "status", "last_verified"]}),
         (_("Description"), {"fields": [("description_en", "description_de")]}),
-        (_("Contact"), {"fields": ["website", "phone", "email"]}),
-        (_("Logo and certifications"), {"fields": ["logo", "certifications", "needs_review"]}),
+        (_("Contact"), {"fields": ["website", "phone", "email", "correspondence_language"]}),
+        (
+            _("Logo and certifications"),
+            {"fields": ["logo", ("certifications_en", "certifications_de"), "needs_review"]},
+        ),
     ]
 
 
@@ -238,7 +241,7 @@ class SpecialistAdmin(PublishableAdmin):
                     "honorific_prefix",
                     ("given_name", "family_name"),
                     "slug",
-                    "headline",
+                    ("headline_en", "headline_de"),
                     "photo",
                     ("status", "last_verified"),
                 ]
@@ -249,8 +252,16 @@ class SpecialistAdmin(PublishableAdmin):
             _("For patients"),
             {"fields": ["specialties", "languages", "insurance", "accepts_new_patients"]},
         ),
-        (_("Contact"), {"fields": ["phone", "email", "website"]}),
-        (_("Memberships and certifications"), {"fields": ["memberships", "certifications"]}),
+        (_("Contact"), {"fields": ["phone", "email", "website", "correspondence_language"]}),
+        (
+            _("Memberships and certifications"),
+            {
+                "fields": [
+                    ("memberships_en", "memberships_de"),
+                    ("certifications_en", "certifications_de"),
+                ]
+            },
+        ),
     ]
     change_list_template = "admin/directory/specialist/change_list.html"
 

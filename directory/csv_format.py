@@ -267,7 +267,7 @@ def _column_limits() -> dict[str, int]:
         "prefix": (Specialist, "honorific_prefix"),
         "given_name": (Specialist, "given_name"),
         "family_name": (Specialist, "family_name"),
-        "headline": (Specialist, "headline"),
+        "headline": (Specialist, "headline_en"),
         "phone": (Specialist, "phone"),
         "email": (Specialist, "email"),
         "website": (Specialist, "website"),
@@ -358,7 +358,7 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, seen_slugs: set) 
         "honorific_prefix": row["prefix"],
         "given_name": row["given_name"],
         "family_name": row["family_name"],
-        "headline": row["headline"],
+        "headline_en": row["headline"],
         "languages": languages,
         "insurance": [code for code in Insurance.values if code in insurance],
         "accepts_new_patients": new_patients == "yes",
@@ -404,11 +404,21 @@ def _primary_affiliation(specialist: Specialist) -> Affiliation | None:
     return next((a for a in specialist.affiliations.all() if a.is_primary), None)
 
 
+# Specialist fields stored under another name than the CSV column that fills them.
+COLUMN_OF_FIELD = {
+    "honorific_prefix": "prefix",
+    "headline_en": "headline",
+    "biography_en": "bio_en",
+    "biography_de": "bio_de",
+    "accepts_new_patients": "new_patients",
+}
+
+
 def _describe_changes(plan: _PlannedRow) -> list[str]:
     """The names of the columns whose values differ from the stored specialist."""
     specialist = plan.specialist
     changes = [
-        name
+        COLUMN_OF_FIELD.get(name, name)
         for name, value in plan.values.items()
         if name != "slug" and _stored(specialist, name) != value
     ]
@@ -598,7 +608,7 @@ def export_specialists(output, queryset=None) -> int:
             specialist.honorific_prefix,
             specialist.given_name,
             specialist.family_name,
-            specialist.headline,
+            specialist.headline_en,
             _join(s.slug for s in sorted(specialist.specialties.all(), key=lambda s: s.slug)),
             _join(link.condition.slug for link in specialist.specialistcondition_set.all()),
             _join(specialist.languages),

@@ -61,7 +61,7 @@ def load_demo_directory() -> dict[str, int]:
                 "website": item["website"],
                 "phone": item["phone"],
                 "email": item["email"],
-                "certifications": "\n".join(item["certifications"]),
+                "certifications_en": "\n".join(item["certifications"]),
                 "status": Status.PUBLISHED,
                 "last_verified": DEMO_VERIFIED,
             },

@@ -27,6 +27,17 @@ from directory.images import ProcessedImagesMixin, renditions, validate_image
 
 # Editors re-check a listing at least this often; older ones are flagged in admin.
 VERIFICATION_INTERVAL = timedelta(days=365)
+# The languages the site may write to practices in (each in its own name).
+CORRESPONDENCE_LANGUAGES = [
+    ("de", "Deutsch"),
+    ("en", "English"),
+    ("fr", "Français"),
+    ("it", "Italiano"),
+]
+CORRESPONDENCE_LANGUAGE_HELP = _(
+    "The language the site writes to the practice in (ISO 639-1: de, en, fr, it). Empty: "
+    "German in Germany and Austria; in Switzerland the language of the canton."
+)
 REQUEST_ADDRESS_HELP = _(
     "Where appointment requests should go. A new address receives them only after staff with "
     "the appointment-request permission have approved it and its owner has confirmed it by a "
@@ -381,6 +392,14 @@ class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
     website = models.URLField(_("website"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(_("email"), blank=True, help_text=REQUEST_ADDRESS_HELP)
+    correspondence_language = models.CharField(
+        _("language of the mails"),
+        max_length=2,
+        blank=True,
+        db_default="",
+        choices=CORRESPONDENCE_LANGUAGES,
+        help_text=CORRESPONDENCE_LANGUAGE_HELP,
+    )
     certifications = models.TextField(
         _("certifications"),
         blank=True,
@@ -498,9 +517,11 @@ class Location(TimeStamped):
             country=self.country, code=(self.postcode or "").strip(), place__isnull=False
         ).select_related("place", "place__parent")
         city = place_key(self.city or "")
-        candidates = list(postcodes)
+        candidates = sorted(postcodes, key=lambda p: (p.place.kind != Place.Kind.DISTRICT, p.id))
+        # The most specific place the city's name allows: a district of the named town first
+        # (22765 Hamburg is in Altona), then the town itself.
         for postcode in candidates:
-            names = {*postcode.place.search_names}
+            names = set(postcode.place.search_names)
             if postcode.place.parent is not None:
                 names |= set(postcode.place.parent.search_names)
             if city in names:
@@ -599,6 +620,14 @@ class Specialist(ProcessedImagesMixin, Publishable):
         _("email"),
         blank=True,
         help_text=REQUEST_ADDRESS_HELP,
+    )
+    correspondence_language = models.CharField(
+        _("language of the mails"),
+        max_length=2,
+        blank=True,
+        db_default="",
+        choices=CORRESPONDENCE_LANGUAGES,
+        help_text=CORRESPONDENCE_LANGUAGE_HELP,
     )
     website = models.URLField(_("website"), blank=True)
     clinics = models.ManyToManyField(

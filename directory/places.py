@@ -244,10 +244,34 @@ def load_reference_places(using: str = "default") -> dict[str, int]:
         if (place.name_fr, place.name_it, place.search_names) != before:
             changed[place.pk] = place
     places.bulk_update(changed.values(), ["region", "name_fr", "name_it"], 1000)
-    districts = _load_districts(places, towns)
+    districts = _load_districts(places, towns) + _name_quarters(places)
     renamed = _refresh_search_names(places)
     postcodes = _load_postcodes(Postcode.objects.using(using), places)
     return {"updated": len(changed) + renamed, "districts": districts, "postcodes": postcodes}
+
+
+# GeoNames names some city quarters "Zürich (Kreis 12) / Auzelg": the quarter of the city.
+_QUARTER = re.compile(r"^(?P<city>[^(/]+?) \([^)]*\) / (?P<quarter>.+)$")
+
+
+def _name_quarters(places) -> int:
+    """Towns that are a quarter of a city by their name become its districts, named as such."""
+    from directory.models import Place
+
+    towns = {}
+    for place in places.filter(kind=Place.Kind.TOWN):
+        towns.setdefault((place.country, fold(place.name_de)), place)
+    changed = []
+    for place in places.filter(name_de__contains=" / "):
+        match = _QUARTER.match(place.name_de)
+        city = towns.get((place.country, fold(match["city"]))) if match else None
+        if city is None or city.pk == place.pk:
+            continue
+        place.kind, place.parent = Place.Kind.DISTRICT, city
+        place.name_de = place.name_en = match["quarter"].strip()
+        changed.append(place)
+    places.bulk_update(changed, ["kind", "parent", "name_de", "name_en"], batch_size=1000)
+    return len(changed)
 
 
 def _refresh_search_names(places) -> int:

@@ -19,7 +19,7 @@ class ConditionTranslation(TranslationOptions):
 
 @register(Clinic)
 class ClinicTranslation(TranslationOptions):
-    fields = ("description",)
+    fields = ("description", "certifications")
 
 
 @register(Location)
@@ -29,4 +29,5 @@ class LocationTranslation(TranslationOptions):
 
 @register(Specialist)
 class SpecialistTranslation(TranslationOptions):
-    fields = ("biography",)
+    # The position and the memberships and certifications read in the page's language too.
+    fields = ("biography", "headline", "memberships", "certifications")

@@ -4,7 +4,7 @@ from functools import wraps
 from django import forms
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -141,10 +141,12 @@ def clinic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     clinic = _listing_or_404(request, clinics, slug, "directory.view_clinic")
     form = ClinicPageForm(request.GET)
     valid = form.is_valid()
+    # A hospital's own specialists and those of its published departments.
+    clinics_here = Q(clinic=clinic) | Q(clinic__parent=clinic, clinic__status=Status.PUBLISHED)
     specialists = (
         Specialist.objects.published()
-        .filter(pk__in=Affiliation.objects.filter(clinic=clinic).values("specialist_id"))
-        .only("honorific_prefix", "given_name", "family_name", "slug", "headline")
+        .filter(pk__in=Affiliation.objects.filter(clinics_here).values("specialist_id"))
+        .only("honorific_prefix", "given_name", "family_name", "slug", "headline_en", "headline_de")
         .order_by("family_name", "given_name", "id")
     )
     paginator = Paginator(specialists, PAGE_SIZE)

@@ -115,9 +115,11 @@ def test_a_request_is_saved_then_both_emails_go_after_commit(
         response = client.post(url(specialist), request_form_data())
 
     assert response.status_code == 302
-    assert response["Location"] == f"{url(specialist)}sent/"
+    assert response["Location"].startswith(f"{url(specialist)}sent/?r=")
     assert len(callbacks) == 1
     request = AppointmentRequest.objects.get()
+    thanks = client.get(response["Location"]).content.decode()
+    assert f"Your request number is {request.pk}." in thanks
     assert (request.specialist, request.name, request.message) == (
         specialist,
         "Maria Muster",
@@ -135,6 +137,14 @@ def test_a_request_is_saved_then_both_emails_go_after_commit(
     assert patient.to == ["maria@example.org"]
     assert REQUEST_MESSAGE not in patient.body  # the confirmation repeats no health data
     assert "passed your appointment request on" in patient.body
+    assert f"Your request number: {request.pk}" in patient.body
+    assert str(request.pk) in practice.subject
+
+
+def test_a_forged_request_number_shows_none(specialist, client):
+    page = client.get(f"{url(specialist)}sent/", {"r": "12345"}).content.decode()
+    assert "Your request number" not in page
+    assert "Thank you" in page
 
 
 def test_no_email_is_tried_before_the_request_is_committed(specialist, client):

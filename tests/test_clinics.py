@@ -1,5 +1,7 @@
 """Clinic profiles and clinic search (SPEC section 4): the specialist search's conventions."""
 
+import re
+
 import pytest
 
 from tests.factories import AffiliationFactory, ClinicFactory, LocationFactory, SpecialistFactory
@@ -225,7 +227,8 @@ def test_clinic_search_pages_keep_every_filter_and_have_a_canonical_url(client):
 
 
 def test_clinic_search_query_count_is_fixed(client, clinics, django_assert_max_num_queries):
-    with django_assert_max_num_queries(4):
+    # The place, the count, the page, its locations; the medical fields of the menu (cached).
+    with django_assert_max_num_queries(5):
         client.get("/en/clinics/?city=Erfurt&radius=100&country=DE")
 
 
@@ -236,3 +239,42 @@ def test_a_specialist_at_a_clinic_does_not_make_it_a_search_result_twice(client,
         )
 
     assert names(client.get("/en/clinics/?q=erfurt")) == ["Klinikum Erfurt Süd"]
+
+
+def test_a_hospital_lists_the_specialists_of_its_departments(client):
+    hospital = ClinicFactory(name="Klinikum Nord", slug="klinikum-nord", kind="hospital")
+    department = ClinicFactory(name="Klinik für Kardiologie", parent=hospital, kind="department")
+    AffiliationFactory(
+        specialist__family_name="Herzberg", location=LocationFactory(clinic=department)
+    )
+    AffiliationFactory(specialist__family_name="Hausner", location=LocationFactory(clinic=hospital))
+
+    page = client.get("/en/clinics/klinikum-nord/").content.decode()
+
+    assert "Herzberg" in page
+    assert "Hausner" in page
+
+
+def test_clinics_are_found_by_condition_and_by_field(client):
+    from tests.factories import ConditionFactory, SpecialtyFactory
+
+    liver = ConditionFactory(slug="liver-metastases", name_en="Liver metastases")
+    surgery = SpecialtyFactory(slug="visceral-surgery", name_en="Visceral surgery")
+    hospital = ClinicFactory(name="Klinikum Leber", kind="hospital")
+    department = ClinicFactory(name="Abteilung Chirurgie", parent=hospital, kind="department")
+    other = ClinicFactory(name="Praxis Haut", kind="practice")
+    surgeon = AffiliationFactory(location=LocationFactory(clinic=department)).specialist
+    surgeon.specialties.add(surgery)
+    surgeon.conditions.add(liver)
+    AffiliationFactory(location=LocationFactory(clinic=other))
+
+    def names(query):
+        body = client.get("/en/clinics/", query).content.decode()
+        return sorted(re.findall(r'<h3[^>]*><a href="/en/clinics/[^"]+">([^<]+)</a>', body))
+
+    assert names({"condition": "liver-metastases"}) == ["Abteilung Chirurgie", "Klinikum Leber"]
+    assert names({"specialty": "visceral-surgery"}) == ["Abteilung Chirurgie", "Klinikum Leber"]
+    assert (
+        "We do not know this condition"
+        in client.get("/en/clinics/", {"condition": "unknown"}).content.decode()
+    )

@@ -273,3 +273,38 @@ def test_a_specialists_requests_go_to_the_primary_clinic_first():
     route_requests_to(primary.clinic, "primary@clinic.example")
 
     assert recipients.recipient_for(specialist) == ("primary@clinic.example", True)
+
+
+@pytest.mark.parametrize(
+    ("town", "country", "setting", "language"),
+    [
+        ("Berlin", "DE", "", "de"),
+        ("Wien", "AT", "", "de"),
+        ("Zürich", "CH", "", "de"),
+        ("Lausanne", "CH", "", "fr"),
+        ("Lugano", "CH", "", "it"),
+        ("Berlin", "DE", "en", "en"),
+    ],
+)
+def test_mail_to_a_practice_is_in_its_language(town, country, setting, language, settings):
+    from directory.models import Place
+
+    settings.LANGUAGES = [("en", "English"), ("de", "German"), ("fr", "French"), ("it", "Italian")]
+    place = Place.objects.filter(name_de=town, country=country).order_by("-population").first()
+    affiliation = AffiliationFactory(
+        location__city=town, location__country=country, location__place=place
+    )
+    affiliation.clinic.correspondence_language = setting
+    affiliation.clinic.save()
+
+    assert recipients.practice_language(affiliation.specialist) == language
+    assert recipients.practice_language(affiliation.clinic) == language
+
+
+def test_a_language_the_site_cannot_write_yet_becomes_english(settings):
+    from directory.models import Place
+
+    settings.LANGUAGES = [("en", "English"), ("de", "German")]
+    place = Place.objects.filter(name_de="Lugano").first()
+    clinic = AffiliationFactory(location__country="CH", location__place=place).clinic
+    assert recipients.practice_language(clinic) == "en"

@@ -18,19 +18,30 @@ from django.db.models import (
     Func,
     OuterRef,
     Prefetch,
+    Q,
     TextField,
 )
 from django.db.models.expressions import RawSQL
 
 from core.pagination import paginate
-from directory.models import Clinic, Country, Location
+from directory.models import Clinic, Country, Location, SpecialistSearch
 from directory.places import fold
 from directory.search import geo
 from directory.search.filters import ClinicFilterSet
 from directory.search.lists import PAGE_SIZE, FilteredList, canonical_query_string
 from directory.search.plan import Plan, Sort
 
-CANONICAL_ORDER = ("q", "country", "kind", "city", "radius", "sort", "page")
+CANONICAL_ORDER = (
+    "q",
+    "condition",
+    "specialty",
+    "country",
+    "kind",
+    "city",
+    "radius",
+    "sort",
+    "page",
+)
 
 # The great-circle distance in metres from the place to the clinic's nearest location.
 _DISTANCE_SQL = """(SELECT min(earth_distance(ll_to_earth(%s, %s), ll_to_earth(l.latitude,
@@ -60,6 +71,18 @@ def clinic_rows(plan: Plan, kinds: list[str], queryset):
         )
     if kinds:
         queryset = queryset.filter(kind__in=kinds)
+    # Clinics where a published specialist who treats the condition (or works in the field, or
+    # a sub-field) practises, at the clinic or one of its departments.
+    treating = Q()
+    if plan.condition is not None:
+        treating &= Q(condition_ids__contains=[plan.condition.pk])
+    if plan.specialty is not None:
+        treating &= Q(specialty_ids__contains=[plan.specialty.pk])
+    if treating:
+        rows = SpecialistSearch.objects.filter(treating)
+        at = rows.filter(specialist__affiliations__clinic=OuterRef("pk"))
+        in_department = rows.filter(specialist__affiliations__clinic__parent=OuterRef("pk"))
+        queryset = queryset.filter(Exists(at) | Exists(in_department))
     if (origin := plan.origin) is not None:
         latitude, longitude, km = origin.latitude, origin.longitude, plan.radius
         nearby = RawSQL(
@@ -97,6 +120,15 @@ class ClinicList(FilteredList):
         return paginate(
             self.page.number, self.page.paginator.num_pages, lambda n: self.query_string(page=n)
         )
+
+    @property
+    def specialty_options(self) -> list[tuple[str, str, bool]]:
+        """(slug, name, selected) of every public medical field, by name, for the field menu."""
+        from directory.search.plan import specialties
+
+        chosen = self.data.get("specialty") if self.valid else self.form.data.get("specialty")
+        fields = sorted(specialties().values(), key=lambda f: f.name)
+        return [(f.slug, f.name, f.slug == chosen) for f in fields]
 
     @property
     def countries(self) -> list[tuple[str, str, bool]]:
@@ -141,6 +173,10 @@ class ClinicList(FilteredList):
     @property
     def canonical_query(self) -> str:
         return self.query_string()
+
+    @property
+    def without_condition_url(self) -> str:
+        return self.query_string(condition="", page=1)
 
     @property
     def first_page_url(self) -> str:

@@ -97,6 +97,8 @@ class ClinicFilterSet(ListParameters):
     q = django_filters.CharFilter(
         method=_declared, label=_("Name of the clinic"), max_length=MAX_QUERY_LENGTH
     )
+    condition = SlugFilter(method=_declared, label=_("Condition or treatment"))
+    specialty = SlugFilter(method=_declared, label=_("Medical field"))
     country = django_filters.MultipleChoiceFilter(
         method=_declared, label=_("Country"), choices=Country.choices
     )

@@ -25,7 +25,8 @@ def test_editor_creates_a_specialist_with_a_photo_publishes_and_sees_the_profile
     page.get_by_label("Given name").fill("Hedda")
     page.get_by_label("Family name").press_sequentially("Kornmaier")
     expect(page.locator("#id_slug")).to_have_value("hedda-kornmaier")
-    page.get_by_label("Position").fill("Senior consultant, visceral surgery")
+    page.get_by_label("Position [en]").fill("Senior consultant, visceral surgery")
+    page.get_by_label("Position [de]").fill("Oberärztin, Viszeralchirurgie")
     page.locator("#id_photo").set_input_files(str(photo))
     page.locator("#id_biography_en").fill("Experienced in liver surgery.")
     page.get_by_role("button", name="Save", exact=True).click()
@@ -41,6 +42,9 @@ def test_editor_creates_a_specialist_with_a_photo_publishes_and_sees_the_profile
     expect(page.get_by_role("heading", level=1)).to_have_text("Dr. med. Hedda Kornmaier")
     expect(page.get_by_role("img", name="Photo of Dr. med. Hedda Kornmaier")).to_be_visible()
     assert ".webp" in page.get_by_role("img").first.get_attribute("src")
+    expect(page.locator("main")).to_contain_text("Senior consultant, visceral surgery")
+    page.goto(f"{live_server.url}/de/specialists/hedda-kornmaier/")
+    expect(page.locator("main")).to_contain_text("Oberärztin, Viszeralchirurgie")
 
 
 def test_editor_edits_an_article_previews_the_draft_and_publishes_it(

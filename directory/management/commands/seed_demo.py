@@ -407,15 +407,16 @@ class Command(BaseCommand):
             cursor.execute(
                 f"""
                 INSERT INTO directory_specialist (created, modified, status, last_verified,
-                    honorific_prefix, given_name, family_name, slug, photo, headline, biography,
-                    biography_en, biography_de, languages, insurance, accepts_new_patients,
-                    memberships, certifications, phone, email, website)
+                    honorific_prefix, given_name, family_name, slug, photo, headline, headline_en,
+                    biography, biography_en, biography_de, languages, insurance,
+                    accepts_new_patients, memberships, certifications, phone, email, website)
                 SELECT %(time)s, %(time)s,
                     CASE WHEN r %% 50 = 0 THEN 'draft' ELSE 'published' END,
                     DATE '2026-01-01' - ((r >> 40) %% 700)::int,
                     ({_sql_array(PREFIXES)})[1 + (r >> 4) %% {len(PREFIXES)}],
                     given_name, family_name, slug,
                     '', ({_sql_array(HEADLINES)})[1 + (r >> 44) %% {len(HEADLINES)}],
+                    ({_sql_array(HEADLINES)})[1 + (r >> 44) %% {len(HEADLINES)}],
                     '', 'A synthetic listing for load tests.',
                     'Ein synthetischer Eintrag für Lasttests.',
                     {languages}, {insurance}, (r >> 30) %% 6 <> 0,
