@@ -56,6 +56,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_lines(name: str, default: list[str]) -> list[str]:
+    """Lines of a multi-line value (a postal address) in one variable: separated by "|" (which
+    environment files and shells keep as it is) or by real line breaks; blanks around lines and
+    empty lines are dropped."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    return [line.strip() for line in value.replace("\n", "|").split("|") if line.strip()]
+
+
 def web_workers() -> int:
     """How many processes serve the site: GUNICORN_WORKERS, else WEB_CONCURRENCY (the usual
     name elsewhere), else gunicorn's rule of thumb, two per core plus one."""

@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.database import database_settings, replica_settings
-from config.env import env_bool, env_int, env_list, env_str, web_workers
+from config.env import env_bool, env_int, env_lines, env_list, env_str, web_workers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -208,6 +208,21 @@ APPOINTMENT_INBOX_EMAIL = env_str("APPOINTMENT_INBOX_EMAIL", "appointments@local
 RECIPIENT_CONFIRMATION_DAYS = env_int("RECIPIENT_CONFIRMATION_DAYS", 7, minimum=1)
 # Submissions of the request form per client (IP address) and hour; more get 429.
 APPOINTMENT_REQUESTS_PER_HOUR = env_int("APPOINTMENT_REQUESTS_PER_HOUR", 10, minimum=1)
+
+# Who runs the site, for the legal notice, the contact page and the privacy policy (content app:
+# the pages show these facts, and their texts may name them with placeholders). The address is
+# one line per "|". While DEBUG is on, a made-up demo operator; in production they are empty
+# until set, and `manage.py check --deploy` fails without name, address and email (core/checks).
+OPERATOR_NAME = env_str("OPERATOR_NAME", "Specialist Atlas (demo operator)" if DEBUG else "")
+OPERATOR_ADDRESS = env_lines(
+    "OPERATOR_ADDRESS", ["Musterstraße 1", "12345 Musterstadt", "Germany"] if DEBUG else []
+)
+OPERATOR_EMAIL = env_str("OPERATOR_EMAIL", "contact@localhost" if DEBUG else "")
+OPERATOR_PHONE = env_str("OPERATOR_PHONE")
+# Commercial register, VAT number and the like: one line, shown as it is.
+OPERATOR_REGISTER = env_str("OPERATOR_REGISTER")
+# Where patients ask for access to or deletion of their data.
+PRIVACY_EMAIL = env_str("PRIVACY_EMAIL", OPERATOR_EMAIL)
 
 # Security (SPEC section 12). Production (DEBUG off) assumes HTTPS: cookies are secure, plain
 # HTTP is redirected and browsers are told to keep to HTTPS (HSTS). Behind a proxy or load

@@ -28,3 +28,11 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SECURE_SSL_REDIRECT = False
 SECURE_HSTS_SECONDS = 0
+# The operator as a deployment names it (the legal notice, the contact page, the privacy policy),
+# whether or not the test run has DEBUG (and the demo operator) in its environment.
+OPERATOR_NAME = "Atlas Test Operator GmbH"
+OPERATOR_ADDRESS = ["Prüfweg 7", "10115 Berlin", "Germany"]
+OPERATOR_EMAIL = "contact@atlas.example"
+OPERATOR_PHONE = "+49 30 1234 5678"
+OPERATOR_REGISTER = "Amtsgericht Charlottenburg, HRB 000000 B"
+PRIVACY_EMAIL = "privacy@atlas.example"

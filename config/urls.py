@@ -3,9 +3,13 @@ from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
+from content.sitemaps import SitePagesSitemap
 from core import views
-from directory.sitemaps import SITEMAPS
+from directory.sitemaps import SITEMAPS as DIRECTORY_SITEMAPS
 from directory.views import cached_public_page
+
+# /sitemap.xml lists these sections: the directory's, then the site's own pages.
+SITEMAPS = {**DIRECTORY_SITEMAPS, "about": SitePagesSitemap}
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

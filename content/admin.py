@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 from reversion.admin import VersionAdmin
 
-from content.models import Article, Source
+from content.models import Article, Page, Source
 from core.admin import GuardedLookups
 from directory.admin import StatusActions
 
@@ -52,3 +52,21 @@ class ArticleAdmin(GuardedLookups, StatusActions, VersionAdmin, TranslationAdmin
     @admin.display(description=_("review due"), boolean=True)
     def review_overdue(self, article: Article) -> bool:
         return article.review_due
+
+
+@admin.register(Page)
+class PageAdmin(GuardedLookups, VersionAdmin, TranslationAdmin):
+    """The privacy policy, legal notice, contact page and editorial policy. Editors write in
+    Markdown, with placeholders for the operator's facts from the settings; "History" lists
+    every saved version and can revert to one. The pages are linked from every page of the
+    site, so they are edited, never deleted, and each exists once."""
+
+    list_display = ("title", "kind", "modified")
+    search_fields = ("title_en", "title_de")
+    fields = ("kind", "title", "summary", "body")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("kind",) if obj else ()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

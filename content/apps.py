@@ -12,4 +12,4 @@ class ContentConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(grant_app_permissions_to_editors, sender=self)
-        from content import signals  # noqa: F401  (pages showing articles leave the cache)
+        from content import signals  # noqa: F401  (changed articles and pages leave the cache)

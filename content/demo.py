@@ -1,16 +1,22 @@
 """The demo articles of fixtures/articles/: `<condition slug>.<language>.md`, YAML front matter
 (title, summary, reviewer "Name, qualifications", reviewed date, sources) and a Markdown body.
-Only articles that are missing are added, published, so an editor's changes are kept."""
+Only articles that are missing are added, published, so an editor's changes are kept.
+
+The site's own pages of fixtures/pages/: `<kind>.<language>.md` (privacy, legal-notice, contact,
+editorial-policy), front matter with title and summary, and a Markdown body that may use the
+placeholders of content.facts. Likewise only missing pages are added."""
 
 from pathlib import Path
 
+import reversion
 import yaml
 from django.conf import settings
 
-from content.models import Article
+from content.models import Article, Page
 from directory.models import Condition, Status
 
 ARTICLES = Path(settings.BASE_DIR) / "fixtures" / "articles"
+PAGES = Path(settings.BASE_DIR) / "fixtures" / "pages"
 LANGUAGES = ("en", "de")
 
 
@@ -48,5 +54,25 @@ def load_demo_articles() -> int:
                 publisher=source.get("publisher", ""),
                 url=source["url"],
             )
+        added += 1
+    return added
+
+
+def load_demo_pages() -> int:
+    """Add the site's own pages that are missing, each as the first version of its history;
+    returns how many were added. An existing page is never touched, whatever its text."""
+    added = 0
+    for kind in Page.Kind.values:
+        if Page.objects.filter(kind=kind).exists():
+            continue
+        page = Page(kind=kind)
+        for language in LANGUAGES:
+            front, body = read_article(PAGES / f"{kind}.{language}.md")
+            setattr(page, f"title_{language}", front["title"])
+            setattr(page, f"summary_{language}", front["summary"])
+            setattr(page, f"body_{language}", body)
+        with reversion.create_revision():
+            page.save()
+            reversion.set_comment("Added from fixtures/pages/.")
         added += 1
     return added

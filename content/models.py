@@ -1,5 +1,6 @@
 """Editorial content: articles about a condition or a medical field, with the trust signals
-patients look for (medical reviewer, date of the last review, sources)."""
+patients look for (medical reviewer, date of the last review, sources), and the pages a health
+site owes its visitors (privacy policy, legal notice, contact, editorial policy)."""
 
 from datetime import timedelta
 
@@ -8,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from content import markdown
@@ -15,6 +17,11 @@ from directory.models import Condition, Specialty, Status, TimeStamped
 
 # Articles are reviewed again at least this often; older ones are flagged in admin.
 REVIEW_INTERVAL = timedelta(days=365)
+
+MARKDOWN_HELP = _(
+    "Markdown: ## for a section heading, ### for a sub-heading, a blank line between "
+    "paragraphs, - for a list, **bold**, [link text](https://…). HTML is not allowed."
+)
 
 
 class ArticleQuerySet(models.QuerySet):
@@ -52,13 +59,7 @@ class Article(TimeStamped):
     )
     title = models.CharField(_("title"), max_length=200)
     summary = models.TextField(_("summary"), help_text=_("Two or three sentences, shown first."))
-    body = models.TextField(
-        _("text"),
-        help_text=_(
-            "Markdown: ## for a section heading, ### for a sub-heading, a blank line between "
-            "paragraphs, - for a list, **bold**, [link text](https://…). HTML is not allowed."
-        ),
-    )
+    body = models.TextField(_("text"), help_text=MARKDOWN_HELP)
     body_html = models.TextField(editable=False, default="")
     reviewer_name = models.CharField(
         _("medical reviewer"), max_length=200, help_text=_('e.g. "Dr. med. Erika Beispiel"')
@@ -156,3 +157,55 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Page(TimeStamped):
+    """One of the site's fixed pages (privacy policy, legal notice, contact, editorial policy),
+    in English and German. The body is Markdown, kept beside its sanitised HTML like an
+    article's; placeholders such as {operator_name} in its text are filled from the settings
+    when the page is shown (content.facts). Every saved version is kept: its admin (VersionAdmin)
+    registers it with django-reversion once modeltranslation has added the language columns,
+    so each version holds both languages (registered here, it would hold neither)."""
+
+    class Kind(models.TextChoices):
+        # The values are the pages' URL paths and URL names (content:privacy ...).
+        PRIVACY = "privacy", _("Privacy policy")
+        LEGAL_NOTICE = "legal-notice", _("Legal notice")
+        CONTACT = "contact", _("Contact")
+        EDITORIAL_POLICY = "editorial-policy", _("Editorial policy")
+
+    kind = models.CharField(_("page"), max_length=20, choices=Kind.choices, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    summary = models.TextField(
+        _("summary"), help_text=_("One or two sentences, shown first and to search engines.")
+    )
+    body = models.TextField(
+        _("text"),
+        help_text=format_lazy(
+            "{markdown} {placeholders}",
+            markdown=MARKDOWN_HELP,
+            placeholders=_(
+                "These placeholders are replaced by the site's settings: {operator_name}, "
+                "{operator_address}, {operator_email}, {operator_phone}, {operator_register}, "
+                "{privacy_email}, {retention_days} (days before appointment requests are "
+                "deleted). Write them in the text, not inside a link."
+            ),
+        ),
+    )
+    body_html = models.TextField(editable=False, default="")
+
+    class Meta:
+        verbose_name = _("page")
+        verbose_name_plural = _("pages")
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return self.title or self.get_kind_display()
+
+    def get_absolute_url(self) -> str:
+        return reverse(f"content:{self.kind}")
+
+    def save(self, *args, **kwargs):
+        for code in ("en", "de"):
+            setattr(self, f"body_html_{code}", markdown.render(getattr(self, f"body_{code}", "")))
+        super().save(*args, **kwargs)

@@ -1,9 +1,11 @@
 """Structured data of the condition pages: a MedicalWebPage about a MedicalCondition (or a
-MedicalProcedure, for treatments), with its medical review."""
+MedicalProcedure, for treatments), with its medical review; and of the site's own pages: a
+WebPage (a ContactPage for the contact page) published by the operator."""
 
+from django.conf import settings
 from django.http import HttpRequest
 
-from content.models import Article
+from content.models import Article, Page
 from directory.models import Condition, ConditionKind, lines
 from directory.seo import SCHEMA, absolute
 
@@ -52,4 +54,26 @@ def medical_web_page(
             {"@type": "CreativeWork", "name": source["title"], "url": source["url"]}
             for source in sources
         ]
+    return data
+
+
+def web_page(request: HttpRequest, page: Page) -> dict:
+    url = absolute(request, request.path)
+    data = {
+        "@context": SCHEMA,
+        "@type": "ContactPage" if page.kind == Page.Kind.CONTACT else "WebPage",
+        "@id": url,
+        "url": url,
+        "inLanguage": request.LANGUAGE_CODE,
+        "name": page.title,
+        "description": page.summary,
+        "dateModified": page.modified.isoformat(),
+    }
+    if settings.OPERATOR_NAME:
+        data["publisher"] = {
+            "@type": "Organization",
+            "name": settings.OPERATOR_NAME,
+            **({"email": settings.OPERATOR_EMAIL} if settings.OPERATOR_EMAIL else {}),
+            **({"telephone": settings.OPERATOR_PHONE} if settings.OPERATOR_PHONE else {}),
+        }
     return data

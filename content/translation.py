@@ -2,10 +2,18 @@
 
 from modeltranslation.translator import TranslationOptions, register
 
-from content.models import Article
+from content.models import Article, Page
+
+BOTH_LANGUAGES = {"en": ("title", "summary", "body"), "de": ("title", "summary", "body")}
 
 
 @register(Article)
 class ArticleTranslation(TranslationOptions):
     fields = ("title", "summary", "body", "body_html", "reviewer_credentials")
-    required_languages = {"en": ("title", "summary", "body"), "de": ("title", "summary", "body")}
+    required_languages = BOTH_LANGUAGES
+
+
+@register(Page)
+class PageTranslation(TranslationOptions):
+    fields = ("title", "summary", "body", "body_html")
+    required_languages = BOTH_LANGUAGES

@@ -7,9 +7,11 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from content.models import Article, Source
-from content.seo import medical_web_page
+from content import facts, markdown
+from content.models import Article, Page, Source
+from content.seo import medical_web_page, web_page
 from directory.models import Clinic, Condition, Country, SpecialistSearch, Specialty
 from directory.places import fold
 from directory.search import keys
@@ -178,3 +180,41 @@ def specialty_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "sources": list(shown.sources.all()) if shown else [],
     }
     return render(request, "content/specialty_detail.html", context, status=listing.status)
+
+
+# The pages that show the operator's details (content.facts) in a box of their own, before the
+# editors' text, under these headings.
+OPERATOR_HEADINGS = {
+    Page.Kind.PRIVACY: gettext_lazy("Who is responsible for your data"),
+    Page.Kind.LEGAL_NOTICE: gettext_lazy("Operator of this site"),
+    Page.Kind.CONTACT: gettext_lazy("Contact details"),
+}
+OPERATOR_ANCHOR = "operator-details"
+# Pages with at least this many sections get a table of contents.
+CONTENTS_FROM = 6
+
+
+@cached_public_page
+def page(request: HttpRequest, kind: str) -> HttpResponse:
+    """One of the site's own pages (privacy policy, legal notice, contact, editorial policy):
+    the editors' text with the operator's facts filled in from the settings, the date it was
+    last changed and, where the law asks for them, the operator's details. 404 until an editor
+    (or `load_pages`) has created it."""
+    shown = get_object_or_404(Page, kind=kind)
+    body = facts.fill(shown.body_html)
+    heading = OPERATOR_HEADINGS.get(kind)
+    headings = markdown.headings(body)
+    if heading:
+        headings.insert(0, markdown.Heading(2, OPERATOR_ANCHOR, str(heading)))
+    context = {
+        "page": shown,
+        "body": body,
+        "headings": headings if len(headings) >= CONTENTS_FROM else [],
+        "operator": facts.operator() if heading else None,
+        "operator_heading": heading,
+        "operator_anchor": OPERATOR_ANCHOR,
+        "privacy_contact": kind in {Page.Kind.PRIVACY, Page.Kind.CONTACT},
+        "crumbs": [home_crumb(), Crumb(shown.title)],
+        "structured_data": [web_page(request, shown)],
+    }
+    return render(request, "content/page.html", context)

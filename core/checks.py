@@ -36,3 +36,23 @@ def refuse_unshared_cache() -> None:
     on a per-process cache. Development (DEBUG) runs one runserver process anyway."""
     if not settings.DEBUG and (problem := unshared_cache_problem()):
         raise ImproperlyConfigured(problem)
+
+
+# The legal notice, the contact page and the privacy policy show these: a site in Germany,
+# Austria or Switzerland must name who runs it and how to reach them.
+OPERATOR_SETTINGS = ("OPERATOR_NAME", "OPERATOR_ADDRESS", "OPERATOR_EMAIL")
+
+
+@checks.register(deploy=True)
+def operator_named(app_configs=None, **kwargs):
+    missing = [name for name in OPERATOR_SETTINGS if not getattr(settings, name)]
+    if missing:
+        return [
+            checks.Error(
+                f"{', '.join(missing)} not set: the legal notice, the contact page and the "
+                "privacy policy would not say who runs the site.",
+                hint="Set them in the environment (README, Configuration).",
+                id="atlas.E002",
+            )
+        ]
+    return []

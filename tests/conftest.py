@@ -50,6 +50,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
+def demo_pages(db):
+    """The privacy policy, legal notice, contact page and editorial policy of fixtures/pages/,
+    as `manage.py load_demo` adds them."""
+    from content.demo import load_demo_pages
+
+    load_demo_pages()
+
+
+@pytest.fixture
 def vocabulary(db):
     """The reference vocabulary of medical fields and conditions (directory/reference/)."""
     from directory.reference import load_taxonomy

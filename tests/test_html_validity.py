@@ -31,6 +31,10 @@ PAGES = [
     ("/{lang}/conditions/", 200),
     ("/{lang}/conditions/liver-metastases/", 200),
     ("/{lang}/specialties/visceral-surgery/", 200),
+    ("/{lang}/privacy/", 200),  # the site's own pages: `site` adds them as load_demo does
+    ("/{lang}/legal-notice/", 200),
+    ("/{lang}/contact/", 200),
+    ("/{lang}/editorial-policy/", 200),
 ]
 
 

@@ -24,6 +24,9 @@ def check_deploy(**variables) -> subprocess.CompletedProcess:
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "directory.example",
+        "OPERATOR_NAME": "Atlas Operator GmbH",
+        "OPERATOR_ADDRESS": "Prüfweg 7|10115 Berlin|Germany",
+        "OPERATOR_EMAIL": "contact@directory.example",
         **variables,
     }
     # Set by the test run itself (browser tests, make's DEBUG default), never in production.
@@ -53,6 +56,18 @@ def test_check_deploy_fails_when_several_workers_would_have_a_cache_each():
 
     assert result.returncode != 0
     assert "atlas.E001" in result.stderr + result.stdout
+
+
+def test_check_deploy_fails_when_the_operator_is_not_named():
+    """The legal notice, the contact page and the privacy policy must say who runs the site."""
+    result = check_deploy(
+        REDIS_URL="redis://cache.internal:6379/0", OPERATOR_NAME="", OPERATOR_ADDRESS=""
+    )
+
+    assert result.returncode != 0
+    output = result.stderr + result.stdout
+    assert "atlas.E002" in output
+    assert "OPERATOR_NAME, OPERATOR_ADDRESS not set" in output
 
 
 def test_one_process_may_keep_its_cache_to_itself():

@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from content.demo import load_demo_pages
 from directory.models import Specialist
 from directory.sitemaps import LanguagePairs
 from tests.factories import AffiliationFactory, ClinicFactory, ConditionFactory, SpecialtyFactory
@@ -76,7 +77,9 @@ def head(client, url: str) -> Head:
 
 @pytest.fixture
 def site():
-    """A published specialist at a hospital, a condition with an article, a field."""
+    """A published specialist at a hospital, a condition with an article, a field, and the
+    site's own pages (privacy policy, legal notice, contact, editorial policy)."""
+    load_demo_pages()
     field = SpecialtyFactory(name_en="Visceral surgery", slug="visceral-surgery")
     condition = ConditionFactory(name_en="Liver metastases", slug="liver-metastases", icd10="C78.7")
     make_article(condition)
@@ -106,6 +109,10 @@ PAGES = [
     "/{lang}/conditions/",
     "/{lang}/conditions/liver-metastases/",
     "/{lang}/specialties/visceral-surgery/",
+    "/{lang}/privacy/",
+    "/{lang}/legal-notice/",
+    "/{lang}/contact/",
+    "/{lang}/editorial-policy/",
 ]
 
 

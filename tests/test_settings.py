@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from config.database import database_settings
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_lines, env_list, env_str
 
 
 def test_env_bool_reads_common_words(monkeypatch):
@@ -40,6 +40,15 @@ def test_unset_and_empty_variables_fall_back_to_the_default(monkeypatch):
 def test_env_list_splits_on_commas_and_trims(monkeypatch):
     monkeypatch.setenv("ALLOWED_HOSTS", " example.org, www.example.org ,")
     assert env_list("ALLOWED_HOSTS", []) == ["example.org", "www.example.org"]
+
+
+def test_env_lines_splits_an_address_on_bars_or_line_breaks(monkeypatch):
+    monkeypatch.setenv("OPERATOR_ADDRESS", " Musterstraße 1 | 12345 Musterstadt ||Germany ")
+    assert env_lines("OPERATOR_ADDRESS", []) == ["Musterstraße 1", "12345 Musterstadt", "Germany"]
+    monkeypatch.setenv("OPERATOR_ADDRESS", "Hauptplatz 2\n8010 Graz\n")
+    assert env_lines("OPERATOR_ADDRESS", []) == ["Hauptplatz 2", "8010 Graz"]
+    monkeypatch.setenv("OPERATOR_ADDRESS", "")
+    assert env_lines("OPERATOR_ADDRESS", ["default"]) == ["default"]
 
 
 def test_database_url_is_parsed_with_health_checked_persistent_connections():

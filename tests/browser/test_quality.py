@@ -1,6 +1,6 @@
-"""Page quality in a real browser (issue 7): axe on the A to Z in both languages, keyboard use
-with a visible focus in a logical order, text at 200 % without sideways scrolling, and no request
-to any other host on any page type."""
+"""Page quality in a real browser (issue 7): axe on the A to Z and on the site's own pages in both
+languages, keyboard use with a visible focus in a logical order, text at 200 % without sideways
+scrolling, and no request to any other host on any page type."""
 
 from urllib.parse import urlparse
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def listing(db):
+def listing(db, demo_pages):
     affiliation = AffiliationFactory(
         specialist__slug="lena-aurich",
         specialist__given_name="Lena",
@@ -38,7 +38,13 @@ PAGES = [
     "/{lang}/conditions/",
     "/{lang}/conditions/liver-metastases/",
     "/{lang}/specialties/oncology/",
+    "/{lang}/privacy/",
+    "/{lang}/legal-notice/",
+    "/{lang}/contact/",
+    "/{lang}/editorial-policy/",
 ]
+
+SITE_PAGES = ["privacy", "legal-notice", "contact", "editorial-policy"]
 
 
 @pytest.mark.parametrize(("language", "heading"), [("en", "A"), ("de", "A")])
@@ -46,6 +52,17 @@ def test_a_to_z_is_accessible_in_both_languages(
     live_server, page: Page, listing, language, heading
 ):
     page.goto(f"{live_server.url}/{language}/conditions/")
+
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    assert_accessible(page)
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("kind", SITE_PAGES)
+def test_the_sites_own_pages_are_accessible_in_both_languages(
+    live_server, page: Page, demo_pages, kind, language
+):
+    page.goto(f"{live_server.url}/{language}/{kind}/")
 
     expect(page.locator("html")).to_have_attribute("lang", language)
     assert_accessible(page)
@@ -81,7 +98,7 @@ def test_the_request_form_works_by_keyboard_in_a_logical_order(live_server, page
     page.locator("#id_name").focus()
 
     order = []
-    for _ in range(6):
+    for _ in range(7):
         focused = _focused(page)
         assert focused["outline"] != "none"
         assert focused["width"] >= 2  # a visible focus ring
@@ -96,6 +113,7 @@ def test_the_request_form_works_by_keyboard_in_a_logical_order(live_server, page
         "message",
         "preferred_language",
         "consent",
+        "How we handle your data (opens in a new tab)",
         "Send request",
     ]  # the honeypot is skipped
 

@@ -4,7 +4,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from content.demo import load_demo_articles
+from content.demo import load_demo_articles, load_demo_pages
 from core.roles import EDITORS_GROUP
 from directory.demo import load_demo_directory
 
@@ -21,6 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         added = load_demo_directory()
         added["articles"] = load_demo_articles()
+        added["pages"] = load_demo_pages()
         if any(added.values()):
             self.stdout.write(
                 "Demo data added: " + ", ".join(f"{count} {kind}" for kind, count in added.items())
