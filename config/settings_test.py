@@ -1,6 +1,10 @@
 """Settings for the test suite: the real database, fast hashing, no shared state."""
 
+import atexit
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 
@@ -36,3 +40,7 @@ OPERATOR_EMAIL = "contact@atlas.example"
 OPERATOR_PHONE = "+49 30 1234 5678"
 OPERATOR_REGISTER = "Amtsgericht Charlottenburg, HRB 000000 B"
 PRIVACY_EMAIL = "privacy@atlas.example"
+
+# Uploads and renditions the tests write (demo pictures included) go to a directory of their own.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="atlas-test-media-"))
+atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)

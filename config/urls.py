@@ -1,7 +1,10 @@
+import re
+
+from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from content.sitemaps import SitePagesSitemap
 from core import views
@@ -28,6 +31,15 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
 ]
+
+# `make run` shows uploads itself (core.views.media answers only while DEBUG is on); a bucket
+# or CDN (an absolute MEDIA_URL) serves them on its own.
+if settings.MEDIA_URL.startswith("/"):
+    urlpatterns.append(
+        re_path(
+            rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.+)$", views.media, name="media"
+        )
+    )
 
 # Public pages live under /en/ or /de/; LocaleMiddleware redirects / by Accept-Language.
 urlpatterns += i18n_patterns(

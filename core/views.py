@@ -5,11 +5,13 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import psycopg
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from django.views.static import serve
 
 DATABASE_OUTAGE_ERRORS = (OperationalError, InterfaceError)
 
@@ -78,3 +80,12 @@ def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
     """The 400 page, rendered without the request's context: the request may be the problem
     (a Host header we do not serve, characters we cannot read)."""
     return HttpResponseBadRequest(loader.render_to_string("400.html"))
+
+
+@require_safe
+def media(request: HttpRequest, path: str) -> HttpResponse:
+    """Uploaded photos and logos under `make run` (DEBUG only). In production the web server
+    or the bucket serves MEDIA_URL, as docs/deploy.md shows; here they are 404."""
+    if not settings.DEBUG:
+        raise Http404
+    return serve(request, path, document_root=settings.MEDIA_ROOT)

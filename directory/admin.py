@@ -13,6 +13,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 
@@ -152,6 +153,15 @@ class LocationInline(TranslationStackedInline):
     ]
 
 
+def image_preview(renditions: list[dict], alt: str):
+    """The picture as the public pages show it (the 160 pixel rendition), or a note."""
+    if not renditions:
+        return _("No picture uploaded yet.")
+    return format_html(
+        '<img src="{}" width="{}" alt="{}">', renditions[0]["url"], renditions[0]["width"], alt
+    )
+
+
 @admin.register(Clinic)
 class ClinicAdmin(PublishableAdmin):
     list_display = ["name", "kind", "status", "last_verified", "needs_review", "modified"]
@@ -160,15 +170,26 @@ class ClinicAdmin(PublishableAdmin):
     autocomplete_fields = ["parent"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [LocationInline]
+    readonly_fields = ["logo_preview"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "kind", "parent", "status", "last_verified"]}),
         (_("Description"), {"fields": [("description_en", "description_de")]}),
         (_("Contact"), {"fields": ["website", "phone", "email", "correspondence_language"]}),
         (
             _("Logo and certifications"),
-            {"fields": ["logo", ("certifications_en", "certifications_de"), "needs_review"]},
+            {
+                "fields": [
+                    ("logo", "logo_preview"),
+                    ("certifications_en", "certifications_de"),
+                    "needs_review",
+                ]
+            },
         ),
     ]
+
+    @admin.display(description=_("preview"))
+    def logo_preview(self, clinic: Clinic):
+        return image_preview(clinic.logo_renditions, _("Logo of %(name)s") % {"name": clinic.name})
 
 
 @admin.register(Location)
@@ -233,6 +254,7 @@ class SpecialistAdmin(PublishableAdmin):
     autocomplete_fields = ["specialties"]
     prepopulated_fields = {"slug": ["given_name", "family_name"]}
     inlines = [SpecialistConditionInline, AffiliationInline]
+    readonly_fields = ["photo_preview"]
     fieldsets = [
         (
             None,
@@ -242,7 +264,7 @@ class SpecialistAdmin(PublishableAdmin):
                     ("given_name", "family_name"),
                     "slug",
                     ("headline_en", "headline_de"),
-                    "photo",
+                    ("photo", "photo_preview"),
                     ("status", "last_verified"),
                 ]
             },
@@ -264,6 +286,13 @@ class SpecialistAdmin(PublishableAdmin):
         ),
     ]
     change_list_template = "admin/directory/specialist/change_list.html"
+
+    @admin.display(description=_("preview"))
+    def photo_preview(self, specialist: Specialist):
+        return image_preview(
+            specialist.photo_renditions,
+            _("Photo of %(name)s") % {"name": specialist.display_name},
+        )
 
     def get_urls(self):
         return [

@@ -1,9 +1,11 @@
 """Photos and logos: checked on upload, stripped of metadata, served only as WebP renditions.
 
 Editors upload JPEG, PNG or WebP up to MAX_BYTES and MAX_PIXELS. On save the original is
-re-encoded without EXIF (GPS included), named after a hash of its content, and WebP renditions
-named after it are written for `srcset`; templates use
-only the renditions, never the original.
+re-encoded without EXIF (GPS included), named after a hash of its content, and renditions named
+after it are written for `srcset`: WebP in each of RENDITION_WIDTHS, and the same widths as a
+fallback for browsers without WebP (JPEG for portraits, PNG for logos, which are often
+transparent). Templates use only the renditions, never the original; `manage.py
+write_renditions` writes any that are missing (after a restore, or when the widths change).
 """
 
 import hashlib
@@ -21,6 +23,8 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 RENDITION_WIDTHS = (160, 320, 640)
 RENDITION_DIR = "renditions"
+# The fallback formats and their file extensions.
+FALLBACK_EXTENSIONS = {"JPEG": "jpg", "PNG": "png"}
 
 
 def validate_image(file) -> None:
@@ -105,36 +109,76 @@ def strip_metadata(field_file: FieldFile) -> None:
     field_file.save(name, ContentFile(data), save=False)
 
 
-def rendition_name(original_name: str, width: int) -> str:
+def rendition_name(original_name: str, width: int, extension: str = "webp") -> str:
     original = PurePosixPath(original_name)
-    return str(original.parent / RENDITION_DIR / f"{original.stem}-{width}w.webp")
+    return str(original.parent / RENDITION_DIR / f"{original.stem}-{width}w.{extension}")
 
 
-def write_renditions(field_file: FieldFile) -> None:
-    """Write a WebP rendition of the stored image for each of RENDITION_WIDTHS (never upscaled)."""
+def rendition_names(original_name: str, fallback: str) -> list[str]:
+    """Every rendition file of a stored image: WebP and the fallback format, in each width."""
+    return [
+        rendition_name(original_name, width, extension)
+        for width in RENDITION_WIDTHS
+        for extension in ("webp", FALLBACK_EXTENSIONS[fallback])
+    ]
+
+
+def _encode(image: Image.Image, image_format: str) -> bytes:
+    output = io.BytesIO()
+    if image_format == "WEBP":
+        image.save(output, "WEBP", quality=82, method=4)
+    elif image_format == "JPEG":
+        if image.mode == "RGBA":
+            # JPEG has no transparency: lay the picture on white, as a page would show it.
+            background = Image.new("RGB", image.size, (255, 255, 255))
+            background.paste(image, mask=image.getchannel("A"))
+            image = background
+        image.save(output, "JPEG", quality=82, optimize=True, progressive=True)
+    else:
+        image.save(output, "PNG", optimize=True)
+    return output.getvalue()
+
+
+def write_renditions(field_file: FieldFile, fallback: str = "JPEG", missing_only=False) -> int:
+    """Write the renditions of the stored image, WebP and `fallback` ("JPEG" or "PNG") for each
+    of RENDITION_WIDTHS (never upscaled). Returns how many files were written."""
     storage = field_file.storage
+    extension = FALLBACK_EXTENSIONS[fallback]
+    wanted = [
+        (width, image_format, rendition_name(field_file.name, width, suffix))
+        for width in RENDITION_WIDTHS
+        for image_format, suffix in (("WEBP", "webp"), (fallback, extension))
+    ]
+    if missing_only:
+        wanted = [item for item in wanted if not storage.exists(item[2])]
+    if not wanted:
+        return 0
     with storage.open(field_file.name, "rb") as stored:
         image = _open_upright(stored.read())
     if image.mode not in {"RGB", "RGBA"}:
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-    for width in RENDITION_WIDTHS:
+    for width, image_format, name in wanted:
         copy = image.copy()
         copy.thumbnail((width, width * 4))
-        output = io.BytesIO()
-        copy.save(output, "WEBP", quality=82, method=4)
-        name = rendition_name(field_file.name, width)
         if storage.exists(name):
             storage.delete(name)
-        storage.save(name, ContentFile(output.getvalue()))
+        storage.save(name, ContentFile(_encode(copy, image_format)))
+    return len(wanted)
 
 
-def renditions(field_file: FieldFile) -> list[dict]:
-    """URL and width of each rendition, smallest first, for `src` and `srcset`."""
+def renditions(field_file: FieldFile, fallback: str = "JPEG") -> list[dict]:
+    """Each rendition, smallest first: its width, the WebP `url` and the `fallback` URL (JPEG or
+    PNG) for `<picture>`, `srcset` and for places that want a classic format (og:image)."""
     if not field_file:
         return []
     storage = field_file.storage
+    extension = FALLBACK_EXTENSIONS[fallback]
     return [
-        {"url": storage.url(rendition_name(field_file.name, width)), "width": width}
+        {
+            "url": storage.url(rendition_name(field_file.name, width)),
+            "fallback": storage.url(rendition_name(field_file.name, width, extension)),
+            "width": width,
+        }
         for width in RENDITION_WIDTHS
     ]
 
@@ -152,13 +196,13 @@ def process_uploaded_image(instance, field_name: str) -> bool:
 
 
 class ProcessedImagesMixin:
-    """For models with image fields named in `image_fields`: strips each new upload's metadata
-    before saving and writes its renditions after."""
+    """For models whose `image_fields` map each image field to its fallback format ("JPEG" or
+    "PNG"): strips each new upload's metadata before saving and writes its renditions after."""
 
-    image_fields: tuple[str, ...] = ()
+    image_fields: dict[str, str] = {}
 
     def save(self, *args, **kwargs):
         uploaded = [name for name in self.image_fields if process_uploaded_image(self, name)]
         super().save(*args, **kwargs)
         for name in uploaded:
-            write_renditions(getattr(self, name))
+            write_renditions(getattr(self, name), self.image_fields[name])

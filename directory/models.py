@@ -365,7 +365,7 @@ class Postcode(models.Model):
 class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
     """A hospital, practice, centre or department (FHIR Organization)."""
 
-    image_fields = ("logo",)
+    image_fields = {"logo": "PNG"}
 
     class Kind(models.TextChoices):
         HOSPITAL = "hospital", _("Hospital")
@@ -442,7 +442,7 @@ class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
 
     @property
     def logo_renditions(self) -> list[dict]:
-        return renditions(self.logo)
+        return renditions(self.logo, self.image_fields["logo"])
 
 
 class Location(TimeStamped):
@@ -566,7 +566,7 @@ class SpecialistQuerySet(PublishableQuerySet):
 class Specialist(ProcessedImagesMixin, Publishable):
     """A physician (FHIR Practitioner, schema.org Physician)."""
 
-    image_fields = ("photo",)
+    image_fields = {"photo": "JPEG"}
 
     honorific_prefix = models.CharField(
         _("academic title"), max_length=60, blank=True, help_text=_('e.g. "Prof. Dr. med."')
@@ -657,6 +657,11 @@ class Specialist(ProcessedImagesMixin, Publishable):
         return reverse("directory:specialist", kwargs={"slug": self.slug})
 
     @property
+    def initials_source(self) -> str:
+        """The name the initials placeholder is made from: given and family name, no title."""
+        return f"{self.given_name} {self.family_name}"
+
+    @property
     def display_name(self) -> str:
         return " ".join(
             part for part in (self.honorific_prefix, self.given_name, self.family_name) if part
@@ -680,7 +685,7 @@ class Specialist(ProcessedImagesMixin, Publishable):
 
     @property
     def photo_renditions(self) -> list[dict]:
-        return renditions(self.photo)
+        return renditions(self.photo, self.image_fields["photo"])
 
 
 class SpecialistCondition(models.Model):

@@ -69,7 +69,7 @@ def _geo(location) -> dict:
 
 
 def _image(request: HttpRequest, renditions: list[dict]) -> dict:
-    return {"image": absolute(request, renditions[-1]["url"])} if renditions else {}
+    return {"image": absolute(request, renditions[-1]["fallback"])} if renditions else {}
 
 
 def _organization_type(clinic: Clinic) -> str:

@@ -63,7 +63,7 @@ def test_images_over_forty_megapixels_are_refused(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_saving_a_photo_strips_exif_and_writes_webp_renditions(settings, tmp_path):
+def test_saving_a_photo_strips_exif_and_writes_webp_and_jpeg_renditions(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     original = image_bytes(size=(1200, 900), exif=exif_with_gps())
     assert Image.open(io.BytesIO(original)).getexif()  # the upload does carry EXIF
@@ -75,11 +75,12 @@ def test_saving_a_photo_strips_exif_and_writes_webp_renditions(settings, tmp_pat
     renditions = specialist.photo_renditions
     assert [r["width"] for r in renditions] == list(RENDITION_WIDTHS)
     for rendition in renditions:
-        path = tmp_path / rendition["url"].removeprefix(settings.MEDIA_URL)
-        with Image.open(path) as picture:
-            assert picture.format == "WEBP"
-            assert picture.width == rendition["width"]
-            assert not picture.getexif()
+        for key, image_format in (("url", "WEBP"), ("fallback", "JPEG")):
+            path = tmp_path / rendition[key].removeprefix(settings.MEDIA_URL)
+            with Image.open(path) as picture:
+                assert picture.format == image_format
+                assert picture.width == rendition["width"]
+                assert not picture.getexif()
 
 
 def image_with_metadata(image_format: str) -> bytes:
@@ -123,15 +124,19 @@ def test_every_format_is_stored_without_metadata_for_photos_and_logos(
     assert b"Camera maker" in original
     name = f"picture.{image_format.lower()}"
     if owner == "clinic logo":
-        field = ClinicFactory(logo=upload(original, name)).logo
+        clinic = ClinicFactory(logo=upload(original, name))
+        field, renditions = clinic.logo, clinic.logo_renditions
     else:
-        field = SpecialistFactory(photo=upload(original, name)).photo
+        specialist = SpecialistFactory(photo=upload(original, name))
+        field, renditions = specialist.photo, specialist.photo_renditions
 
     with field.open("rb") as stored:
         assert_without_metadata(stored.read())
-    for rendition in images.renditions(field):
-        path = tmp_path / rendition["url"].removeprefix(settings.MEDIA_URL)
-        assert_without_metadata(path.read_bytes())
+    assert len(renditions) == len(RENDITION_WIDTHS)
+    for rendition in renditions:
+        for key in ("url", "fallback"):
+            path = tmp_path / rendition[key].removeprefix(settings.MEDIA_URL)
+            assert_without_metadata(path.read_bytes())
 
 
 @pytest.mark.django_db

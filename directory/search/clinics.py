@@ -146,7 +146,7 @@ class ClinicList(FilteredList):
         if self.sort == Sort.DISTANCE and self.place is not None:
             ordering = ["distance_km", *ordering]
         clinics = (
-            clinics.only("name", "slug", "kind")
+            clinics.only("name", "slug", "kind", "logo")
             .prefetch_related(
                 Prefetch(
                     "locations",

@@ -54,6 +54,7 @@ CARD_FIELDS = (
     "languages",
     "insurance",
     "accepts_new_patients",
+    "photo",
 )
 CARD_AFFILIATION_FIELDS = (
     "specialist_id",
