@@ -445,6 +445,11 @@ class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
         return renditions(self.logo, self.image_fields["logo"])
 
 
+# How far a postcode area's middle may lie from the town named with it and still be taken as
+# the address's position (large towns' postcodes lie within about 20 km of their centre).
+POSTCODE_NEAR_TOWN_KM = 30
+
+
 class Location(TimeStamped):
     """A place where care is given (FHIR Location): an address with coordinates."""
 
@@ -503,9 +508,28 @@ class Location(TimeStamped):
     def save(self, *args, **kwargs):
         if self.place_id is None:
             self.place = self.gazetteer_place()
-        if (self.latitude is None or self.longitude is None) and self.place is not None:
-            self.latitude, self.longitude = self.place.latitude, self.place.longitude
+        if self.latitude is None or self.longitude is None:
+            self.latitude, self.longitude = self.gazetteer_point()
         super().save(*args, **kwargs)
+
+    def gazetteer_point(self) -> tuple[float | None, float | None]:
+        """Where the address is, as near as the reference data knows without the street: the
+        middle of its postcode area, else of its district or town (also when the postcode lies
+        far from the town named, which is a typo in one of them). A query."""
+        from directory.places import distance_km
+
+        point = (
+            Postcode.objects.filter(country=self.country, code=(self.postcode or "").strip())
+            .order_by("id")
+            .values_list("latitude", "longitude")
+            .first()
+        )
+        if self.place is None:
+            return point or (None, None)
+        town = (self.place.latitude, self.place.longitude)
+        if point is not None and distance_km(*point, *town) <= POSTCODE_NEAR_TOWN_KM:
+            return point
+        return town
 
     def gazetteer_place(self) -> "Place | None":
         """The district or town of the gazetteer this address is in: by its postcode (the one
@@ -533,12 +557,13 @@ class Location(TimeStamped):
         )
 
     def fill_coordinates_from_gazetteer(self) -> bool:
-        """Take the coordinates of the city from the gazetteer; True if found. Runs a query."""
-        place = self.place or self.gazetteer_place()
-        if place is None:
+        """Take the coordinates of the postcode area (else the district or town) from the
+        gazetteer; True if found. Runs a query or two."""
+        self.place = self.place or self.gazetteer_place()
+        latitude, longitude = self.gazetteer_point()
+        if latitude is None:
             return False
-        self.place = place
-        self.latitude, self.longitude = place.latitude, place.longitude
+        self.latitude, self.longitude = latitude, longitude
         return True
 
     @property

@@ -43,10 +43,42 @@ def pytest_collection_modifyitems(items):
 def django_db_setup(django_db_setup, django_db_blocker):
     """The test database has the reference places too (names in four languages, districts,
     postcodes), as `make run` loads them; the migrations load the towns."""
+    from django.db import connection
+
     from directory.places import load_reference_places
 
     with django_db_blocker.unblock():
         load_reference_places()
+        # A copy outside Django's tables, which a transactional test's flush leaves alone, so
+        # the `gazetteer` fixture can put the places back in a moment.
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE SCHEMA IF NOT EXISTS kept_for_tests")
+            for table in GAZETTEER_TABLES:
+                cursor.execute(f"DROP TABLE IF EXISTS kept_for_tests.{table}")
+                cursor.execute(f"CREATE TABLE kept_for_tests.{table} AS TABLE {table}")
+
+
+# The gazetteer's tables, parents first.
+GAZETTEER_TABLES = ["directory_place", "directory_postcode"]
+
+
+@pytest.fixture
+def gazetteer(transactional_db):
+    """For transactional tests (browser tests): the gazetteer as the session loaded it, after an
+    earlier transactional test's flush emptied it."""
+    from django.db import connection
+
+    from directory.models import Place
+
+    if Place.objects.exists():
+        return
+    with connection.cursor() as cursor:
+        for table in GAZETTEER_TABLES:
+            cursor.execute(f"INSERT INTO {table} SELECT * FROM kept_for_tests.{table}")
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))"
+            )
 
 
 @pytest.fixture

@@ -152,3 +152,24 @@ def test_location_in_an_unknown_city_without_coordinates_stays_without():
 
     assert location.fill_coordinates_from_gazetteer() is False
     assert location.latitude is None
+
+
+def test_a_location_without_coordinates_sits_in_its_postcode_area_not_the_town_centre():
+    """22303 is in the north of Hamburg: a practice there is not 0 km from Hamburg."""
+    from directory.places import distance_km
+
+    location = Location.objects.create(
+        clinic=ClinicFactory(), street="A 1", postcode="22303", city="Hamburg", country="DE"
+    )
+    hamburg = location.place.parent or location.place
+    assert location.latitude == pytest.approx(53.5843, abs=0.001)
+    assert location.longitude == pytest.approx(10.0266, abs=0.001)
+    assert 2 < distance_km(location.latitude, location.longitude, hamburg.latitude, hamburg.longitude)
+
+
+def test_a_postcode_far_from_the_town_named_gives_way_to_the_town():
+    """80331 is Munich's: with "Hamburg" beside it one of them is a typo; the town wins."""
+    location = Location.objects.create(
+        clinic=ClinicFactory(), street="A 1", postcode="80331", city="Hamburg", country="DE"
+    )
+    assert location.latitude == pytest.approx(53.55, abs=0.1)
