@@ -53,6 +53,7 @@ class Size:
     width: int
     height: int
     pin: float  # radius of a marker, in the map's units (CSS pixels at full size)
+    apart: float  # markers closer than this are spread out (they grow on a narrow screen)
     padding: float  # room kept around what the view fits
     min_span_km: float  # the view is never narrower than this
     locator: bool  # fit the whole countries the markers are in, not only the markers
@@ -60,8 +61,12 @@ class Size:
 
 
 SIZES = {
-    "large": Size(640, 560, pin=11, padding=32, min_span_km=30, locator=False, zoomable=True),
-    "small": Size(320, 240, pin=9, padding=20, min_span_km=30, locator=True, zoomable=False),
+    "large": Size(
+        640, 560, pin=11, apart=38, padding=32, min_span_km=30, locator=False, zoomable=True
+    ),
+    "small": Size(
+        320, 240, pin=9, apart=24, padding=20, min_span_km=30, locator=True, zoomable=False
+    ),
 }
 
 
@@ -281,10 +286,27 @@ def _number(value: float) -> str:
     return "0" if text == "-0" else text
 
 
+def _path_data(points: list[tuple[float, float]]) -> str:
+    """A closed path in whole units, each point relative to the one before ("M320 280l3-2 4
+    1z"): the shortest form, as the page weight counts every byte."""
+    rounded = [(round(x), round(y)) for x, y in points]
+    (x, y), rest = rounded[0], rounded[1:]
+    steps = []
+    for nx, ny in rest:
+        if (nx, ny) != (x, y):
+            steps += [nx - x, ny - y]
+            x, y = nx, ny
+    if len(steps) < 4:  # less than a triangle once rounded
+        return ""
+    text = "".join(f"{n}" if n < 0 else f" {n}" for n in steps).lstrip()
+    return f"M{rounded[0][0]} {rounded[0][1]}l{text}z"
+
+
 @lru_cache(maxsize=128)
 def outline_paths(view: View) -> tuple[tuple[str, str], ...]:
     """(country code, path data) of each country in the view, cut to it (a little beyond its
-    edge, so the border lines end outside) and without detail below half a unit."""
+    edge, so the border lines end outside) and without detail below a unit (a pixel of the
+    map at its full size)."""
     margin = 4
     box = (-margin, -margin, view.width + margin, view.height + margin)
     paths = []
@@ -298,11 +320,10 @@ def outline_paths(view: View) -> tuple[tuple[str, str], ...]:
                 if x1 < box[0] or x0 > box[2] or y1 < box[1] or y0 > box[3]:
                     continue
                 points = [view.project(lon, lat) for lon, lat in ring[:-1]]
-                points = _simplify(_clip(points, box), 0.5)
-                if len(points) < 3:
-                    continue
-                coordinates = " ".join(f"{_number(x)} {_number(y)}" for x, y in points)
-                parts.append(f"M{coordinates}Z")
+                points = _simplify(_clip(points, box), 0.7)
+                data = _path_data(points) if len(points) >= 3 else ""
+                if data:  # not when it is smaller than a unit
+                    parts.append(data)
         if parts:
             paths.append((country.id, "".join(parts)))
     return tuple(paths)
@@ -457,65 +478,89 @@ def _render(markers, origin, radius_km, language, title, spec, size, map_id) -> 
         )
 
     placed = [_Placed(m, *view.project(m.longitude, m.latitude)) for m in drawn]
-    _spread(placed, 2 * spec.pin + 6)
+    _spread(placed, spec.apart)
     moved = [p for p in placed if (p.x, p.y) != (p.shown_x, p.shown_y)]
     if moved:
-        parts.append('<g class="map__leaders" aria-hidden="true">')
-        for p in moved:
-            parts.append(
-                f'<line class="map__leader" x1="{n(p.x)}" y1="{n(p.y)}"'
-                f' x2="{n(p.shown_x)}" y2="{n(p.shown_y)}"/>'
-            )
-        for x, y in dict.fromkeys((round(p.x, 1), round(p.y, 1)) for p in moved):
-            parts.append(f'<circle class="map__spot" cx="{n(x)}" cy="{n(y)}" r="2.5"/>')
-        parts.append("</g>")
+        # One path for the lines from the places to their markers, one for the places' dots
+        # (lines of no length with round ends): twenty markers, few bytes.
+        lines = "".join(f"M{n(p.x)} {n(p.y)}L{n(p.shown_x)} {n(p.shown_y)}" for p in moved)
+        dots = "".join(dict.fromkeys(f"M{n(p.x)} {n(p.y)}h0" for p in moved))
+        parts.append(
+            f'<g aria-hidden="true"><path class="map__leader" d="{lines}"/>'
+            f'<path class="map__spot" d="{dots}"/></g>'
+        )
 
     if origin is not None:
         ox, oy = view.project(origin.longitude, origin.latitude)
         name = _place_name(origin, language)
-        # The name to the right of the mark, or to its left near the right edge.
-        left = ox > spec.width * 0.7
         label = ""
         if name:
+            x, y, anchor = _label_place(ox, oy, len(name), placed, spec)
             label = (
-                f'<text class="map__origin-label{" map__origin-label--left" if left else ""}"'
-                f' x="{-12 if left else 12}" dy="0.35em">{escape(name)}</text>'
+                f'<text class="map__origin-label{anchor}" x="{x}" y="{y}" dy=".35em">'
+                f"{escape(name)}</text>"
             )
         parts.append(
             f'<g class="map__origin" aria-hidden="true" transform="translate({n(ox)} {n(oy)})">'
-            f'<g class="map__pin"><path class="map__origin-mark" d="M0 -8 8 0 0 8 -8 0Z"/>'
-            f"{label}</g></g>"
+            f'<path class="map__origin-mark" d="M0-8 8 0 0 8-8 0z"/>{label}</g>'
         )
 
-    for p in placed:
-        parts.append(_marker(p, spec, has_links))
+    if placed:
+        parts.append('<g class="map__markers">')
+        parts += [_marker(p, spec, has_links) for p in placed]
+        parts.append("</g>")
     parts.append("</svg></div>")
     return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped or a number
 
 
+def _label_place(ox: float, oy: float, letters: int, placed: list[_Placed], spec: Size):
+    """Where the searched place's name goes, relative to its mark: (x, y, class suffix) of the
+    first of right, left, above and below, next to the mark or a little farther, that no marker
+    covers and that is in view, else of the one with the fewest markers on it."""
+    width, half = letters * 8.5, 9  # the name's box at 14px, bold
+    candidates = []
+    for away in (0, 30):  # next to the mark, or beyond markers around it
+        right, up = 12 + away, 18 + away
+        candidates += [
+            (right, 0, "", (right, right + width, -half, half)),
+            (-right, 0, " map__origin-label--left", (-right - width, -right, -half, half)),
+            (0, -up, " map__origin-label--middle", (-width / 2, width / 2, -up - half, -up + half)),
+            (0, up, " map__origin-label--middle", (-width / 2, width / 2, up - half, up + half)),
+        ]
+
+    def covered(box) -> int:
+        left, right, top, bottom = ox + box[0], ox + box[1], oy + box[2], oy + box[3]
+        outside = left < 0 or top < 0 or right > spec.width or bottom > spec.height
+        reach = spec.pin
+        hits = sum(
+            1
+            for p in placed
+            if left - reach < p.shown_x < right + reach and top - reach < p.shown_y < bottom + reach
+        )
+        return hits + 100 * outside
+
+    x, y, anchor, _box = min(candidates, key=lambda c: covered(c[3]))
+    return x, y, anchor
+
+
 def _marker(p: _Placed, spec: Size, has_links: bool) -> str:
+    """One marker, as short as it can be (twenty of them are on a page): the styles come
+    from .map__markers in site.css, the CSS scales the shapes around the marker's place."""
     marker = p.marker
     number = "" if marker.number is None else str(marker.number)
     name = f"{number}: {marker.label}" if number else marker.label
-    r = spec.pin
-    width = 2 * r + max(len(number) - 2, 0) * r * 0.6  # a pill for three digits and more
-    shape = (
-        f'<rect class="map__dot" x="{_number(-width / 2)}" y="{_number(-r)}"'
-        f' width="{_number(width)}" height="{_number(2 * r)}" rx="{_number(r)}"/>'
-    )
-    text = f'<text class="map__number" dy="0.35em">{escape(number)}</text>' if number else ""
     if not number:
-        shape = f'<circle class="map__dot map__dot--plain" r="{_number(r * 0.8)}"/>'
-    pin = (
-        f'<g transform="translate({_number(p.shown_x)} {_number(p.shown_y)})">'
-        f'<g class="map__pin">{shape}{text}</g></g>'
-    )
+        shape = f'<circle class="map__plain" r="{_number(spec.pin * 0.8)}"/>'
+    else:  # wider from three digits on
+        shape = f'<circle r="{_number(spec.pin + max(len(number) - 2, 0) * 2.5)}"/>'
+    text = f'<text dy=".35em">{escape(number)}</text>' if number else ""
+    pin = f'<g transform="translate({_number(p.shown_x)} {_number(p.shown_y)})">{shape}{text}</g>'
     url = _safe_url(marker.url)
     if url:
-        return f'<a class="map__marker" href="{escape(url)}" aria-label="{escape(name)}">{pin}</a>'
+        return f'<a href="{escape(url)}" aria-label="{escape(name)}">{pin}</a>'
     if has_links:  # among links: an image with its name
-        return f'<g class="map__marker" role="img" aria-label="{escape(name)}">{pin}</g>'
-    return f'<g class="map__marker">{pin}</g>'  # inside role="img": the title names it all
+        return f'<g role="img" aria-label="{escape(name)}">{pin}</g>'
+    return pin  # inside role="img": the title names it all
 
 
 # --- Markers from the directory ---------------------------------------------------------------
@@ -525,12 +570,85 @@ def result_markers(cards: Sequence, *, start: int = 1, origin=None) -> list[Mark
     """The markers of a page of specialist cards (directory.search.lists.Card, or anything
     with `pk`), numbered from `start` as the list is: each at the specialist's place of work
     at a published clinic, the one nearest the searched place if there is one, else the
-    primary one. One query."""
+    primary one. No query for the cards rendered in this request (their places are loaded
+    with them) nor for those whose markers are cached beside them (under the card's key, which
+    a change to any listing retires); one for any others."""
+    from django.core.cache import cache
+
+    from directory.search import keys
+
+    around = "" if origin is None else f"{origin.latitude:.5f},{origin.longitude:.5f}"
+    cache_keys = {
+        card.pk: f"{card.cache_key}:marker:{around}"
+        for card in cards
+        if getattr(card, "cache_key", "")
+    }
+    found = cache.get_many(list(cache_keys.values())) if cache_keys else {}
+    places = {pk: found[key] for pk, key in cache_keys.items() if key in found}
+    fresh = {}
+    for card in cards:
+        if card.pk not in places and _loaded_places(card) is not None:
+            fresh[card.pk] = _place(_loaded_places(card), origin)
+    missing = [card.pk for card in cards if card.pk not in places and card.pk not in fresh]
+    if missing:
+        fresh.update(_result_places(missing, origin))
+    if fresh:
+        places.update(fresh)
+        new = {cache_keys[pk]: place for pk, place in fresh.items() if pk in cache_keys}
+        cache.set_many(new, keys.cache_seconds())
+    return [
+        Marker(number, *places[card.pk])
+        for number, card in enumerate(cards, start=start)
+        if places.get(card.pk)
+    ]
+
+
+def _loaded_places(card) -> list[tuple] | None:
+    """The card's places as _result_places reads them, if rendering the card loaded them with
+    their coordinates (directory.search.lists: public_affiliations), else None."""
+    specialist = getattr(card, "specialist", None)
+    affiliations = getattr(specialist, "public_affiliations", None)
+    if affiliations is None:
+        return None
+    rows = []
+    for affiliation in affiliations:
+        location = affiliation.location
+        if {"latitude", "longitude"} & location.get_deferred_fields():
+            return None
+        if location.latitude is not None and location.longitude is not None:
+            rows.append(
+                (
+                    specialist.pk,
+                    specialist.slug,
+                    specialist.honorific_prefix,
+                    specialist.given_name,
+                    specialist.family_name,
+                    location.latitude,
+                    location.longitude,
+                    location.city,
+                )
+            )
+    return rows
+
+
+def _place(rows: list[tuple], origin) -> tuple | None:
+    """(latitude, longitude, label, url) for the map from a specialist's places (rows as
+    _result_places reads them, primary first): the nearest to the origin, or the first."""
+    if not rows:
+        return None
+    if origin is not None:
+        rows = sorted(rows, key=lambda row: _km(origin, row[5], row[6]))
+    _pk, slug, prefix, given, family, latitude, longitude, city = rows[0]
+    name = " ".join(part for part in (prefix, given, family) if part)
+    url = reverse("directory:specialist", kwargs={"slug": slug})
+    return latitude, longitude, f"{name}, {city}" if city else name, url
+
+
+def _result_places(pks: list[int], origin) -> dict[int, tuple | None]:
+    """The place on the map of each specialist (see _place), or None when none of their
+    published places has coordinates. One query."""
     from directory.models import Affiliation, Status
 
-    pks = [card.pk for card in cards]
-    if not pks:
-        return []
     rows = (
         Affiliation.objects.filter(specialist_id__in=pks, clinic__status=Status.PUBLISHED)
         .exclude(location__latitude=None)
@@ -547,28 +665,10 @@ def result_markers(cards: Sequence, *, start: int = 1, origin=None) -> list[Mark
             "location__city",
         )
     )
-    places: dict[int, list[tuple]] = {}
+    candidates: dict[int, list[tuple]] = {pk: [] for pk in pks}
     for row in rows:
-        places.setdefault(row[0], []).append(row)
-    markers = []
-    for number, pk in enumerate(pks, start=start):
-        rows = places.get(pk)
-        if not rows:
-            continue
-        if origin is not None:
-            rows = sorted(rows, key=lambda row: _km(origin, row[5], row[6]))
-        _pk, slug, prefix, given, family, latitude, longitude, city = rows[0]
-        name = " ".join(part for part in (prefix, given, family) if part)
-        markers.append(
-            Marker(
-                number,
-                latitude,
-                longitude,
-                f"{name}, {city}" if city else name,
-                reverse("directory:specialist", kwargs={"slug": slug}),
-            )
-        )
-    return markers
+        candidates[row[0]].append(row)
+    return {pk: _place(found, origin) for pk, found in candidates.items()}
 
 
 def _km(origin, latitude: float, longitude: float) -> float:
