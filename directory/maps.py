@@ -447,13 +447,14 @@ def _render(markers, origin, radius_km, language, title, spec, size, map_id) -> 
     title_id = f"{map_id}-title"
     has_links = any(_safe_url(m.url) for m in drawn)
     n = _number
-    # static/js/map.js adds zoom buttons to maps with data-map, with these labels.
-    zoom = (
-        f' data-map="zoom" data-zoom-in="{escape(gettext("Zoom in"))}"'
-        f' data-zoom-out="{escape(gettext("Zoom out"))}" data-reset="{escape(gettext("Reset"))}"'
-        if spec.zoomable
-        else ""
-    )
+    # static/js/map.js adds zoom buttons to maps with data-map, with these labels (gettext
+    # outside the f-string, where makemessages finds it).
+    zoom = ""
+    if spec.zoomable:
+        labels = [escape(gettext("Zoom in")), escape(gettext("Zoom out")), escape(gettext("Reset"))]
+        zoom = ' data-map="zoom" data-zoom-in="{}" data-zoom-out="{}" data-reset="{}"'.format(
+            *labels
+        )
     parts = [
         f'<div class="map map--{escape(size)}"{zoom}>',
         f'<svg xmlns="http://www.w3.org/2000/svg" class="map__svg" id="{escape(map_id)}"'
