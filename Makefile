@@ -14,7 +14,7 @@ export DEBUG ?= 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install install-checks audit loadtest messages db setup run test bench lint fmt migrations-check lock stop-db clean
+.PHONY: help install install-checks audit loadtest messages map-data db setup run test bench lint fmt migrations-check lock stop-db clean
 
 help:
 	@echo "make run    set up everything and serve the site on http://127.0.0.1:$(PORT)/"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench  measure the budgets of SPEC section 10 on 520,000 specialists"
 	@echo "make audit  Lighthouse scores of home, search, condition page and profile"
 	@echo "make loadtest  gunicorn under load: throughput, p95 and errors"
+	@echo "make map-data  rebuild the map's outlines from npm's world-atlas (committed output)"
 	@echo "make lint | fmt | migrations-check | lock | stop-db | clean"
 
 $(BIN)/uv:
@@ -50,6 +51,12 @@ install-checks:
 # Compiles the .po catalogues in Python (Babel): no GNU gettext needed.
 messages: install
 	$(BIN)/pybabel --quiet compile --domain django --directory locale
+
+# The map's country outlines, directory/reference/map/dach.json, from Natural Earth's 1:50m
+# countries as npm's world-atlas ships them, simplified. The output is committed: the site reads
+# only that file, never node_modules.
+map-data: install node_modules/.installed
+	$(BIN)/python directory/reference/map/build.py
 
 db: install
 	$(BIN)/python -m config.database ensure

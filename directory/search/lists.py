@@ -62,6 +62,9 @@ CARD_AFFILIATION_FIELDS = (
     "clinic__name",
     "location__postcode",
     "location__city",
+    # The map of the page's results (directory.maps.result_markers) reads them with no query.
+    "location__latitude",
+    "location__longitude",
 )
 # The parameters of the canonical URL, in this order; `sort` and `page` only when not default.
 CANONICAL_ORDER = (
