@@ -156,10 +156,11 @@ if MEDIA_S3_BUCKET:
 STORAGES = {
     "default": MEDIA_STORAGE,
     "staticfiles": {
-        # Hashed names, long-cached by whitenoise; plain files while developing.
+        # Hashed names, long-cached by whitenoise, our own CSS and JS minified; plain files
+        # while developing.
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "core.staticfiles.MinifiedManifestStaticFilesStorage"
     },
 }
 

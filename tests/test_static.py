@@ -3,6 +3,9 @@ year-long, immutable cache, compressed; in development plain names, no caching s
 
 import importlib
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -10,7 +13,7 @@ from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
-PRODUCTION_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+PRODUCTION_STORAGE = "core.staticfiles.MinifiedManifestStaticFilesStorage"
 
 
 def test_production_settings_hash_static_files(monkeypatch):
@@ -43,6 +46,28 @@ def test_hashed_static_files_are_cached_for_a_year_and_compressed(settings, tmp_
     assert "immutable" in response["Cache-Control"]
     assert "max-age=315360000" in response["Cache-Control"]
     assert response["Content-Encoding"] == "gzip"
+
+
+def test_our_stylesheet_and_scripts_are_collected_minified_and_still_parse(settings, tmp_path):
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": PRODUCTION_STORAGE}}
+    call_command("collectstatic", "--noinput", verbosity=0)
+    source = Path(settings.BASE_DIR) / "static"
+
+    stylesheet = (tmp_path / "css" / "site.css").read_text()
+    assert "/*" not in stylesheet and "\n" not in stylesheet.strip()
+    assert len(stylesheet) < 0.8 * len((source / "css" / "site.css").read_text())
+    assert ".card__picture{" in stylesheet
+    node = shutil.which("node")
+    assert node, "node is installed with npm (make install-checks)"
+    for script in sorted((source / "js").glob("*.js")):
+        collected = tmp_path / "js" / script.name
+        assert len(collected.read_text()) < len(script.read_text())
+        # The minified script is still JavaScript that parses.
+        subprocess.run([node, "--check", str(collected)], check=True, capture_output=True)
+    # Django's admin files are collected as they ship.
+    admin_css = tmp_path / "admin" / "css" / "base.css"
+    assert "/*" in admin_css.read_text()
 
 
 def test_media_go_to_an_s3_bucket_when_one_is_configured(monkeypatch):

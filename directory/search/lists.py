@@ -11,6 +11,7 @@ the broad lists patients open most (a condition, a country) stay fast at full sc
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from urllib.parse import quote
 
 from django.core.cache import cache
 from django.db import connections
@@ -18,7 +19,6 @@ from django.db.models import Case, F, FloatField, Func, Prefetch, Q, Value, When
 from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.template.loader import get_template
-from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -434,7 +434,8 @@ class SpecialistList(FilteredList):
             field_ids = {pk: ids for pk, ids, _distance in rows}
             self._render(missing, field_ids)
             cache.set_many({card.cache_key: card.html for card in missing}, keys.cache_seconds())
-        back = "?" + urlencode({"back": self.request.path + self.canonical_query})
+        # Slashes need no escaping in a query string; the rest of the way back does.
+        back = "?back=" + quote(self.request.path + self.canonical_query, safe="/")
         for card in cards:
             card.html = mark_safe(card.html.replace(BACK_MARKER, back))  # noqa: S308 - our HTML
         return cards

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from playwright.sync_api import Page, Route
 
+from core.staticfiles import minify
 from directory.models import Specialist
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,6 +53,24 @@ def serve_uploads(page: Page, live_server) -> None:
     page.route(f"{live_server.url}{settings.MEDIA_URL}**", fulfil)
 
 
+def serve_minified(page: Page, live_server) -> None:
+    """Stylesheets and scripts as production sends them, minified (core/staticfiles.py)."""
+
+    def fulfil(route: Route) -> None:
+        name = route.request.url.split(settings.STATIC_URL, 1)[1].split("?")[0]
+        source = finders.find(name)
+        if source is None or not name.endswith((".css", ".js")):
+            route.continue_()
+            return
+        route.fulfill(
+            status=200,
+            body=minify(name, Path(source).read_text(encoding="utf-8")),
+            content_type="text/css" if name.endswith(".css") else "text/javascript",
+        )
+
+    page.route(f"{live_server.url}{settings.STATIC_URL}**", fulfil)
+
+
 def document_top(page: Page, selector: str) -> float:
     return page.eval_on_selector(
         selector, "element => element.getBoundingClientRect().top + window.scrollY"
@@ -72,6 +92,9 @@ def test_the_first_doctor_is_near_the_top_and_nothing_moves(
     size = VIEWPORTS[viewport]
     page.set_viewport_size(size)
     serve_uploads(page, live_server)
+    serve_minified(page, live_server)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     loaded_images = []
     page.on(
         "response",
@@ -92,6 +115,14 @@ def test_the_first_doctor_is_near_the_top_and_nothing_moves(
     assert cards.count() > 1
     assert document_top(page, ".card") < size["height"]
     assert_no_sideways_scrolling(page)
+    # The map's script ran (its zoom buttons are there), minified as it is.
+    assert page.locator(".listing__map .map__button").count() == 3
+    # One numbered marker per card, numbered as the cards are.
+    markers = page.locator(".listing__map .map__markers a")
+    assert markers.count() == cards.count()
+    numbers = page.locator(".card-number").all_inner_texts()
+    labels = [markers.nth(i).get_attribute("aria-label") for i in range(markers.count())]
+    assert sorted(label.split(":")[0] for label in labels) == sorted(numbers)
     # Scroll through the whole list so every lazy portrait loads, then count the shifts.
     for index in range(cards.count()):
         cards.nth(index).scroll_into_view_if_needed()
@@ -110,3 +141,4 @@ def test_the_first_doctor_is_near_the_top_and_nothing_moves(
     page.locator(".card__title a").first.click()
     assert_no_sideways_scrolling(page)
     assert page.evaluate(LAYOUT_SHIFT) <= 0.02
+    assert errors == []

@@ -68,7 +68,7 @@ def specialist(db):
 def test_search_profile_request_thank_you(live_server, page: Page, specialist, language):
     words = WORDS[language]
     page.goto(f"{live_server.url}/{language}/specialists/?q=Aurich")
-    page.get_by_role("link", name="Dr. med. Lena Aurich").click()
+    page.get_by_role("link", name="Dr. med. Lena Aurich", exact=True).click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Dr. med. Lena Aurich")
     assert_accessible(page)
@@ -107,7 +107,7 @@ def test_clinic_search_and_profile_are_accessible(live_server, page: Page, speci
     expect(page.get_by_role("heading", level=1)).to_have_text(words["clinics"])
     assert_accessible(page)
 
-    page.get_by_role("link", name="Klinikum Stadtpark").click()
+    page.get_by_role("link", name="Klinikum Stadtpark", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Klinikum Stadtpark")
     assert_accessible(page)
 
@@ -134,7 +134,7 @@ def test_search_filter_profile_and_request_work_without_javascript(
     assert "language=en" in page.url
     expect(page.locator("#results-heading")).to_have_text("1 specialist found")
 
-    page.get_by_role("link", name="Dr. med. Lena Aurich").click()
+    page.get_by_role("link", name="Dr. med. Lena Aurich", exact=True).click()
     page.get_by_role("link", name="Request an appointment", exact=True).click()
     words = WORDS["en"]
     page.get_by_label(words["name"]).fill("Maria Muster")

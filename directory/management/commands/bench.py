@@ -31,6 +31,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
+from core.staticfiles import minify
 from directory.management.commands.seed_demo import SLUG_PREFIX
 from directory.models import Specialist
 
@@ -153,9 +154,12 @@ class Command(BaseCommand):
         size = 0
         for asset in assets:
             name = asset.removeprefix(settings.STATIC_URL).split("?")[0]
-            # The collected (hashed) file with DEBUG off, else the source file.
-            path = finders.find(name) or staticfiles_storage.path(name)
-            size += Path(path).stat().st_size
+            # The source file, minified as collectstatic minifies it, else the collected one.
+            source = finders.find(name)
+            if source:
+                size += len(minify(name, Path(source).read_text(encoding="utf-8")).encode())
+            else:
+                size += Path(staticfiles_storage.path(name)).stat().st_size
         sources = re.findall(r'(?:src|href|srcset|action)="((?:https?:)?//[^"/]+)', html)
         other_hosts = sorted({source for source in sources if "localhost" not in source})
         total = len(html.encode()) + size
