@@ -14,13 +14,14 @@ export DEBUG ?= 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install install-checks audit loadtest messages map-data db setup run test bench lint fmt migrations-check lock stop-db clean
+.PHONY: help install install-checks audit screenshots loadtest messages map-data db setup run test bench lint fmt migrations-check lock stop-db clean
 
 help:
 	@echo "make run    set up everything and serve the site on http://127.0.0.1:$(PORT)/"
 	@echo "make test   set up everything and run the whole test suite"
 	@echo "make bench  measure the budgets of SPEC section 10 on 520,000 specialists"
 	@echo "make audit  Lighthouse scores of home, search, condition page and profile"
+	@echo "make screenshots  docs/screenshots: condition and search pages, phone and laptop"
 	@echo "make loadtest  gunicorn under load: throughput, p95 and errors"
 	@echo "make map-data  rebuild the map's outlines from npm's world-atlas (committed output)"
 	@echo "make lint | fmt | migrations-check | lock | stop-db | clean"
@@ -90,12 +91,20 @@ bench: install messages
 # hashed static files) from the demo data; prints the scores and writes bench/audit.json.
 AUDIT_PORT ?= 8765
 AUDIT_ENV := DEBUG=0 SECRET_KEY=audit-only-not-secret ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=0 \
-	WEB_CONCURRENCY=1
+	WEB_CONCURRENCY=1 SERVE_MEDIA=1
 audit: setup node_modules/.installed
 	$(AUDIT_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(AUDIT_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(AUDIT_PORT) --noreload >var/audit-server.log 2>&1 & \
 		server=$$!; trap "kill $$server" EXIT; \
 		$(BIN)/python bench/audit.py http://127.0.0.1:$(AUDIT_PORT)
+
+# The screenshots in docs/screenshots/: the condition and search pages on a phone and a laptop,
+# in both languages, from the demo data with DEBUG off.
+screenshots: setup
+	$(AUDIT_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(AUDIT_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(AUDIT_PORT) --noreload >var/audit-server.log 2>&1 & \
+		server=$$!; trap "kill $$server" EXIT; \
+		$(BIN)/python bench/screenshots.py http://127.0.0.1:$(AUDIT_PORT)
 
 # A fixed-time load test under gunicorn (DEBUG off) with locust: the patient mix, the condition
 # page alone and /healthz alone. LOADTEST_DATABASE=specialists_bench runs it on make bench's

@@ -131,6 +131,9 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 # Uploads (photos, logos and their renditions): the local MEDIA_ROOT, or an S3-compatible bucket
 # (django-storages) when MEDIA_S3_BUCKET is set; credentials come from the usual AWS_*
 # variables or the instance's role. Public pages then link to MEDIA_URL on the bucket or CDN.
+# Django itself answers /media/ from MEDIA_ROOT: for `make run` (on with DEBUG) and `make audit`;
+# in production nginx or the bucket serves uploads and this stays off.
+SERVE_MEDIA = env_bool("SERVE_MEDIA", default=DEBUG)
 MEDIA_S3_BUCKET = env_str("MEDIA_S3_BUCKET")
 MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 if MEDIA_S3_BUCKET:

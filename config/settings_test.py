@@ -11,6 +11,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 from config.settings import *  # noqa: F403
 
 DEBUG = False
+SERVE_MEDIA = False
 # A replica alias that mirrors the primary, so the router can be tested; the router itself is
 # switched on only by the tests that test it (tests/test_replica.py).
 DATABASES = {**DATABASES, "replica": {**DATABASES["default"], "TEST": {"MIRROR": "default"}}}  # noqa: F405

@@ -32,8 +32,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# `make run` shows uploads itself (core.views.media answers only while DEBUG is on); a bucket
-# or CDN (an absolute MEDIA_URL) serves them on its own.
+# `make run` shows uploads itself (core.views.media answers only with SERVE_MEDIA, on with
+# DEBUG); a bucket or CDN (an absolute MEDIA_URL) serves them on its own.
 if settings.MEDIA_URL.startswith("/"):
     urlpatterns.append(
         re_path(

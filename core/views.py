@@ -84,8 +84,9 @@ def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
 
 @require_safe
 def media(request: HttpRequest, path: str) -> HttpResponse:
-    """Uploaded photos and logos under `make run` (DEBUG only). In production the web server
-    or the bucket serves MEDIA_URL, as docs/deploy.md shows; here they are 404."""
-    if not settings.DEBUG:
+    """Uploaded photos and logos under `make run` and `make audit` (SERVE_MEDIA, on with DEBUG).
+    In production the web server or the bucket serves MEDIA_URL (docs/deploy.md); here they
+    are 404."""
+    if not settings.SERVE_MEDIA:
         raise Http404
     return serve(request, path, document_root=settings.MEDIA_ROOT)

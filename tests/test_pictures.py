@@ -153,14 +153,14 @@ def test_uploads_are_served_under_make_run_only(client, media, settings):
     specialist = SpecialistFactory(photo=picture_upload())
     url = specialist.photo_renditions[0]["url"]
 
-    settings.DEBUG = True
+    settings.SERVE_MEDIA = True
     response = client.get(url)
     assert response.status_code == 200
     assert b"".join(response.streaming_content)[:4] == b"RIFF"  # WebP
     outside = client.get(settings.MEDIA_URL + "../config/settings.py")
     assert outside.status_code in (400, 404)  # never the file
 
-    settings.DEBUG = False
+    settings.SERVE_MEDIA = False
     assert client.get(url).status_code == 404
 
 

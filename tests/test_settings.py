@@ -149,6 +149,14 @@ def test_debug_is_off_unless_the_environment_turns_it_on(monkeypatch):
     assert settings_from(monkeypatch, DEBUG="1")["ALLOWED_HOSTS"] == ["127.0.0.1", "localhost"]
 
 
+def test_django_serves_uploads_only_while_debug_is_on_or_when_told(monkeypatch):
+    assert settings_from(monkeypatch, DEBUG="1", SERVE_MEDIA=None)["SERVE_MEDIA"] is True
+    production = settings_from(monkeypatch, DEBUG="0", SECRET_KEY="k", SERVE_MEDIA=None)
+    assert production["SERVE_MEDIA"] is False
+    audit = settings_from(monkeypatch, DEBUG="0", SECRET_KEY="k", SERVE_MEDIA="1")
+    assert audit["SERVE_MEDIA"] is True
+
+
 def test_mail_is_printed_only_while_debug_is_on(monkeypatch):
     development = settings_from(monkeypatch, DEBUG="1", EMAIL_HOST=None)
     assert development["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"

@@ -249,10 +249,11 @@ def test_a_late_answer_does_not_replace_a_newer_one(live_server, page: Page):
 def test_the_open_list_needs_no_sideways_scrolling_at_200_percent(live_server, page: Page):
     serve(page, "de")
     page.set_viewport_size({"width": 640, "height": 900})
-    page.goto(f"{live_server.url}/de/specialists/")
-    page.evaluate("document.documentElement.style.fontSize = '200%'")
-
-    for field in ("header-q", "id_q"):
+    # The header's search box (the search pages have none, their form is the search) and the
+    # search form's text field.
+    for path, field in (("/de/", "header-q"), ("/de/specialists/", "id_q")):
+        page.goto(live_server.url + path)
+        page.evaluate("document.documentElement.style.fontSize = '200%'")
         page.locator(f"#{field}").fill("kard")
         expect(options(page, field)).to_have_count(4)
         page.locator(f"#{field}").press("ArrowDown")
@@ -269,7 +270,7 @@ def test_without_javascript_the_header_search_still_sends_the_form(live_server, 
     asked = []
     page.on("request", lambda request: asked.append(request.url))
     try:
-        page.goto(f"{live_server.url}/{language}/specialists/")
+        page.goto(f"{live_server.url}/{language}/conditions/")
         combobox = page.locator("#header-q")
         assert combobox.get_attribute("role") is None
         assert page.locator("[role=listbox], [role=option]").count() == 0
