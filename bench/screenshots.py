@@ -30,7 +30,10 @@ DEVICES = {
     "laptop": ({"width": 1366, "height": 900}, 1),
 }
 PAGES = {
-    "condition": {"en": "/en/conditions/liver-metastases/", "de": "/de/conditions/liver-metastases/"},
+    "condition": {
+        "en": "/en/conditions/liver-metastases/",
+        "de": "/de/conditions/liver-metastases/",
+    },
     "search": {
         "en": "/en/specialists/?q=liver+metastases&city=Hamburg",
         "de": "/de/specialists/?q=Lebermetastasen&city=Hamburg",

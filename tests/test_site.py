@@ -136,7 +136,6 @@ def test_head_requests_get_the_headers_of_get_and_no_body(client, path):
     assert int(head["Content-Length"]) == len(got.content)
 
 
-@pytest.mark.django_db
 def test_the_search_pages_have_no_second_search_box_in_the_header(client):
     assert 'id="header-q"' in client.get("/en/").text
     assert 'id="header-q"' in client.get("/en/conditions/").text
