@@ -40,6 +40,7 @@ COLUMNS = [
     "given_name",
     "family_name",
     "headline",
+    "headline_de",
     "specialties",
     "conditions",
     "languages",
@@ -59,6 +60,9 @@ COLUMNS = [
     "bio_de",
     "status",
 ]
+# Columns a file may leave out (added after the format was first published): what they fill is
+# then left as it is.
+OPTIONAL_COLUMNS = {"headline_de"}
 MULTI_SEPARATOR = ";"
 IMPORTABLE_STATUSES = {Status.DRAFT.value, Status.PUBLISHED.value}
 INSURANCE_CODES = set(Insurance.values)
@@ -130,7 +134,9 @@ def read_rows(data: bytes | str) -> list[dict]:
         raise CsvFormatError("The file contains NUL bytes; it is not a CSV text file.")
     reader = csv.DictReader(io.StringIO(data, newline=""))
     header = [name.strip() for name in (reader.fieldnames or [])]
-    missing = [column for column in COLUMNS if column not in header]
+    missing = [
+        column for column in COLUMNS if column not in header and column not in OPTIONAL_COLUMNS
+    ]
     unknown = [column for column in header if column not in COLUMNS]
     if missing or unknown:
         problems = []
@@ -268,6 +274,7 @@ def _column_limits() -> dict[str, int]:
         "given_name": (Specialist, "given_name"),
         "family_name": (Specialist, "family_name"),
         "headline": (Specialist, "headline_en"),
+        "headline_de": (Specialist, "headline_de"),
         "phone": (Specialist, "phone"),
         "email": (Specialist, "email"),
         "website": (Specialist, "website"),
@@ -324,7 +331,7 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, seen_slugs: set) 
         except ValidationError:
             errors.append(f"website {row['website']!r} is not a valid http(s) address")
     for column, limit in _column_limits().items():
-        if len(row[column]) > limit:
+        if len(row.get(column, "")) > limit:
             errors.append(f"{column} is longer than {limit} characters")
     for column, model in (("specialties", Specialty), ("conditions", Condition)):
         limit = model._meta.get_field("name_en").max_length
@@ -359,6 +366,7 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, seen_slugs: set) 
         "given_name": row["given_name"],
         "family_name": row["family_name"],
         "headline_en": row["headline"],
+        **({"headline_de": row["headline_de"]} if "headline_de" in row else {}),
         "languages": languages,
         "insurance": [code for code in Insurance.values if code in insurance],
         "accepts_new_patients": new_patients == "yes",
@@ -609,6 +617,7 @@ def export_specialists(output, queryset=None) -> int:
             specialist.given_name,
             specialist.family_name,
             specialist.headline_en,
+            specialist.headline_de,
             _join(s.slug for s in sorted(specialist.specialties.all(), key=lambda s: s.slug)),
             _join(link.condition.slug for link in specialist.specialistcondition_set.all()),
             _join(specialist.languages),

@@ -341,3 +341,25 @@ def test_export_command_writes_the_format_to_a_file(taxonomy, tmp_path):
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
     assert rows[0]["slug"] == "mara-lindqvist"
     assert rows[0]["clinic"] == "klinikum-nord"
+
+
+def test_the_position_in_german_is_imported_exported_and_may_be_left_out(taxonomy):
+    import_specialists(make_csv(make_row(headline_de="Oberärztin")))
+    specialist = Specialist.objects.get(slug="mara-lindqvist")
+    assert (specialist.headline_en, specialist.headline_de) == ("Senior consultant", "Oberärztin")
+
+    output = io.StringIO()
+    export_specialists(output)
+    [row] = csv.DictReader(io.StringIO(output.getvalue()))
+    assert (row["headline"], row["headline_de"]) == ("Senior consultant", "Oberärztin")
+
+    # A file in the format as first published, without the column, leaves the German alone.
+    older = [column for column in COLUMNS if column != "headline_de"]
+    data = io.StringIO()
+    writer = csv.DictWriter(data, fieldnames=older, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerow(make_row(headline="Head of department"))
+    report = import_specialists(data.getvalue())
+    assert report.ok, report.errors
+    specialist.refresh_from_db()
+    assert (specialist.headline_en, specialist.headline_de) == ("Head of department", "Oberärztin")
