@@ -14,15 +14,13 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from loadtest import wait_for  # bench/ is this script's folder, first on sys.path
+from chromium import CHROMIUM, CHROMIUM_FLAGS  # bench/ is this script's folder, on sys.path
+from loadtest import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 LIGHTHOUSE = ROOT / "node_modules/.bin/lighthouse"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
-CHROME_FLAGS = (
-    "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-    "--disable-background-networking --disable-component-update --disable-sync"
-)
+CHROME_FLAGS = " ".join(CHROMIUM_FLAGS)
 
 
 def pages(base: str) -> dict[str, str]:
@@ -51,7 +49,7 @@ def audit(url: str) -> dict[str, int]:
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")},
+        env={**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", str(CHROMIUM))},
     )
     report = json.loads(result.stdout)
     scores = {name: round(report["categories"][name]["score"] * 100) for name in CATEGORIES}

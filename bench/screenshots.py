@@ -10,21 +10,12 @@ of a laptop). Playwright drives Debian's Chromium; nothing is downloaded.
 import sys
 from pathlib import Path
 
-from loadtest import wait_for  # bench/ is this script's folder, first on sys.path
+from chromium import CHROMIUM, CHROMIUM_FLAGS  # bench/ is this script's folder, on sys.path
+from loadtest import wait_for
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "screenshots"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DEVICES = {
     "phone": ({"width": 390, "height": 844}, 2),
     "laptop": ({"width": 1366, "height": 900}, 1),
@@ -45,9 +36,7 @@ def main(base: str) -> int:
     wait_for(f"{base}/healthz")
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS
-        )
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         for device, (viewport, screens) in DEVICES.items():
             page = browser.new_page(viewport=viewport)
             for name, paths in PAGES.items():

@@ -5,21 +5,10 @@ skip fails the run instead (tests/ci_skips.py), so browser tests never silently 
 """
 
 import os
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from bench.chromium import CHROMIUM, CHROMIUM_FLAGS
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by the test
 # itself (building data) are still synchronous and safe.
