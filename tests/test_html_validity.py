@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import AffiliationFactory
+from tests.test_pictures import picture_upload
 from tests.test_seo import site  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +25,8 @@ PAGES = [
     ("/{lang}/specialists/?city=Neustadt", 200),  # the place said, "Did you mean"
     ("/{lang}/specialists/?q=Kardiologe+10115", 200),  # a place from the words, help
     ("/{lang}/specialists/lena-aurich/", 200),
+    ("/{lang}/specialists/mia-portrait/", 200),  # with a photo, at a clinic with a logo
+    ("/{lang}/clinics/logo-klinik/", 200),
     ("/{lang}/specialists/lena-aurich/request/", 200),
     ("/{lang}/specialists/lena-aurich/request/sent/", 200),
     ("/{lang}/clinics/", 200),
@@ -46,8 +50,15 @@ def checker() -> list[str]:
     pytest.skip(f"Java or the Nu HTML checker ({VNU.name}) is missing (make install-checks)")
 
 
-def test_public_pages_are_valid_html(client, site, tmp_path):  # noqa: F811
+def test_public_pages_are_valid_html(client, site, tmp_path, settings):  # noqa: F811
     command = checker()
+    settings.MEDIA_ROOT = tmp_path / "media"
+    AffiliationFactory(
+        specialist__slug="mia-portrait",
+        specialist__photo=picture_upload(),
+        location__clinic__slug="logo-klinik",
+        location__clinic__logo=picture_upload("PNG", "RGBA", "logo.png"),
+    )
     files = []
     for language in ("en", "de"):
         for number, (page, status) in enumerate(PAGES):
