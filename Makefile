@@ -66,6 +66,7 @@ setup: install messages db
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_reference
 	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py write_renditions
 
 run: setup
 	@echo

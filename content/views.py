@@ -1,3 +1,5 @@
+import re
+
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q
@@ -204,15 +206,20 @@ def page(request: HttpRequest, kind: str) -> HttpResponse:
     body = facts.fill(shown.body_html)
     heading = OPERATOR_HEADINGS.get(kind)
     headings = markdown.headings(body)
+    # The box's anchor never repeats an id of the editors' text (a heading "Operator details").
+    taken = set(re.findall(r'\sid="([^"]*)"', body))
+    anchor = OPERATOR_ANCHOR
+    while anchor in taken:
+        anchor += "-box"
     if heading:
-        headings.insert(0, markdown.Heading(2, OPERATOR_ANCHOR, str(heading)))
+        headings.insert(0, markdown.Heading(2, anchor, str(heading)))
     context = {
         "page": shown,
         "body": body,
         "headings": headings if len(headings) >= CONTENTS_FROM else [],
         "operator": facts.operator() if heading else None,
         "operator_heading": heading,
-        "operator_anchor": OPERATOR_ANCHOR,
+        "operator_anchor": anchor,
         "privacy_contact": kind in {Page.Kind.PRIVACY, Page.Kind.CONTACT},
         "crumbs": [home_crumb(), Crumb(shown.title)],
         "structured_data": [web_page(request, shown)],

@@ -89,4 +89,7 @@ def media(request: HttpRequest, path: str) -> HttpResponse:
     are 404."""
     if not settings.SERVE_MEDIA:
         raise Http404
-    return serve(request, path, document_root=settings.MEDIA_ROOT)
+    try:
+        return serve(request, path, document_root=settings.MEDIA_ROOT)
+    except (OSError, ValueError) as error:  # a name too long for the file system, a NUL byte
+        raise Http404 from error

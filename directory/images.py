@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_BYTES = 10 * 1024 * 1024
@@ -71,17 +71,38 @@ def validate_image(file) -> None:
 
 
 def _open_upright(data: bytes) -> Image.Image:
-    """The picture's pixels, turned as its EXIF orientation says, without any metadata.
+    """The picture's pixels, turned as its EXIF orientation says, as RGB or RGBA in sRGB,
+    without any metadata.
 
-    Pillow writes some of what it read back when saving (a JPEG's comment, for one), so the
-    metadata it read is dropped here; only the colour profile stays, which keeps colours right.
+    Pillow writes some of what it read back when saving (a JPEG's comment, for one), so nothing
+    it read is kept: the colour profile is applied to the pixels instead (a Display P3 portrait
+    or a CMYK JPEG keeps its colours), and a palette or a transparent colour becomes an alpha
+    channel (a logo keeps its transparent background).
     """
     image = Image.open(io.BytesIO(data))
     image.load()
-    upright = ImageOps.exif_transpose(image)
-    icc_profile = upright.info.get("icc_profile")
-    upright.info = {"icc_profile": icc_profile} if icc_profile else {}
+    upright = _in_srgb(ImageOps.exif_transpose(image), image.info.get("icc_profile"))
+    upright.info = {}
     return upright
+
+
+SRGB = ImageCms.createProfile("sRGB")
+
+
+def _in_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    alpha = "A" in image.getbands() or "transparency" in image.info
+    target = "RGBA" if alpha else "RGB"
+    if image.mode.startswith("I"):  # 16 or 32 bits of grey: scale to 8 rather than clip
+        image = image.point(lambda value: value / 257).convert("L")
+    if icc_profile:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+            if image.mode not in {"RGB", "RGBA", "CMYK", "L"}:
+                image = image.convert(target)
+            return ImageCms.profileToProfile(image, source, SRGB, outputMode=target)
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a profile that does not fit the pixels: take them as they are
+    return image.convert(target)
 
 
 def strip_metadata(field_file: FieldFile) -> None:
@@ -93,14 +114,13 @@ def strip_metadata(field_file: FieldFile) -> None:
     data = field_file.read()
     image = _open_upright(data)
     image_format = Image.open(io.BytesIO(data)).format
-    profile = {"icc_profile": image.info["icc_profile"]} if "icc_profile" in image.info else {}
     output = io.BytesIO()
     if image_format == "JPEG":
-        image.convert("RGB").save(output, "JPEG", quality=90, optimize=True, **profile)
+        image.convert("RGB").save(output, "JPEG", quality=90, optimize=True)
     elif image_format == "PNG":
-        image.save(output, "PNG", optimize=True, **profile)
+        image.save(output, "PNG", optimize=True)
     else:
-        image.save(output, "WEBP", quality=90, **profile)
+        image.save(output, "WEBP", quality=90)
     # Named after the picture itself: renditions are named after the stored file, so two
     # uploads called doc.jpg and doc.png (or IMG_1.JPG and IMG_1.jpg) never share them.
     data = output.getvalue()
@@ -155,8 +175,6 @@ def write_renditions(field_file: FieldFile, fallback: str = "JPEG", missing_only
         return 0
     with storage.open(field_file.name, "rb") as stored:
         image = _open_upright(stored.read())
-    if image.mode not in {"RGB", "RGBA"}:
-        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
     for width, image_format, name in wanted:
         copy = image.copy()
         copy.thumbnail((width, width * 4))

@@ -36,7 +36,8 @@ CORRESPONDENCE_LANGUAGES = [
 ]
 CORRESPONDENCE_LANGUAGE_HELP = _(
     "The language the site writes to the practice in (ISO 639-1: de, en, fr, it). Empty: "
-    "German in Germany and Austria; in Switzerland the language of the canton."
+    "German in Germany and Austria; in Switzerland the language of the canton. While the site "
+    "has no French or Italian text, those mails are written in English."
 )
 REQUEST_ADDRESS_HELP = _(
     "Where appointment requests should go. A new address receives them only after staff with "
@@ -480,7 +481,10 @@ class Location(TimeStamped):
         null=True,
         blank=True,
         validators=[MinValueValidator(-90), MaxValueValidator(90)],
-        help_text=_("Left empty, it is taken from the city in the gazetteer."),
+        help_text=_(
+            "Left empty, it is taken from the gazetteer: the middle of the postcode area, else "
+            "of the town."
+        ),
     )
     longitude = models.FloatField(
         _("longitude"),
@@ -518,12 +522,18 @@ class Location(TimeStamped):
         far from the town named, which is a typo in one of them). A query."""
         from directory.places import distance_km
 
-        point = (
-            Postcode.objects.filter(country=self.country, code=(self.postcode or "").strip())
-            .order_by("id")
-            .values_list("latitude", "longitude")
-            .first()
+        # A postcode shared by several places: the row of this address's place (or of a district
+        # of it) first.
+        rows = Postcode.objects.filter(
+            country=self.country, code=(self.postcode or "").strip()
+        ).values_list("latitude", "longitude", "place_id", "place__parent_id", "id")
+        place_id = self.place_id
+        best = min(
+            rows,
+            key=lambda row: (place_id is None or place_id not in (row[2], row[3]), row[4]),
+            default=None,
         )
+        point = best[:2] if best is not None else None
         if self.place is None:
             return point or (None, None)
         town = (self.place.latitude, self.place.longitude)

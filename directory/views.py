@@ -74,7 +74,7 @@ def _listing_or_404(request: HttpRequest, queryset, slug: str, permission: str):
 
 # Lists a profile may be reached from: the way back leads to one of these, on this site.
 _LISTS = re.compile(
-    r"^/[a-z]{2}/(?:specialists|conditions/[\w-]+|specialties/[\w-]+)/(?:\?[^#]*)?$"
+    r"/[a-z]{2}/(?:specialists|conditions/[\w-]+|specialties/[\w-]+)/(?:\?[^#\x00-\x1f\x7f]*)?\Z"
 )
 
 

@@ -162,11 +162,23 @@ def test_a_location_without_coordinates_sits_in_its_postcode_area_not_the_town_c
         clinic=ClinicFactory(), street="A 1", postcode="22303", city="Hamburg", country="DE"
     )
     hamburg = location.place.parent or location.place
-    assert location.latitude == pytest.approx(53.5843, abs=0.001)
-    assert location.longitude == pytest.approx(10.0266, abs=0.001)
+    # The postcode's row of the district the address is placed in (Barmbek-Nord).
+    assert location.place.name_de == "Barmbek-Nord"
+    assert location.latitude == pytest.approx(53.5961, abs=0.001)
+    assert location.longitude == pytest.approx(10.0511, abs=0.001)
     assert (
         distance_km(location.latitude, location.longitude, hamburg.latitude, hamburg.longitude) > 2
     )
+
+
+def test_a_postcode_of_several_places_puts_the_address_in_its_own_place():
+    """01454 is Radeberg's and Wachau's: a practice in Wachau sits in Wachau's part of it."""
+    location = Location.objects.create(
+        clinic=ClinicFactory(), street="A 1", postcode="01454", city="Wachau", country="DE"
+    )
+    assert location.place.name_de == "Wachau"
+    assert location.latitude == pytest.approx(51.1617, abs=0.001)
+    assert location.longitude == pytest.approx(13.9065, abs=0.001)
 
 
 def test_a_postcode_far_from_the_town_named_gives_way_to_the_town():

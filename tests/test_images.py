@@ -162,3 +162,170 @@ def test_photos_with_the_same_name_never_share_renditions(settings, tmp_path, na
             with Image.open(path) as picture:
                 red, _green, blue = picture.convert("RGB").getpixel((10, 10))
                 assert (red > blue) == (colour[0] > colour[2])
+
+
+def _rendition_pixels(settings, tmp_path, renditions, key: str, point=(2, 2)):
+    path = tmp_path / renditions[0][key].removeprefix(settings.MEDIA_URL)
+    with Image.open(path) as picture:
+        assert "icc_profile" not in picture.info
+        return picture.convert("RGBA").getpixel(point)
+
+
+def _saved(picture: Image.Image, image_format: str, **options) -> bytes:
+    output = io.BytesIO()
+    picture.save(output, image_format, **options)
+    return output.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", ["P", "L", "RGB"])
+def test_a_logo_with_a_transparent_colour_keeps_its_transparent_background(
+    settings, tmp_path, mode
+):
+    """Palette and grey PNGs mark transparency with one colour (tRNS), not an alpha channel."""
+    from tests.factories import ClinicFactory
+
+    settings.MEDIA_ROOT = tmp_path
+    picture = Image.new("RGB", (400, 200), (255, 255, 255))
+    picture.paste((0, 90, 160), (100, 50, 300, 150))
+    if mode == "P":
+        picture = picture.convert("P", palette=Image.Palette.ADAPTIVE, colors=4)
+        transparency = picture.getpixel((2, 2))
+    elif mode == "L":
+        picture = picture.convert("L")
+        transparency = 255
+    else:
+        transparency = (255, 255, 255)
+    clinic = ClinicFactory(logo=upload(_saved(picture, "PNG", transparency=transparency), "l.png"))
+
+    for key in ("url", "fallback"):  # WebP and PNG
+        assert _rendition_pixels(settings, tmp_path, clinic.logo_renditions, key)[3] == 0
+        inside = _rendition_pixels(
+            settings,
+            tmp_path,
+            clinic.logo_renditions,
+            key,
+            point=(clinic.logo_renditions[0]["width"] // 2, 25),
+        )
+        assert inside[3] == 255
+
+
+@pytest.mark.django_db
+def test_a_sixteen_bit_grey_picture_keeps_its_shade(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    picture = Image.new("I;16", (400, 400), 128 * 257)  # mid grey in 16 bits
+    specialist = SpecialistFactory(photo=upload(_saved(picture, "PNG"), "grey.png"))
+
+    for key in ("url", "fallback"):
+        red, green, blue, _alpha = _rendition_pixels(
+            settings, tmp_path, specialist.photo_renditions, key
+        )
+        assert abs(red - 128) <= 3
+        assert red == green == blue
+
+
+@pytest.mark.django_db
+def test_a_cmyk_photo_becomes_rgb(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    picture = Image.new("CMYK", (400, 400), (0, 255, 255, 0))  # pure red in print colours
+    specialist = SpecialistFactory(photo=upload(_saved(picture, "JPEG"), "print.jpg"))
+
+    with specialist.photo.open("rb") as stored, Image.open(stored) as kept:
+        assert kept.mode == "RGB"
+    for key in ("url", "fallback"):
+        red, green, blue, _alpha = _rendition_pixels(
+            settings, tmp_path, specialist.photo_renditions, key
+        )
+        assert red > 200
+        assert green < 60
+        assert blue < 60
+
+
+def swapped_primaries_profile() -> bytes:
+    """An ICC v2 RGB profile whose red primary is sRGB's green and whose green is sRGB's red,
+    with linear curves: a pixel tagged with it that says "red" is green on screen."""
+    import struct
+
+    def fixed(value: float) -> bytes:
+        return struct.pack(">i", round(value * 65536))
+
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ " + bytes(4) + fixed(x) + fixed(y) + fixed(z)
+
+    description = b"Swapped primaries\0"
+    tags = [
+        (
+            b"desc",
+            b"desc"
+            + bytes(4)
+            + struct.pack(">I", len(description))
+            + description
+            + bytes(4 + 4 + 2 + 1 + 67),
+        ),
+        (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", xyz(0.3851, 0.7169, 0.0971)),  # sRGB's green
+        (b"gXYZ", xyz(0.4361, 0.2225, 0.0139)),  # sRGB's red
+        (b"bXYZ", xyz(0.1431, 0.0606, 0.7141)),
+        (b"rTRC", b"curv" + bytes(4) + struct.pack(">I", 0)),
+        (b"gTRC", b"curv" + bytes(4) + struct.pack(">I", 0)),
+        (b"bTRC", b"curv" + bytes(4) + struct.pack(">I", 0)),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for signature, body in tags:
+        body += bytes(-len(body) % 4)
+        table += signature + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    size = offset + len(data)
+    header = (
+        struct.pack(">I", size)
+        + bytes(4)
+        + bytes([2, 0x10, 0, 0])
+        + b"mntrRGB XYZ "
+        + bytes(12)
+        + b"acsp"
+        + bytes(4 + 4 + 4 + 4 + 8 + 4)
+        + fixed(0.9642)
+        + fixed(1.0)
+        + fixed(0.8249)
+        + bytes(4 + 16 + 28)
+    )
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG"])
+def test_a_colour_profile_is_applied_to_the_pixels_and_not_kept(settings, tmp_path, image_format):
+    """A picture in another colour space shows its own colours once the profile is gone."""
+    settings.MEDIA_ROOT = tmp_path
+    picture = Image.new("RGB", (400, 400), (255, 0, 0))
+    data = _saved(picture, image_format, icc_profile=swapped_primaries_profile())
+    specialist = SpecialistFactory(photo=upload(data, f"wide.{image_format.lower()}"))
+
+    with specialist.photo.open("rb") as stored, Image.open(stored) as kept:
+        assert "icc_profile" not in kept.info
+        red, green, _blue = kept.convert("RGB").getpixel((2, 2))
+        assert green > 200
+        assert red < 60
+    for key in ("url", "fallback"):
+        red, green, _blue, _alpha = _rendition_pixels(
+            settings, tmp_path, specialist.photo_renditions, key
+        )
+        assert green > 200
+        assert red < 60
+
+
+@pytest.mark.django_db
+def test_a_profile_that_does_not_fit_the_pixels_is_ignored(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    picture = Image.new("RGB", (400, 400), (30, 160, 90))
+    data = _saved(picture, "JPEG", icc_profile=b"not a profile at all", quality=95)
+    specialist = SpecialistFactory(photo=upload(data, "odd.jpg"))
+
+    red, green, blue, _alpha = _rendition_pixels(
+        settings, tmp_path, specialist.photo_renditions, "fallback"
+    )
+    assert abs(red - 30) <= 8
+    assert abs(green - 160) <= 8
+    assert abs(blue - 90) <= 8

@@ -437,6 +437,12 @@ def test_results_map_tag_says_how_many_are_on_the_map_and_speaks_german():
     assert 'data-reset="Zurücksetzen"' in html
 
 
+def test_results_map_tag_counts_the_results_without_a_marker():
+    """A specialist with no place of work at a published clinic has a card but no marker."""
+    html = render("{% results_map markers total=5 %}", markers=[marker(1), marker(2)])
+    assert "Map of 2 of the 5 specialists on this page" in html
+
+
 def test_results_map_tag_draws_nothing_without_a_marker_to_show():
     assert render("{% results_map markers place 25 %}", markers=[], place=origin()) == ""
     assert render("{% results_map markers %}", markers=[marker(1, (0.0, 0.0))]) == ""

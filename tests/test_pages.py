@@ -255,6 +255,23 @@ def test_an_edited_page_is_shown_at_once_to_visitors(client, pages):
     assert "Write to us." in client.get("/en/contact/").content.decode()
 
 
+def test_an_editor_heading_never_gives_the_operator_box_the_same_id(client, pages):
+    """Every id once on a page: the editors' heading "Operator details" and the box's heading."""
+    import re
+
+    page = pages["contact"]
+    page.body_en = "## Operator details\n\nText.\n\n## Operator details box\n\nMore."
+    page.save()
+
+    body = client.get("/en/contact/").content.decode()
+    ids = re.findall(r'\sid="([^"]+)"', body)
+    assert "operator-details" in ids
+    assert len(ids) == len(set(ids))
+    box = re.search(r'<section class="prose" aria-labelledby="([^"]+)">\s*<h2 id="([^"]+)"', body)
+    assert box
+    assert box.group(1) == box.group(2) != "operator-details"
+
+
 # --- The demo text --------------------------------------------------------------------------
 
 

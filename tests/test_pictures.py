@@ -51,6 +51,8 @@ def attribute(tag: str, name: str) -> str | None:
         ("Anna-Lena von der Heide", "AH"),
         ("Özlem Çelik", "ÖÇ"),
         ("Müller", "M"),
+        ("ßara Ilić", "SI"),  # one letter each, though "ß".upper() is "SS"
+        ("ǆenana Ǉubić", "ǄǇ"),
         ("Zentrum für Leberchirurgie", "ZL"),
         ("", ""),
     ],
@@ -159,6 +161,9 @@ def test_uploads_are_served_under_make_run_only(client, media, settings):
     assert b"".join(response.streaming_content)[:4] == b"RIFF"  # WebP
     outside = client.get(settings.MEDIA_URL + "../config/settings.py")
     assert outside.status_code in (400, 404)  # never the file
+    too_long = client.get(settings.MEDIA_URL + "a" * 300 + ".webp")  # longer than a file name
+    assert too_long.status_code == 404
+    assert client.get(settings.MEDIA_URL + "a/%00.webp").status_code in (400, 404)
 
     settings.SERVE_MEDIA = False
     assert client.get(url).status_code == 404

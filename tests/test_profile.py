@@ -146,3 +146,43 @@ def test_a_draft_preview_offers_no_request_link(client, editor):
     text = client.get(f"/en/specialists/{specialist.slug}/").text
 
     assert "/request/" not in text
+
+
+def test_a_card_leads_to_the_profile_with_the_way_back_to_its_list(client):
+    """The profile's breadcrumbs lead back to the search the visitor came from, filters kept."""
+    from urllib.parse import unquote
+
+    specialist = AffiliationFactory(location__city="Erfurt").specialist
+    search = client.get("/en/specialists/", {"q": specialist.family_name, "language": "de"})
+    link = f'href="/en/specialists/{specialist.slug}/?back='
+    assert link in search.text
+    href = search.text.split(link, 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    back = unquote(href)
+    assert back.startswith("/en/specialists/?")
+
+    profile = client.get(f"/en/specialists/{specialist.slug}/", {"back": back})
+    assert "Search results" in profile.text
+    assert back.replace("&", "&amp;") in profile.text
+
+
+@pytest.mark.parametrize(
+    "back",
+    [
+        "https://elsewhere.example/en/specialists/",
+        "//elsewhere.example/en/specialists/",
+        "/en/specialists/\n",
+        "/en/specialists/?q=a\r\nSet-Cookie: x=1",
+        "/en/specialists/?q=a\x00",
+        "/en/accounts/login/",
+        "/en/specialists/\\\\elsewhere.example",
+        "javascript:alert(1)",
+    ],
+)
+def test_the_way_back_never_leads_off_the_site_lists(client, back):
+    specialist = SpecialistFactory()
+    profile = client.get(f"/en/specialists/{specialist.slug}/", {"back": back})
+    assert profile.status_code == 200
+    assert "Search results" not in profile.text
+    breadcrumbs = profile.text.split('class="breadcrumbs"', 1)[1].split("</nav>", 1)[0]
+    assert "elsewhere" not in breadcrumbs
+    assert 'href="/en/specialists/"' in breadcrumbs  # the plain search instead

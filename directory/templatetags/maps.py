@@ -28,14 +28,15 @@ def result_markers(listing) -> list[maps.Marker]:
 
 
 @register.simple_tag
-def results_map(markers, origin=None, radius=None, size="large"):
+def results_map(markers, origin=None, radius=None, size="large", total=None):
     """The map of a page of results: `markers` (directory.maps.Marker, or objects with the same
     fields), the searched place (`origin`, e.g. listing.place, may be None) and the radius in km
-    (drawn only around an origin)."""
+    (drawn only around an origin). `total` is the number of results on the page when some have
+    no marker (no place of work at a published clinic): the map's name counts them all."""
     drawn = sum(1 for m in markers if maps.in_area(m.latitude, m.longitude))
     if not drawn:
         return ""
-    total = len(markers)
+    total = max(total or 0, len(markers))
     if drawn == total:
         title = ngettext(
             "Map of the %(count)s specialist on this page",

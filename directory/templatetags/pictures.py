@@ -13,8 +13,9 @@ register = template.Library()
 
 def initials(name: str) -> str:
     """Up to two capital letters from the first letters of a name's words ("HK", "UZ")."""
-    letters = [word[0] for word in name.split() if word[:1].isalpha()]
-    return "".join(letters[:1] + letters[-1:] if len(letters) > 1 else letters).upper()
+    # Each letter capitalised on its own, and cut to one: "ß".upper() is "SS".
+    letters = [word[0].upper()[:1] for word in name.split() if word[:1].isalpha()]
+    return "".join(letters[:1] + letters[-1:] if len(letters) > 1 else letters)
 
 
 @register.inclusion_tag("includes/picture.html")
