@@ -57,6 +57,16 @@ class ConditionPage(FastHttpUser):
         self.client.get("/en/conditions/liver-metastases/", name="condition page")
 
 
+class SearchPage(FastHttpUser):
+    """Only the search pages of the mix, for the same throughput comparison."""
+
+    wait_time = constant(0)
+
+    @task
+    def search(self):
+        self.client.get(random.choice(SEARCHES), name="search")  # noqa: S311
+
+
 class Trivial(FastHttpUser):
     """Only /healthz: one query, no template, the trivial view the budget compares with."""
 

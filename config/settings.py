@@ -201,6 +201,10 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 # The request form's emails go from a thread of their own after the request is stored, so the
 # patient sees the thank-you page at once however slow the mail server is.
 APPOINTMENT_MAIL_IN_BACKGROUND = env_bool("APPOINTMENT_MAIL_IN_BACKGROUND", default=True)
+# After a change to the listings, a list's counts (and other results computed over every row)
+# are computed again in a thread of their own while visitors get the last ones
+# (directory.search.keys.fresh_or_stale); off, the visitor who finds them stale waits for it.
+SEARCH_REFRESH_IN_BACKGROUND = env_bool("SEARCH_REFRESH_IN_BACKGROUND", default=True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

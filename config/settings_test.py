@@ -23,6 +23,9 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests see the emails as soon as the request has committed; tests/test_slow_mail.py tests the
 # background thread that production uses.
 APPOINTMENT_MAIL_IN_BACKGROUND = False
+# Stale counts are recomputed in place, after the stale ones were read: a test sees the stale
+# result, and the next request the fresh one. tests/test_counts.py tests the thread.
+SEARCH_REFRESH_IN_BACKGROUND = False
 STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

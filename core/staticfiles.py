@@ -28,9 +28,14 @@ def is_own(source_storage) -> bool:
 
 class MinifiedManifestStaticFilesStorage(CompressedManifestStaticFilesStorage):
     def post_process(self, paths, dry_run=False, **options):
+        """Minify the collected copies of our own files, then let the manifest hash (and
+        whitenoise compress) those copies: the manifest reads each file from the storage given
+        in `paths`, which for them is now this one rather than static/."""
         if not dry_run:
-            for name, (source_storage, _source_path) in paths.items():
+            paths = dict(paths)
+            for name, (source_storage, _source_path) in list(paths.items()):
                 if Path(name).suffix in MINIFIERS and is_own(source_storage):
                     path = Path(self.path(name))
                     path.write_text(minify(name, path.read_text(encoding="utf-8")), "utf-8")
+                    paths[name] = (self, name)
         yield from super().post_process(paths, dry_run, **options)

@@ -17,6 +17,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Func
+from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -831,6 +832,9 @@ class SpecialistSearch(models.Model):
     # and the box around them.
     points = ArrayField(CubeField(), default=list)
     bounds = CubeField(null=True)
+    # When the row was written: every change to what a card shows rewrites the row, so the
+    # cached card of a specialist is named by it (directory.search.keys.card).
+    written = models.DateTimeField(db_default=Now(), editable=False)
 
     class Meta:
         verbose_name = _("search entry")

@@ -106,7 +106,7 @@ def condition_saved(sender, instance, **kwargs):
 @receiver([post_delete], sender=Specialty)
 @receiver([post_delete], sender=Condition)
 def taxonomy_deleted(sender, instance, **kwargs):
-    keys.bump_generation()
+    keys.bump_generation(taxonomy=True)
 
 
 def _specialists_with_field(specialty_id: int) -> set[int]:

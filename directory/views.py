@@ -54,7 +54,9 @@ def cached_public_page(view):
         response = view(request, *args, **kwargs)
         if hasattr(response, "render") and not response.is_rendered:
             response.render()  # a TemplateResponse (the sitemaps)
-        if response.status_code == 200:
+        # Not a page made with stale counts (directory.search.lists): the next visitor gets
+        # the counts that are being made again.
+        if response.status_code == 200 and not getattr(request, "serves_stale_counts", False):
             # A view may shorten this, e.g. until a scheduled article is due.
             longest = keys.cache_seconds()  # shorter when read from a replica
             timeout = min(getattr(response, "cache_seconds", longest), longest)
@@ -182,9 +184,12 @@ def clinic_search(request: HttpRequest) -> HttpResponse:
     )
 
 
+@cached_public_page
 def specialist_search(request: HttpRequest) -> HttpResponse:
     """Search and filter the published specialists (SPEC sections 4 and 6). Malformed parameters
-    give 400 with the form showing each error beside its field."""
+    give 400 with the form showing each error beside its field. Whole pages are cached for
+    anonymous visitors until the next change to a listing, like the condition pages (not while
+    the counts are stale)."""
     listing = SpecialistList(request)
     return render(request, "directory/search.html", {"listing": listing}, status=listing.status)
 

@@ -28,10 +28,37 @@ def test_bench_measures_every_page_of_the_mix_and_writes_its_results(tmp_path, s
     assert weight["css_js_bytes"] > 1000  # the stylesheet was found and counted
     assert weight["other_hosts"] == []
     assert weight["within_budget"]
+    changed = sorted(page["changed_ms"] for page in results["pages"])
+    assert changed[0] <= results["changed_p50_ms"] <= results["changed_p95_ms"] <= changed[-1]
+    assert results["changed_budget_ms"] == 200
     for page in results["pages"]:
         assert 0 < page["queries"] <= 8, page
         assert page["first_ms"] > 0
+        assert page["changed_ms"] > 0
         assert 0 < page["p50_ms"] <= page["p95_ms"]
         assert page["within_budget"] == (
             page["p95_ms"] <= page["budget_ms"] and page["queries"] <= 8
         )
+
+
+def test_the_load_tests_import_flips_new_patients_in_every_row_it_exports():
+    import importlib.util
+    from pathlib import Path
+
+    from directory.models import Specialist
+    from tests.factories import AffiliationFactory
+
+    spec = importlib.util.spec_from_file_location(
+        "edits", Path(__file__).resolve().parent.parent / "bench" / "edits.py"
+    )
+    edits = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(edits)
+    listings = [
+        AffiliationFactory(specialist__accepts_new_patients=True).specialist for _ in range(3)
+    ]
+
+    result = edits.import_rows(2)
+
+    assert result == {"rows": 2, "applied": True, "errors": 0, "seconds": result["seconds"]}
+    taking = dict(Specialist.objects.values_list("pk", "accepts_new_patients"))
+    assert [taking[s.pk] for s in sorted(listings, key=lambda s: s.pk)] == [False, False, True]

@@ -66,6 +66,18 @@ def test_our_stylesheet_and_scripts_are_collected_minified_and_still_parse(setti
         assert len(collected.read_text()) < len(script.read_text())
         # The minified script is still JavaScript that parses.
         subprocess.run([node, "--check", str(collected)], check=True, capture_output=True)  # noqa: S603
+    # The hashed copies, which the pages link, are the minified ones, and named by them.
+    import gzip
+    import hashlib
+    import json
+
+    manifest = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]
+    for name in ["css/site.css", *(f"js/{script.name}" for script in (source / "js").glob("*.js"))]:
+        hashed = tmp_path / manifest[name]
+        minified = (tmp_path / name).read_bytes()
+        assert hashed.read_bytes() == minified, name
+        assert hashlib.md5(minified).hexdigest()[:12] in hashed.name  # noqa: S324 - a file name
+        assert gzip.decompress((tmp_path / f"{manifest[name]}.gz").read_bytes()) == minified
     # Django's admin files are collected as they ship.
     admin_css = tmp_path / "admin" / "css" / "base.css"
     assert "/*" in admin_css.read_text()

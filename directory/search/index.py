@@ -6,7 +6,8 @@ directory.places.fold: case, accents, umlauts and their spellings, and ß never 
 
 A change to a listing calls `rebuild()` for the specialists it touches (directory/signals.py).
 Bulk work (imports) collects the IDs inside `deferred()` and rebuilds once; seeding rebuilds all.
-Every rebuild moves the search generation on (directory.search.keys), which retires cached counts.
+Every rebuild moves the search generation on (directory.search.keys), which makes cached counts
+stale.
 """
 
 import threading
@@ -101,8 +102,10 @@ ON CONFLICT DO NOTHING
 _state = threading.local()
 
 
+# What the search sees of the rows (not when they were written), to tell whether a rebuild
+# changed the counts.
 _FINGERPRINT_SQL = """
-SELECT md5(coalesce(string_agg(row::text, ',' ORDER BY specialist_id), ''))
+SELECT md5(coalesce(string_agg((to_jsonb(row) - 'written')::text, ',' ORDER BY specialist_id), ''))
 FROM directory_specialistsearch AS row WHERE specialist_id = ANY(%(ids)s)
 """
 
@@ -171,14 +174,14 @@ def rebuild_all() -> int:
         cursor.execute(_NAME_TERMS_SQL.format(where="true"), {"min": MIN_FUZZY_LENGTH})
         cursor.execute(_TAXONOMY_TERMS_SQL, {"min": MIN_FUZZY_LENGTH})
         cursor.execute("ANALYZE directory_specialistsearch, directory_searchterm")
-    bump_generation()
+    bump_generation(taxonomy=True)
     return count
 
 
 def add_taxonomy_terms() -> None:
     with connection.cursor() as cursor:
         cursor.execute(_TAXONOMY_TERMS_SQL, {"min": MIN_FUZZY_LENGTH})
-    bump_generation()
+    bump_generation(taxonomy=True)
 
 
 @contextmanager

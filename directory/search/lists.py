@@ -4,8 +4,11 @@
 the filtered rows of one page, the result count and the facet counts beside every option.
 
 Counts are computed disjunctively (a facet's own selection does not shrink its own counts) in a
-single query and cached until the next change to any listing (directory.search.keys), so
-the broad lists patients open most (a condition, a country) stay fast at full scale.
+single query and cached, so the broad lists patients open most (a condition, a country) stay
+fast at full scale. After a change to any listing the last counts serve while they are counted
+again outside the request (keys.fresh_or_stale). Meanwhile the total is still exact up to
+EXACT_UP_TO (a count that stops there); above it, the page says "about" and rounds it, and the
+filters say that their numbers may be a few minutes old.
 """
 
 import math
@@ -43,6 +46,13 @@ from directory.search.plan import FACETS, Plan, Sort
 from directory.search.text import NEVER
 
 PAGE_SIZE = 20
+# Up to this many results the total is always exact, even while the counts are stale.
+EXACT_UP_TO = 10_000
+# Lists up to this size (by their counts, fresh or stale) are read by sorting their matches; longer
+# ones by walking the name index until a page is full. Walking a long list is fast, as matches
+# are everywhere; walking a short one may read the whole table for a group with few or no rows
+# (a condition whose specialists all list it among their first three has no "others").
+SORT_UP_TO = 20_000
 # What a card shows (directory/includes/specialist_card.html): nothing else is loaded.
 CARD_FIELDS = (
     "honorific_prefix",
@@ -235,14 +245,17 @@ class SpecialistList(FilteredList):
         self.base = queryset if queryset is not None else SpecialistSearch.objects.all()
         self.scope = scope
         self.total = 0
+        # While the counts are being counted again: the total above EXACT_UP_TO is the last
+        # one counted (shown rounded, "about"), and the facets' numbers are as old.
+        self.counts_fresh = True
+        self.total_is_estimate = False
+        self._counts_version = ""
         self.cards: list[Card] = []
-        self.facets: list[Facet] = []
+        self._counted: dict | None = None  # the counts the facets show (None: not counted)
         self.page_number = self.data.get("page") or 1
         self.num_pages = 1
         if self.valid:
             self._run()
-        else:
-            self.facets = self._facets(None)
 
     @property
     def out_of_range(self) -> bool:
@@ -259,9 +272,22 @@ class SpecialistList(FilteredList):
 
     @property
     def form_cache_key(self) -> str:
-        """What the filter form shows depends on: the counts (their key names the filters and
-        the generation), the sort, the language and the list's own page."""
-        return f"{self._counts_key}:{self.sort}:{get_language()}:{self.request.path}"
+        """What the filter form shows depends on: the counts (their key names the filters, the
+        version the time they were counted), the sort, the language and the list's own page."""
+        return (
+            f"{self._counts_key}:{self._counts_version}:{self.counts_fresh}:{self.sort}:"
+            f"{get_language()}:"
+            f"{self.request.path}"
+        )
+
+    @property
+    def total_shown(self) -> int:
+        """The total as the page states it: exact, or rounded to three digits when it is the
+        estimate of stale counts ("about 312,000")."""
+        if not self.total_is_estimate:
+            return self.total
+        digits = max(0, len(str(self.total)) - 3)
+        return max(EXACT_UP_TO, round(self.total, -digits))
 
     @property
     def place_name(self) -> str:
@@ -327,23 +353,34 @@ class SpecialistList(FilteredList):
         queryset = plans.rows(self.plan, self.base)
         counts = self._counts()
         self.total = counts["total"]
+        if not self.counts_fresh:
+            # Exact while there are few: a count that stops after EXACT_UP_TO + 1 rows.
+            few = queryset.order_by().values("specialist_id")[: EXACT_UP_TO + 1].count()
+            if few <= EXACT_UP_TO:
+                self.total = few
+            else:
+                self.total = max(self.total, few)
+                self.total_is_estimate = True
         self.num_pages = max(1, math.ceil(self.total / PAGE_SIZE))
-        self.facets = self._facets(counts)
+        self._counted = counts
         if self.total and not self.out_of_range:
             self.cards = self._cards(queryset)
 
-    def _ordering(self) -> list[str]:
+    def _ordering(self) -> list:
         if self.sort == Sort.DISTANCE:
             return ["distance", "sort_name", "specialist_id"]
+        if self.total <= SORT_UP_TO:
+            return [Lower("sort_name"), "specialist_id"]  # the same order, sorted (SORT_UP_TO)
         return ["sort_name", "specialist_id"]
 
-    def _page_rows(self, queryset) -> list[tuple[int, list[int], float | None]]:
-        """(specialist ID, field IDs, distance in km) of the page's rows, in order. Reads only
-        the narrow search rows. Ranked by relevance, each tier is a query of its own ordered by
-        name, so PostgreSQL can walk the name index instead of ranking every match."""
+    def _page_rows(self, queryset) -> list[tuple[int, list[int], float | None, object]]:
+        """(specialist ID, field IDs, distance in km, when the row was written) of the page's
+        rows, in order. Reads only the narrow search rows. Ranked by relevance, each tier is a
+        query of its own ordered by name, so PostgreSQL can walk the name index of a long list
+        instead of ranking every match (SORT_UP_TO)."""
         start = (self.page_number - 1) * PAGE_SIZE
         stop = start + PAGE_SIZE
-        columns = ["specialist_id", "sort_name", "specialty_ids"]
+        columns = ["specialist_id", "sort_name", "specialty_ids", "written"]
         if self.place is not None:
             # The chord back to the great-circle distance, for the page's rows only.
             queryset = queryset.annotate(
@@ -355,13 +392,14 @@ class SpecialistList(FilteredList):
         focus = plans.focus(self.plan)
         if self.sort != Sort.RELEVANCE or (not understanding.words and focus is None):
             rows = queryset.order_by(*self._ordering()).values_list(*columns)[start:stop]
-            return [(row[0], row[2], row[3] if len(row) > 3 else None) for row in rows]
+            return [(row[0], row[2], row[4] if len(row) > 4 else None, row[3]) for row in rows]
         # Name matches are few and bunched in name order (every Müller sorts together), so
         # walking the name index to find them would read most of the table: those tiers sort
         # their matches instead (lower() of the folded name is the same order, unindexed).
-        # Condition and field matches are many and spread out, so the planner may walk it.
-        indexed = ("sort_name", "specialist_id")
+        # Condition and field matches are spread out: in a long list the planner may walk it
+        # (SORT_UP_TO).
         unindexed = (Lower("sort_name"), "specialist_id")
+        indexed = ("sort_name", "specialist_id") if self.total > SORT_UP_TO else unindexed
         tiers = []
         if understanding.words:
             _match, exact, by_name = text.text_filters(understanding)
@@ -408,13 +446,28 @@ class SpecialistList(FilteredList):
         )
         with connections[read_alias()].cursor() as cursor:
             cursor.execute(query, [*params, PAGE_SIZE, start])
-            return [(row[1], row[3], row[4] if len(row) > 4 else None) for row in cursor]
+            return [(row[1], row[3], row[5] if len(row) > 5 else None, row[4]) for row in cursor]
+
+    def _cached_page_rows(self, queryset) -> list:
+        """The page's rows, cached in the index's generation: exact, since any change to what
+        the search sees starts a new one."""
+        data = {
+            name: sorted(value) if isinstance(value, list) else value
+            for name, value in self.data.items()
+            if value not in (None, "", [])
+        }
+        key = keys.page_rows(self.scope, {**data, "radius": self.radius, "sort": self.sort})
+        rows = cache.get(key)
+        if rows is None:
+            rows = self._page_rows(queryset)
+            cache.set(key, rows, keys.cache_seconds())
+        return rows
 
     def _cards(self, queryset) -> list[Card]:
         """The page's cards, rendered; only those not in the cache are loaded and rendered."""
-        rows = self._page_rows(queryset)
-        # Cached per generation of the index (a card changes only with its listing, which
-        # starts a new one), language and the distance shown.
+        rows = self._cached_page_rows(queryset)
+        # Cached per version of the search row (a card changes only with its listing, which
+        # rewrites the row), language and the distance shown.
         language = get_language()
         place = self.place_name
         cards = [
@@ -422,16 +475,18 @@ class SpecialistList(FilteredList):
                 pk,
                 distance,
                 place,
-                keys.card(language, pk, "" if distance is None else f"{distance:.1f} {place}"),
+                keys.card(
+                    language, pk, written, "" if distance is None else f"{distance:.1f} {place}"
+                ),
             )
-            for pk, _fields, distance in rows
+            for pk, _fields, distance, written in rows
         ]
         cached = cache.get_many([card.cache_key for card in cards])
         missing = [card for card in cards if card.cache_key not in cached]
         for card in cards:
             card.html = cached.get(card.cache_key, "")
         if missing:
-            field_ids = {pk: ids for pk, ids, _distance in rows}
+            field_ids = {pk: ids for pk, ids, _distance, _written in rows}
             self._render(missing, field_ids)
             cache.set_many({card.cache_key: card.html for card in missing}, keys.cache_seconds())
         # Slashes need no escaping in a query string; the rest of the way back does.
@@ -481,7 +536,13 @@ class SpecialistList(FilteredList):
         return keys.counts(self.scope, data)
 
     def _counts(self) -> dict:
-        return cache.get_or_set(self._counts_key, self._count, keys.cache_seconds())
+        result = keys.fresh_or_stale(self._counts_key, self._count)
+        self.counts_fresh = result.fresh
+        self._counts_version = result.version
+        if not result.fresh:
+            # The page must not outlive the stale counts in the page cache.
+            self.request.serves_stale_counts = True
+        return result.value
 
     def _count(self) -> dict:
         """The total and, for each facet, the count of every value, in one query."""
@@ -512,6 +573,12 @@ class SpecialistList(FilteredList):
                 else:
                     counts[facet][value] = count
         return counts
+
+    @cached_property
+    def facets(self) -> list[Facet]:
+        """The filters' options with their counts; made only when the form is rendered (it is
+        cached: form_cache_key)."""
+        return self._facets(self._counted)
 
     def _facets(self, counts: dict | None) -> list[Facet]:
         """The options of each facet with their counts (None: not counted, the form has

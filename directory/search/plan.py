@@ -91,15 +91,15 @@ def conditions() -> dict[int, Condition]:
 
 
 def understand(query: str, countries, *, find_place: bool = True) -> text.Understanding:
-    """What `q` asks for, cached per generation (it depends on the taxonomy and the vocabulary,
-    which move the generation on), country filter (which places it prefers) and whether a
-    place may be named in it (not when `city` names one)."""
-    generation = keys.generation()
-    return cache.get_or_set(
-        keys.analysed_query(f"{query}|{','.join(sorted(countries))}|{find_place}"),
-        lambda: text.understand(query, vocabulary(generation), countries, find_place=find_place),
-        keys.cache_seconds(),
-    )
+    """What `q` asks for, per country filter (which places it prefers) and whether a place may
+    be named in it (not when `city` names one). It depends on the taxonomy (the vocabulary) and
+    on the names in the index: after a change the last reading serves while it is read again
+    (keys.fresh_or_stale); the rows it selects are always read from the index as it is."""
+    taxonomy = keys.generation(keys.TAXONOMY_GENERATION_KEY)
+    return keys.fresh_or_stale(
+        keys.analysed_query(f"{query}|{','.join(sorted(countries))}|{find_place}|{taxonomy}"),
+        lambda: text.understand(query, vocabulary(taxonomy), countries, find_place=find_place),
+    ).value
 
 
 def make_plan(data: dict, *, scope_conditions=(), understand_text: bool = True) -> Plan:

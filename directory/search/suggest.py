@@ -4,14 +4,13 @@ and specialists whose names begin with the words typed, as JSON for the search b
 
 Fields and conditions come from the vocabulary in memory; places from an index of the
 gazetteer's names held in memory (it changes only with a new version of the code); postcodes and
-specialists from B-tree indexes. At most three queries, the answer cached per generation.
+specialists from B-tree indexes. At most three queries; the answer is cached (keys.fresh_or_stale).
 """
 
 import bisect
 import threading
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import connections
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -83,16 +82,16 @@ def _places() -> _PlaceIndex:
 
 
 def suggest(query: str) -> list[dict]:
-    """What to offer for `query`, in the page's language; cached per generation."""
+    """What to offer for `query`, in the page's language; after a change to the listings the
+    last answer serves while it is made again."""
     folded = fold(query)[:100]
     if len(folded) < MIN_LENGTH:
         return []
     language = get_language() or "en"
-    return cache.get_or_set(
+    return keys.fresh_or_stale(
         keys.suggestions(language, folded),
         lambda: [s.as_json() for s in _suggest(folded, language)][:MAX_SUGGESTIONS],
-        keys.cache_seconds(),
-    )
+    ).value
 
 
 def _suggest(folded: str, language: str) -> list[Suggestion]:
@@ -111,7 +110,7 @@ def _suggest(folded: str, language: str) -> list[Suggestion]:
 
 
 def _taxonomy(phrase: str, last: str, language: str) -> list[Suggestion]:
-    vocab = vocabulary(keys.generation())
+    vocab = vocabulary(keys.generation(keys.TAXONOMY_GENERATION_KEY))
     concepts = vocab.word(last) if len(last) >= 3 else vocab.phrase((last,))
     if " " in phrase:
         concepts = concepts | vocab.phrase(tuple(phrase.split()))

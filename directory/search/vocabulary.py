@@ -3,7 +3,7 @@ fields and conditions (folded), and the titles and filler words that are never r
 match ("Dr.", "in", "near me", "Facharzt für").
 
 The taxonomy is small (a few hundred fields and conditions, a few thousand terms), so it is held
-in memory, once per process and search generation, and matched in Python: whole terms and
+in memory, once per process and taxonomy generation, and matched in Python: whole terms and
 phrases, words a term begins with ("kardio"), and German compounds both ways ("krebs" is part of
 "Darmkrebs"; "Nierenkrebs" is a kind of "Krebs").
 """
@@ -166,8 +166,9 @@ _lock = threading.Lock()
 
 
 def vocabulary(generation: str) -> Vocabulary:
-    """The taxonomy's vocabulary as of this search generation (a new field, condition or synonym
-    starts a new one). Built once per process and generation; one query."""
+    """The taxonomy's vocabulary as of this taxonomy generation (a new field, condition or
+    synonym starts a new one; a change to a listing does not). Built once per process and
+    generation; one query."""
     with _lock:
         found = _loaded.get(generation)
     if found is not None:

@@ -4,13 +4,16 @@ Seeds (or reuses) N specialists, then requests a fixed mix of pages in-process t
 test client, which runs the whole stack (middleware, views, queries, templates) without a
 network. For every page it reports:
 
-- `first`: one request with the cache emptied first, as the first visitor after any change to
-  the listings sees it (the facet counts are computed then);
+- `cold`: one request with the cache emptied first, as the first visitor after a restart of
+  the cache sees it (the facet counts are computed then);
+- `changed`: the first request after an editor saved a listing, with the page seen before (the
+  last counts serve while they are counted again in a thread: directory.search.keys);
 - `p50`/`p95`: server time over `--runs` further requests, as every later visitor sees it until
-  the next change (the counts come from the cache, everything else runs again);
-- `queries`: SQL queries of the first request.
+  the next change;
+- `queries`: SQL queries of the cold request.
 
-It prints a table and writes bench/results.json.
+The budgets: p95 of the warm requests per page, and p95 over the whole mix of the `changed`
+requests. It prints a table and writes bench/results.json.
 """
 
 import json
@@ -35,8 +38,10 @@ from core.staticfiles import minify
 from directory.management.commands.seed_demo import SLUG_PREFIX
 from directory.models import Specialist
 
-SEARCH_BUDGET_MS = 50
+SEARCH_BUDGET_MS = 30
 PAGE_BUDGET_MS = 20
+# The first request after a change to a listing, p95 over the mix.
+CHANGED_BUDGET_MS = 200
 MAX_QUERIES = 8
 PAGE_WEIGHT_BUDGET = 60 * 1024
 RESULTS = Path(settings.BASE_DIR) / "bench" / "results.json"
@@ -118,8 +123,19 @@ class Command(BaseCommand):
         pages += [(name, url, SUGGEST_BUDGET_MS) for name, url in SUGGEST_MIX]
         pages += self._detail_pages()
         client = Client(headers={"host": "localhost"})
+        self.edited = (
+            Specialist.objects.filter(slug__startswith=SLUG_PREFIX, status="published")
+            .order_by("-id")
+            .first()
+        )
         results = [self._measure(client, name, url, budget, runs) for name, url, budget in pages]
         self._print(results)
+        changed = [result["changed_ms"] for result in results]
+        changed_p95 = percentile(changed, 95)
+        self.stdout.write(
+            f"First request after a change, over the mix: p50 {percentile(changed, 50):.1f} ms, "
+            f"p95 {changed_p95:.1f} ms (budget {CHANGED_BUDGET_MS} ms)."
+        )
         weight = self._page_weight(client, SEARCH_MIX[0][1])
         self.stdout.write(
             f"Search page weight: {weight['html_bytes'] + weight['css_js_bytes']:,} bytes "
@@ -134,9 +150,13 @@ class Command(BaseCommand):
             "python": platform.python_version(),
             "cache": settings.CACHES["default"]["BACKEND"],
             "pages": results,
+            "changed_p50_ms": round(percentile(changed, 50), 1),
+            "changed_p95_ms": round(changed_p95, 1),
+            "changed_budget_ms": CHANGED_BUDGET_MS,
             "search_page_weight": weight,
             "budgets_met": all(result["within_budget"] for result in results)
-            and weight["within_budget"],
+            and weight["within_budget"]
+            and changed_p95 <= CHANGED_BUDGET_MS,
         }
         path = Path(output)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -199,6 +219,7 @@ class Command(BaseCommand):
             first = (time.perf_counter() - started) * 1000
         if response.status_code != 200:
             raise CommandError(f"{url} answered {response.status_code}.")
+        changed = self._after_a_change(client, url)
         times = []
         for _ in range(runs):
             started = time.perf_counter()
@@ -210,19 +231,41 @@ class Command(BaseCommand):
             "url": url,
             "budget_ms": budget,
             "first_ms": round(first, 1),
+            "changed_ms": round(changed, 1),
             "p50_ms": round(percentile(times, 50), 1),
             "p95_ms": round(p95, 1),
             "queries": len(queries),
             "within_budget": p95 <= budget and len(queries) <= MAX_QUERIES,
         }
 
+    def _after_a_change(self, client, url: str) -> float:
+        """The first request for a page seen before, after an editor changed a listing in a
+        way the search sees (new patients or not): its time in ms. Then waits until the counts
+        it found stale have been counted again, as the next visitor would find them."""
+        from directory.search import keys
+
+        client.get(url)
+        self.edited.accepts_new_patients = not self.edited.accepts_new_patients
+        self.edited.save()
+        started = time.perf_counter()
+        response = client.get(url)
+        changed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            raise CommandError(f"{url} answered {response.status_code} after a change.")
+        keys.wait_for_refreshes()
+        return changed
+
     def _print(self, results: list[dict]) -> None:
-        header = f"{'page':<34} {'first':>8} {'p50':>7} {'p95':>7} {'budget':>7} {'queries':>7}"
+        header = (
+            f"{'page':<34} {'cold':>8} {'changed':>8} {'p50':>7} {'p95':>7} {'budget':>7} "
+            f"{'queries':>7}"
+        )
         self.stdout.write(header)
         self.stdout.write("-" * len(header))
         for r in results:
             mark = "" if r["within_budget"] else "  over"
             self.stdout.write(
-                f"{r['name']:<34} {r['first_ms']:>6.1f}ms {r['p50_ms']:>5.1f}ms "
+                f"{r['name']:<34} {r['first_ms']:>6.1f}ms {r['changed_ms']:>6.1f}ms "
+                f"{r['p50_ms']:>5.1f}ms "
                 f"{r['p95_ms']:>5.1f}ms {r['budget_ms']:>5}ms {r['queries']:>7}{mark}"
             )
