@@ -174,7 +174,14 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # How many processes serve the site (gunicorn's workers): with more than one the cache must be
 # shared, or the web server refuses to start (core/checks.py).
 WEB_WORKERS = web_workers()
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# One process's own cache (make run, a single worker): room for the cards, rows and counts of
+# many lists (Django's default of 300 entries is a few pages' worth and would evict the counts).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    }
+}
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):

@@ -54,13 +54,16 @@ def cached_public_page(view):
         response = view(request, *args, **kwargs)
         if hasattr(response, "render") and not response.is_rendered:
             response.render()  # a TemplateResponse (the sitemaps)
-        # Not a page made with stale counts (directory.search.lists): the next visitor gets
-        # the counts that are being made again.
-        if response.status_code == 200 and not getattr(request, "serves_stale_counts", False):
-            # A view may shorten this, e.g. until a scheduled article is due.
+        if response.status_code == 200:
+            # A view may shorten this, e.g. until a scheduled article is due; a page made with
+            # stale counts (directory.search.lists) is kept a few seconds only, so visitors soon
+            # get the counts that are being made again.
             longest = keys.cache_seconds()  # shorter when read from a replica
+            if getattr(request, "serves_stale_counts", False):
+                longest = keys.STALE_PAGE_SECONDS
             timeout = min(getattr(response, "cache_seconds", longest), longest)
-            cache.set(key, (response.content, response["Content-Type"]), max(timeout, 1))
+            if timeout >= 1:
+                cache.set(key, (response.content, response["Content-Type"]), timeout)
         return response
 
     return wrapper

@@ -15,6 +15,16 @@ def empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def stale_pages_not_kept(monkeypatch):
+    """A page made with stale counts is kept a few seconds in production; tests that change data
+    and ask again at once want the new counts, so here it is not kept at all.
+    tests/test_counts.py tests the few seconds."""
+    from directory.search import keys
+
+    monkeypatch.setattr(keys, "STALE_PAGE_SECONDS", 0)
+
+
 @pytest.fixture
 def editor(db):
     """Erika, a member of the Editors group."""

@@ -85,7 +85,15 @@ def test_an_estimate_is_rounded_to_three_digits(rf):
 
 
 @pytest.mark.django_db
-def test_a_condition_page_made_with_stale_counts_is_not_kept(client, five):
+def test_a_condition_page_made_with_stale_counts_is_kept_a_few_seconds_only(
+    client, five, monkeypatch
+):
+    import time as real_time
+
+    from django.core.cache.backends import locmem
+
+    monkeypatch.setattr(keys, "STALE_PAGE_SECONDS", 5)
+
     condition = ConditionFactory(slug="liver-metastases-test")
     for specialist in five:
         specialist.conditions.add(condition)
@@ -97,7 +105,10 @@ def test_a_condition_page_made_with_stale_counts_is_not_kept(client, five):
     stale = client.get(url).content.decode()
     assert "6 specialists found" in stale  # exact: few
     assert STALE_NOTE in stale
-    # The page with stale counts was not cached: this one has the fresh counts.
+    assert client.get(url).content.decode() == stale  # from the page cache, for a moment
+    later = real_time.time() + keys.STALE_PAGE_SECONDS + 1
+    monkeypatch.setattr(locmem.time, "time", lambda: later)
+    # Then a new page, with the counts made again meanwhile.
     assert STALE_NOTE not in client.get(url).content.decode()
 
 
@@ -198,7 +209,10 @@ def test_in_production_the_recomputation_runs_in_a_thread_of_its_own(client, set
     assert insurance_count(client.get(URL), "private") == 4
 
 
-def test_at_most_max_refreshes_run_at_once_in_a_process(db, settings, monkeypatch):
+@pytest.mark.parametrize("slots", [1, 2])
+def test_at_most_max_refreshes_run_at_once_on_the_whole_site(db, settings, monkeypatch, slots):
+    """The slots are in the shared cache: every process and app server takes from them."""
+    monkeypatch.setattr(keys, "MAX_REFRESHES", slots)
     settings.SEARCH_REFRESH_IN_BACKGROUND = True
     release = threading.Event()
 
@@ -215,14 +229,17 @@ def test_at_most_max_refreshes_run_at_once_in_a_process(db, settings, monkeypatc
     try:
         for number in range(4):
             keys.fresh_or_stale(f"test:{number}", slow(number))
-        assert len(keys._running) == keys.MAX_REFRESHES
+        assert len(keys._running) == slots
+        assert all(cache.get(f"search:refresh-slot:{n}") for n in range(slots))
     finally:
         release.set()
         keys.wait_for_refreshes()
-    # Those refused get their turn with a later visitor: their lock was given back.
-    assert cache.get("test:0:refresh") == 1
-    assert cache.get("test:2:refresh") is None
-    assert cache.get("test:3:refresh") is None
+    # The slots are free again; those refused get their turn with a later visitor (their
+    # lock was given back), those that ran not before the interval is over.
+    assert not any(cache.get(f"search:refresh-slot:{n}") for n in range(slots))
+    assert [cache.get(f"test:{n}:refresh") for n in range(4)] == [1] * slots + [None] * (
+        4 - slots
+    )
 
 
 def test_a_recomputation_in_its_thread_reads_the_primary(db, settings):

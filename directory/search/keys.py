@@ -44,9 +44,15 @@ REPLICA_CACHE_SECONDS = 60
 # A stale result is recomputed at most once in this many seconds per key, however often the
 # listings change: under a stream of edits the counts of a popular list are at most this much
 # (plus the time to count) behind, and the database counts each list at most this often.
-REFRESH_INTERVAL = 20
-# Recomputations running at once in one process; more wait for a later visitor.
-MAX_REFRESHES = 2
+REFRESH_INTERVAL = 60
+# Recomputations running at once across all app servers (slots in the shared cache), so that
+# counting never takes more than one core of the database from the visitors; a list that finds
+# no free slot is counted for a later visitor.
+MAX_REFRESHES = 1
+# A slot is given back when its recomputation ends, or after this long if its process died.
+SLOT_SECONDS = 120
+# A page made with stale counts is kept this long only, so visitors soon get the new counts.
+STALE_PAGE_SECONDS = 5
 
 
 def cache_seconds() -> int:
@@ -116,19 +122,28 @@ def fresh_or_stale(
     return Result(value, True, started)
 
 
-_refreshes = threading.BoundedSemaphore(MAX_REFRESHES)
 _running: set[threading.Thread] = set()
 
 
+def _take_slot() -> str | None:
+    """One of the MAX_REFRESHES recomputation slots, or None when all are taken."""
+    for number in range(MAX_REFRESHES):
+        slot = f"search:refresh-slot:{number}"
+        if cache.add(slot, 1, SLOT_SECONDS):
+            return slot
+    return None
+
+
 def _refresh(key: str, compute: Callable[[], Any], generation_key: str) -> None:
-    """Compute a stale result again, at most once per REFRESH_INTERVAL per key across all
-    processes (a lock in the shared cache) and MAX_REFRESHES at a time in this one: in a thread
-    of its own, in the language of the request (SEARCH_REFRESH_IN_BACKGROUND; the tests do it
-    in place)."""
+    """Compute a stale result again, at most once per REFRESH_INTERVAL per key and
+    MAX_REFRESHES at a time, across all processes and app servers (locks in the shared cache):
+    in a thread of its own, in the language of the request (SEARCH_REFRESH_IN_BACKGROUND; the
+    tests do it in place)."""
     lock = f"{key}:refresh"
     if not cache.add(lock, 1, REFRESH_INTERVAL):
         return
-    if not _refreshes.acquire(blocking=False):
+    slot = _take_slot()
+    if slot is None:
         cache.delete(lock)  # a later visitor starts it
         return
     language = translation.get_language()
@@ -149,7 +164,7 @@ def _refresh(key: str, compute: Callable[[], Any], generation_key: str) -> None:
         except Exception as error:  # the stale result stays; the next interval tries again
             logger.warning("Search cache refresh failed (%s).", type(error).__name__)
         finally:
-            _refreshes.release()
+            cache.delete(slot)
             if background:
                 connections.close_all()  # this thread's own database connections
                 _running.discard(threading.current_thread())
@@ -194,6 +209,12 @@ def counts(scope: str, filters: dict) -> str:
     """A list's total and facet counts, for its scope (a condition's page, say) and filters
     (fresh_or_stale: without the generation)."""
     return f"search:counts:{_digest([scope, filters])}"
+
+
+def bounded_total(counts_key: str) -> str:
+    """A list's total counted up to EXACT_UP_TO + 1 while its counts are stale, in the index's
+    generation."""
+    return f"search:few:{generation()}:{_digest(counts_key)}"
 
 
 def page_rows(scope: str, parameters: dict) -> str:

@@ -354,8 +354,13 @@ class SpecialistList(FilteredList):
         counts = self._counts()
         self.total = counts["total"]
         if not self.counts_fresh:
-            # Exact while there are few: a count that stops after EXACT_UP_TO + 1 rows.
-            few = queryset.order_by().values("specialist_id")[: EXACT_UP_TO + 1].count()
+            # Exact while there are few: a count that stops after EXACT_UP_TO + 1 rows, once per
+            # generation of the index.
+            few = cache.get_or_set(
+                keys.bounded_total(self._counts_key),
+                lambda: queryset.order_by().values("specialist_id")[: EXACT_UP_TO + 1].count(),
+                keys.cache_seconds(),
+            )
             if few <= EXACT_UP_TO:
                 self.total = few
             else:
@@ -540,7 +545,7 @@ class SpecialistList(FilteredList):
         self.counts_fresh = result.fresh
         self._counts_version = result.version
         if not result.fresh:
-            # The page must not outlive the stale counts in the page cache.
+            # The page is kept only briefly in the page cache (keys.STALE_PAGE_SECONDS).
             self.request.serves_stale_counts = True
         return result.value
 
