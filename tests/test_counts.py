@@ -237,9 +237,7 @@ def test_at_most_max_refreshes_run_at_once_on_the_whole_site(db, settings, monke
     # The slots are free again; those refused get their turn with a later visitor (their
     # lock was given back), those that ran not before the interval is over.
     assert not any(cache.get(f"search:refresh-slot:{n}") for n in range(slots))
-    assert [cache.get(f"test:{n}:refresh") for n in range(4)] == [1] * slots + [None] * (
-        4 - slots
-    )
+    assert [cache.get(f"test:{n}:refresh") for n in range(4)] == [1] * slots + [None] * (4 - slots)
 
 
 def test_a_recomputation_in_its_thread_reads_the_primary(db, settings):
