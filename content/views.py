@@ -1,6 +1,7 @@
 import re
 
 from django.contrib.postgres.expressions import ArraySubquery
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import JSONObject
 from django.http import HttpRequest, HttpResponse
@@ -81,7 +82,7 @@ def _shown(request: HttpRequest, article: Article | None, now=None) -> Article |
 
 def _clinics_treating(condition: Condition) -> list[Clinic]:
     """Published clinics where specialists listed for the condition work, those with the most
-    first; after a change to the listings the last list serves while it is made again."""
+    first; cached until the next change to the listings."""
     treating = Q(affiliations__specialist__search_row__condition_ids__contains=[condition.pk])
     clinics = (
         Clinic.objects.published()
@@ -91,7 +92,7 @@ def _clinics_treating(condition: Condition) -> list[Clinic]:
         .order_by("-listed", "name")[:CLINICS_SHOWN]
     )
     key = keys.clinics_treating(condition.pk)
-    return keys.fresh_or_stale(key, lambda: list(clinics), keys.CARDS_GENERATION_KEY).value
+    return cache.get_or_set(key, lambda: list(clinics), keys.cache_seconds())
 
 
 @cached_public_page

@@ -51,15 +51,20 @@ def cached_public_page(view):
         if cached is not None:
             content, content_type = cached
             return HttpResponse(content, content_type=content_type)
-        response = view(request, *args, **kwargs)
-        if hasattr(response, "render") and not response.is_rendered:
-            response.render()  # a TemplateResponse (the sitemaps)
+        stale = keys.served_stale.set(False)
+        try:
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()  # a TemplateResponse (the sitemaps)
+            made_with_stale = keys.served_stale.get()
+        finally:
+            keys.served_stale.reset(stale)
         if response.status_code == 200:
             # A view may shorten this, e.g. until a scheduled article is due; a page made with
-            # stale counts (directory.search.lists) is kept a few seconds only, so visitors soon
-            # get the counts that are being made again.
+            # a stale result (counts being counted again: keys.fresh_or_stale) is kept a few
+            # seconds only, so visitors soon get the new ones.
             longest = keys.cache_seconds()  # shorter when read from a replica
-            if getattr(request, "serves_stale_counts", False):
+            if made_with_stale:
                 longest = keys.STALE_PAGE_SECONDS
             timeout = min(getattr(response, "cache_seconds", longest), longest)
             if timeout >= 1:

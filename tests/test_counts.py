@@ -308,3 +308,58 @@ def test_short_and_long_lists_are_in_the_same_order(client, five, monkeypatch):
     sorted_ = [order[1:] for order in orders if order[0] != 0]
     assert walked == sorted_
     assert all(names for _query, names in walked)
+
+
+# --- Whatever names listings is never stale --------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_change_the_search_does_not_see_shows_at_once_on_a_page_seen_before(client, five):
+    """A new position rewrites the search row but not what the search sees (the counts stay
+    fresh): the page's rows and the card are made again all the same."""
+    counts = keys.generation()
+    client.get(URL)
+    five[1].headline_en = "Head of the liver unit"
+    five[1].save()
+    assert keys.generation() == counts
+    assert "Head of the liver unit" in client.get(URL).content.decode()
+
+
+@pytest.mark.django_db
+def test_an_unpublished_clinic_leaves_the_condition_page_at_once(client, five):
+    condition = ConditionFactory(slug="gallstones-clinics")
+    for specialist in five:
+        specialist.conditions.add(condition)
+    clinic = five[0].affiliations.get().clinic
+    url = f"/en/conditions/{condition.slug}/"
+    assert clinic.name in client.get(url).content.decode()
+
+    clinic.status = "draft"
+    clinic.save()
+    assert clinic.name not in client.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_an_unpublished_specialist_is_no_longer_suggested(client, five):
+    five[0].family_name = "Zwingli"
+    five[0].save()
+
+    def suggested() -> list[str]:
+        answer = client.get("/en/suggest/", {"q": "Zwing"}).json()["suggestions"]
+        return [s["label"] for s in answer if s["kind"] == "specialist"]
+
+    assert any("Zwingli" in label for label in suggested())
+    five[0].status = "draft"
+    five[0].save()
+    assert suggested() == []
+
+
+def test_a_slot_that_ran_out_and_was_taken_again_is_not_freed_by_its_first_holder():
+    first = keys._take_slot()
+    cache.delete(first[0])  # it ran out (SLOT_SECONDS) while its count went on
+    second = keys._take_slot()
+    assert second[0] == first[0]
+    keys._give_back(first)  # the first count ends
+    assert cache.get(second[0]) == second[1]
+    keys._give_back(second)
+    assert cache.get(second[0]) is None

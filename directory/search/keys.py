@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +115,7 @@ def fresh_or_stale(
         entry_generation, computed, value = entry
         if entry_generation == current:
             return Result(value, True, computed)
+        served_stale.set(True)
         _refresh(key, compute, generation_key)
         return Result(value, False, computed)
     started = time.time()
@@ -123,15 +125,26 @@ def fresh_or_stale(
 
 
 _running: set[threading.Thread] = set()
+# Whether this request was given a stale result (for the page cache: directory.views).
+served_stale: ContextVar[bool] = ContextVar("served_stale", default=False)
 
 
-def _take_slot() -> str | None:
-    """One of the MAX_REFRESHES recomputation slots, or None when all are taken."""
+def _take_slot() -> tuple[str, str] | None:
+    """One of the MAX_REFRESHES recomputation slots (its key and this holder's token), or None
+    when all are taken."""
+    token = uuid.uuid4().hex
     for number in range(MAX_REFRESHES):
         slot = f"search:refresh-slot:{number}"
-        if cache.add(slot, 1, SLOT_SECONDS):
-            return slot
+        if cache.add(slot, token, SLOT_SECONDS):
+            return slot, token
     return None
+
+
+def _give_back(slot: tuple[str, str]) -> None:
+    """Free the slot, unless it ran out meanwhile and another holder has it now."""
+    key, token = slot
+    if cache.get(key) == token:
+        cache.delete(key)
 
 
 def _refresh(key: str, compute: Callable[[], Any], generation_key: str) -> None:
@@ -164,7 +177,7 @@ def _refresh(key: str, compute: Callable[[], Any], generation_key: str) -> None:
         except Exception as error:  # the stale result stays; the next interval tries again
             logger.warning("Search cache refresh failed (%s).", type(error).__name__)
         finally:
-            cache.delete(slot)
+            _give_back(slot)
             if background:
                 connections.close_all()  # this thread's own database connections
                 _running.discard(threading.current_thread())
@@ -219,8 +232,11 @@ def bounded_total(counts_key: str) -> str:
 
 def page_rows(scope: str, parameters: dict) -> str:
     """The rows of a page of a list (its scope and every parameter, the page and the sort
-    included), in the index's generation: a change retires them."""
-    return f"search:rows:{generation()}:{_digest([scope, parameters])}"
+    included), in the index's and the cards' generations: any change to a listing retires
+    them, also one the search does not see (a new headline rewrites the row, and the row's
+    `written` names its card)."""
+    rows_of = f"{generation()}:{generation(CARDS_GENERATION_KEY)}"
+    return f"search:rows:{rows_of}:{_digest([scope, parameters])}"
 
 
 def specialties() -> str:
@@ -242,10 +258,10 @@ def place(text: str) -> str:
 
 
 def clinics_treating(condition_id: int) -> str:
-    """The clinics of a condition's page (fresh_or_stale, of the cards' generation)."""
-    return f"search:clinics:{condition_id}"
+    """The clinics of a condition's page, in the cards' generation: never one unpublished since."""
+    return f"search:{generation(CARDS_GENERATION_KEY)}:clinics:{condition_id}"
 
 
 def suggestions(language: str, folded: str) -> str:
-    """fresh_or_stale."""
-    return f"search:suggest:{language}:{_digest(folded)}"
+    """In the index's generation: never a specialist unpublished since."""
+    return f"search:{generation()}:suggest:{language}:{_digest(folded)}"

@@ -273,10 +273,11 @@ class SpecialistList(FilteredList):
     @property
     def form_cache_key(self) -> str:
         """What the filter form shows depends on: the counts (their key names the filters, the
-        version the time they were counted), the sort, the language and the list's own page."""
+        version the time they were counted), the sort, the taxonomy (the fields' names), the
+        language and the list's own page."""
         return (
             f"{self._counts_key}:{self._counts_version}:{self.counts_fresh}:{self.sort}:"
-            f"{get_language()}:"
+            f"{keys.generation(keys.TAXONOMY_GENERATION_KEY)}:{get_language()}:"
             f"{self.request.path}"
         )
 
@@ -544,9 +545,6 @@ class SpecialistList(FilteredList):
         result = keys.fresh_or_stale(self._counts_key, self._count)
         self.counts_fresh = result.fresh
         self._counts_version = result.version
-        if not result.fresh:
-            # The page is kept only briefly in the page cache (keys.STALE_PAGE_SECONDS).
-            self.request.serves_stale_counts = True
         return result.value
 
     def _count(self) -> dict:

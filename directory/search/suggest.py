@@ -4,13 +4,14 @@ and specialists whose names begin with the words typed, as JSON for the search b
 
 Fields and conditions come from the vocabulary in memory; places from an index of the
 gazetteer's names held in memory (it changes only with a new version of the code); postcodes and
-specialists from B-tree indexes. At most three queries; the answer is cached (keys.fresh_or_stale).
+specialists from B-tree indexes. At most three queries, the answer cached per generation.
 """
 
 import bisect
 import threading
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import connections
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -82,16 +83,17 @@ def _places() -> _PlaceIndex:
 
 
 def suggest(query: str) -> list[dict]:
-    """What to offer for `query`, in the page's language; after a change to the listings the
-    last answer serves while it is made again."""
+    """What to offer for `query`, in the page's language; cached per generation of the index
+    (never a specialist unpublished since)."""
     folded = fold(query)[:100]
     if len(folded) < MIN_LENGTH:
         return []
     language = get_language() or "en"
-    return keys.fresh_or_stale(
+    return cache.get_or_set(
         keys.suggestions(language, folded),
         lambda: [s.as_json() for s in _suggest(folded, language)][:MAX_SUGGESTIONS],
-    ).value
+        keys.cache_seconds(),
+    )
 
 
 def _suggest(folded: str, language: str) -> list[Suggestion]:
