@@ -188,11 +188,13 @@ def test_in_production_the_recomputation_runs_in_a_thread_of_its_own(client, set
     AffiliationFactory(specialist__insurance=["private"], location__city="Erfurt")
 
     release = threading.Event()
+    entered = threading.Event()
     original = lists.SpecialistList._count
     threads = []
 
     def slow_count(listing):
         threads.append(threading.current_thread())
+        entered.set()
         release.wait(10)
         return original(listing)
 
@@ -200,7 +202,7 @@ def test_in_production_the_recomputation_runs_in_a_thread_of_its_own(client, set
     try:
         stale = client.get(URL)  # answers while the count waits
         assert insurance_count(stale, "private") == 3
-        assert threads
+        assert entered.wait(10)  # the count started, in a thread of its own
         assert threads[0] is not threading.main_thread()
         release.set()
         keys.wait_for_refreshes()
