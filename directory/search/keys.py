@@ -4,14 +4,16 @@ is built in one place and a change retires what it must in one place).
 Cached results belong to a generation; a new one retires them. Three generations move on at
 different times: the taxonomy's (a field, condition or synonym changed: the vocabulary), the
 index's (search rows changed: counts, suggestions, the reading of a query) and the cards' (any
-change to a listing or article: cards and whole pages, which show more than the search row).
-Keys are hashed where they hold what a visitor typed: no key carries a URL or a search word.
+change to a listing or article: page rows, cards and whole pages, which show more than the
+search row). Keys are hashed where they hold what a visitor typed: no key carries a URL or a
+search word.
 
-Most results carry their generation in the key and are computed again after a change. What is
-expensive to compute over every row (a list's counts, the clinics of a condition, suggestions,
-the reading of a query) is kept under a key without it, with the generation and the time it was
-computed beside it (`fresh_or_stale`): after a change, visitors get the last result at once,
-marked stale, while one recomputation per key runs outside their requests.
+Most results carry their generation in the key and are computed again after a change: all that
+names listings (rows, cards, suggestions, the clinics of a condition), so none is ever shown
+after it was unpublished. What is expensive to compute over every row and names no listing (a
+list's counts, the reading of a query) is kept under a key without it, with the generation and
+the time it was computed beside it (`fresh_or_stale`): after a change, visitors get the last
+result at once, marked stale, while one recomputation per key runs outside their requests.
 """
 
 import hashlib
