@@ -19,7 +19,7 @@ export UV_PYTHON_DOWNLOADS := never
 help:
 	@echo "make run    set up everything and serve the site on http://127.0.0.1:$(PORT)/"
 	@echo "make test   set up everything and run the whole test suite"
-	@echo "make bench  measure the budgets of SPEC section 10 on 520,000 specialists"
+	@echo "make bench  measure the performance budgets on 520,000 specialists"
 	@echo "make audit  Lighthouse scores of home, search, condition page and profile"
 	@echo "make screenshots  docs/screenshots: condition and search pages, phone and laptop"
 	@echo "make loadtest  gunicorn under load: throughput, p95 and errors"

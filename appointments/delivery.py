@@ -1,4 +1,4 @@
-"""Storing a request and the emails that go after it is safely stored (SPEC section 12): the
+"""Storing a request and the emails that go after it is safely stored: the
 practice's notification and the patient's confirmation, retried until they have gone, and the
 purge after the retention period.
 

@@ -1,4 +1,4 @@
-"""Where a listing's appointment requests go (SPEC section 12; see RecipientChange).
+"""Where a listing's appointment requests go (see RecipientChange).
 
 A listing's `email` is the address editors want requests to go to. Setting it proposes a change;
 staff with the appointment-request permission approve it (their own proposals need no second

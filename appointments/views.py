@@ -30,7 +30,7 @@ def _request_target(kind: str, slug: str) -> Specialist | Clinic:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def appointment_request(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
-    """The appointment request form (SPEC section 12): GET shows it, POST stores the request and
+    """The appointment request form: GET shows it, POST stores the request and
     redirects to the thank-you page. Errors come back beside their fields with status 400; too
     many submissions from one client get 429."""
     target = _request_target(kind, slug)

@@ -48,7 +48,7 @@ class Patient(FastHttpUser):
 
 
 class ConditionPage(FastHttpUser):
-    """Only the condition page, for the throughput budget (SPEC section 10)."""
+    """Only the condition page, for the throughput budget (at least half the trivial view's)."""
 
     wait_time = constant(0)
 

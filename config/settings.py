@@ -239,7 +239,7 @@ OPERATOR_REGISTER = env_str("OPERATOR_REGISTER")
 # Where patients ask for access to or deletion of their data.
 PRIVACY_EMAIL = env_str("PRIVACY_EMAIL", OPERATOR_EMAIL)
 
-# Security (SPEC section 12). Production (DEBUG off) assumes HTTPS: cookies are secure, plain
+# Security. Production (DEBUG off) assumes HTTPS: cookies are secure, plain
 # HTTP is redirected and browsers are told to keep to HTTPS (HSTS). Behind a proxy or load
 # balancer that ends TLS, set BEHIND_TLS_PROXY=1 so Django trusts its X-Forwarded-Proto header
 # (the proxy must set it and strip what clients send) and takes the client's address from the

@@ -1,4 +1,4 @@
-"""Primary and read replica (SPEC section 13). With DATABASE_REPLICA_URL set, public page views
+"""Primary and read replica. With DATABASE_REPLICA_URL set, public page views
 read from the replica; everything else (writes, admin, the request forms, signed-in users,
 commands) uses the primary.
 

@@ -1,4 +1,4 @@
-"""The specialists CSV of SPEC section 8: import (with a dry run) and export, one format both ways.
+"""The specialists CSV (README, "Data"): import (with a dry run) and export, one format both ways.
 
 Import is all or nothing: every row is checked first; if any row has an error, nothing changes and
 every error is reported with its row number. Importing the same file twice changes nothing the

@@ -27,6 +27,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from directory.search.geo import KM_PER_DEGREE
+from directory.simplify import simplify
 
 OUTLINES = Path(__file__).resolve().parent / "reference/map/dach.json"
 
@@ -258,27 +259,7 @@ def _simplify(points: list[tuple[float, float]], tolerance: float) -> list:
     """Douglas-Peucker in map units: no detail smaller than a pixel is sent."""
     if len(points) < 4:
         return points
-    keep = [False] * len(points)
-    keep[0] = keep[-1] = True
-    stack = [(0, len(points) - 1)]
-    while stack:
-        first, last = stack.pop()
-        (ax, ay), (bx, by) = points[first], points[last]
-        dx, dy = bx - ax, by - ay
-        length = math.hypot(dx, dy)
-        farthest, index = 0.0, 0
-        for i in range(first + 1, last):
-            px, py = points[i]
-            if length == 0:
-                distance = math.hypot(px - ax, py - ay)
-            else:
-                distance = abs(dx * (ay - py) - dy * (ax - px)) / length
-            if distance > farthest:
-                farthest, index = distance, i
-        if farthest > tolerance:
-            keep[index] = True
-            stack += [(first, index), (index, last)]
-    return [point for point, kept in zip(points, keep, strict=True) if kept]
+    return simplify(points, tolerance)
 
 
 def _number(value: float) -> str:

@@ -194,7 +194,7 @@ def clinic_search(request: HttpRequest) -> HttpResponse:
 
 @cached_public_page
 def specialist_search(request: HttpRequest) -> HttpResponse:
-    """Search and filter the published specialists (SPEC sections 4 and 6). Malformed parameters
+    """Search and filter the published specialists. Malformed parameters
     give 400 with the form showing each error beside its field. Whole pages are cached for
     anonymous visitors until the next change to a listing, like the condition pages (not while
     the counts are stale)."""

@@ -1,4 +1,4 @@
-"""Appointment requests (SPEC sections 5, 7 and 12): the form, the rules that protect it, the
+"""Appointment requests: the form, the rules that protect it, the
 emails after commit, the retry and purge commands, and the inbox in admin."""
 
 import logging

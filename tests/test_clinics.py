@@ -1,4 +1,4 @@
-"""Clinic profiles and clinic search (SPEC section 4): the specialist search's conventions."""
+"""Clinic profiles and clinic search: the specialist search's conventions."""
 
 import re
 

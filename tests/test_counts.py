@@ -67,8 +67,7 @@ def test_above_the_exact_limit_a_stale_total_is_an_estimate_and_says_so(client, 
     assert heading(client.get(URL)) == "6 specialists found"
 
 
-@pytest.mark.django_db
-def test_an_estimate_is_rounded_to_three_digits(rf):
+def test_an_estimate_is_rounded_to_three_digits():
     listing = lists.SpecialistList.__new__(lists.SpecialistList)
     listing.total_is_estimate = True
     for total, shown in [

@@ -1,4 +1,4 @@
-"""The specialists CSV (SPEC section 8): import, dry run, errors, idempotence, round trip."""
+"""The specialists CSV: import, dry run, errors, idempotence, round trip."""
 
 import csv
 import io

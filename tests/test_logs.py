@@ -1,4 +1,4 @@
-"""Nothing personal reaches any log (SPEC section 12): not through our request log, not through
+"""Nothing personal reaches any log: not through our request log, not through
 Django's own loggers, on any status. A search can name an illness; a request names a patient.
 
 The test collects what every handler of every logger would write, formatted as production

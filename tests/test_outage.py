@@ -1,4 +1,4 @@
-"""Database outages (SPEC section 12): while PostgreSQL cannot be reached, /healthz and pages
+"""Database outages: while PostgreSQL cannot be reached, /healthz and pages
 answer 503 with the friendly page, never 500; when it is back, the same process serves again
 without a restart. These use the real server, not mocks."""
 

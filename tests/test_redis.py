@@ -1,4 +1,4 @@
-"""The shared cache (SPEC section 13): with REDIS_URL, Django's Redis backend. Two app servers
+"""The shared cache: with REDIS_URL, Django's Redis backend. Two app servers
 are two processes with two cache clients; what one changes, the other sees: the generation that
 retires cached pages. (The request form's rate limit is not kept in the cache at all: see
 tests/test_rate_limits.py.)"""

@@ -1,4 +1,4 @@
-"""The primary/replica router (SPEC section 13): public page views read from the replica;
+"""The primary/replica router: public page views read from the replica;
 writes, the admin, the request forms and signed-in users use the primary. The replica here is a
 second connection to the same test database (a Django test mirror)."""
 

@@ -1,4 +1,4 @@
-"""Structured request logs (SPEC section 13): one JSON line per request, no personal data."""
+"""Structured request logs: one JSON line per request, no personal data."""
 
 import json
 import logging

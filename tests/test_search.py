@@ -1,5 +1,5 @@
 """The search page /<lang>/specialists/: text search, filters, distance, facets, pagination and
-bad input (SPEC sections 4 and 6)."""
+bad input."""
 
 import re
 from urllib.parse import parse_qs, urlsplit

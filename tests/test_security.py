@@ -1,4 +1,4 @@
-"""Production hardening (SPEC section 12): the deployment check, security headers with a
+"""Production hardening: the deployment check, security headers with a
 Content-Security-Policy that allows nothing inline, throttled admin logins, staff only."""
 
 import os

@@ -1,4 +1,4 @@
-"""What search engines and link previews read (SPEC sections 4 and 11): JSON-LD, canonical and
+"""What search engines and link previews read: JSON-LD, canonical and
 hreflang links, descriptions and Open Graph tags, the sitemap and robots.txt, and that no page
 asks another host for anything."""
 

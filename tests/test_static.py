@@ -1,4 +1,4 @@
-"""Static files in production (SPEC section 13): hashed names, served by whitenoise with a
+"""Static files in production: hashed names, served by whitenoise with a
 year-long, immutable cache, compressed; in development plain names, no caching surprises."""
 
 import importlib

@@ -1,4 +1,4 @@
-"""The specialist and clinic search (SPEC section 6).
+"""The specialist and clinic search.
 
 - `keys`: cache keys and generations.
 - `index`: the flat search rows (SpecialistSearch) and the vocabulary (SearchTerm).

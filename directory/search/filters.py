@@ -1,4 +1,4 @@
-"""The parameters of the lists (SPEC section 4): one FilterSet for every list of specialists
+"""The parameters of the lists: one FilterSet for every list of specialists
 (the search page, condition pages and medical field pages) and one for the clinics. They declare
 and validate the parameters, so a malformed value gets its error beside its field; what the
 values mean is resolved once into a plan (directory.search.plan), which the rows, the results

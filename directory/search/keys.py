@@ -209,14 +209,13 @@ def page(language: str, address: str) -> str:
     return f"search:{generation(CARDS_GENERATION_KEY)}:page:{_digest(f'{language}:{address}')}"
 
 
-def card(language: str, specialist_id: int, written, distance: str) -> str:
+def card(language: str, taxonomy: str, specialist_id: int, written, distance: str) -> str:
     """A card as a list shows it: of the specialist's search row as `written` (every change to
     what the card shows rewrites the row, so a change to one listing renders only its card
-    again), in the taxonomy's generation (the fields' names); `distance` is what it says about
-    distance ("2.3 km from Berlin"), hashed into the key."""
+    again), in the taxonomy's generation `taxonomy` (the fields' names); `distance` is what it
+    says about distance ("2.3 km from Berlin"), hashed into the key."""
     where = _digest(distance)[:16] if distance else ""
     version = f"{written.timestamp():.6f}" if written else ""
-    taxonomy = generation(TAXONOMY_GENERATION_KEY)
     return f"search:card:{taxonomy}:{language}:{specialist_id}:{version}:{where}"
 
 

@@ -457,12 +457,7 @@ class SpecialistList(FilteredList):
     def _cached_page_rows(self, queryset) -> list:
         """The page's rows, cached in the index's generation: exact, since any change to what
         the search sees starts a new one."""
-        data = {
-            name: sorted(value) if isinstance(value, list) else value
-            for name, value in self.data.items()
-            if value not in (None, "", [])
-        }
-        key = keys.page_rows(self.scope, {**data, "radius": self.radius, "sort": self.sort})
+        key = keys.page_rows(self.scope, self._parameters())
         rows = cache.get(key)
         if rows is None:
             rows = self._page_rows(queryset)
@@ -476,13 +471,18 @@ class SpecialistList(FilteredList):
         # rewrites the row), language and the distance shown.
         language = get_language()
         place = self.place_name
+        taxonomy = keys.generation(keys.TAXONOMY_GENERATION_KEY)  # once, not per card
         cards = [
             Card(
                 pk,
                 distance,
                 place,
                 keys.card(
-                    language, pk, written, "" if distance is None else f"{distance:.1f} {place}"
+                    language,
+                    taxonomy,
+                    pk,
+                    written,
+                    "" if distance is None else f"{distance:.1f} {place}",
                 ),
             )
             for pk, _fields, distance, written in rows
@@ -532,14 +532,21 @@ class SpecialistList(FilteredList):
 
     @cached_property
     def _counts_key(self) -> str:
+        return keys.counts(self.scope, self._parameters(leave_out={"page", "sort"}))
+
+    def _parameters(self, leave_out=frozenset()) -> dict:
+        """The list's given parameters for a cache key: lists sorted, the radius only around
+        a place (where it applies), the sort as the list resolved it."""
         data = {
             name: sorted(value) if isinstance(value, list) else value
             for name, value in self.data.items()
-            if name not in {"page", "sort"} and value not in (None, "", [])
+            if name not in leave_out and value not in (None, "", [])
         }
         if self.data.get("city"):
             data["radius"] = self.radius
-        return keys.counts(self.scope, data)
+        if "sort" not in leave_out:
+            data["sort"] = self.sort
+        return data
 
     def _counts(self) -> dict:
         result = keys.fresh_or_stale(self._counts_key, self._count)

@@ -1,4 +1,4 @@
-"""`make bench`: the budgets of SPEC section 10, measured on the full synthetic data set.
+"""`make bench`: the performance budgets, measured on the full synthetic data set.
 
 Seeds (or reuses) N specialists, then requests a fixed mix of pages in-process through Django's
 test client, which runs the whole stack (middleware, views, queries, templates) without a
@@ -37,6 +37,7 @@ from django.urls import NoReverseMatch, reverse
 from core.staticfiles import minify
 from directory.management.commands.seed_demo import SLUG_PREFIX
 from directory.models import Specialist
+from directory.search import keys
 
 SEARCH_BUDGET_MS = 30
 PAGE_BUDGET_MS = 20
@@ -242,8 +243,6 @@ class Command(BaseCommand):
         """The first request for a page seen before, after an editor changed a listing in a
         way the search sees (new patients or not): its time in ms. Then waits until the counts
         it found stale have been counted again, as the next visitor would find them."""
-        from directory.search import keys
-
         client.get(url)
         self.edited.accepts_new_patients = not self.edited.accepts_new_patients
         self.edited.save()

@@ -31,7 +31,7 @@ def write_report(command: BaseCommand, report: ImportReport, *, dry_run: bool) -
 
 class Command(BaseCommand):
     help = (
-        "Import specialists from a CSV file in the directory format (SPEC section 8). All or "
+        "Import specialists from a CSV file in the directory format (README, 'Data'). All or "
         "nothing: any row error changes nothing and exits non-zero."
     )
 

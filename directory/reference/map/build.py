@@ -15,6 +15,10 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[2]))  # the project, for directory.simplify (no Django)
+
+from directory.simplify import simplify  # noqa: E402 - after the path it needs
+
 SOURCE = HERE.parents[2] / "node_modules/world-atlas/countries-50m.json"
 TARGET = HERE / "dach.json"
 
@@ -43,34 +47,6 @@ def decode_arcs(topology: dict) -> list[list[tuple[float, float]]]:
     return arcs
 
 
-def simplify(points: list[tuple[float, float]], tolerance: float) -> list[tuple[float, float]]:
-    """Douglas-Peucker, iterative; the first and last points always stay."""
-    if len(points) < 3:
-        return list(points)
-    keep = [False] * len(points)
-    keep[0] = keep[-1] = True
-    stack = [(0, len(points) - 1)]
-    while stack:
-        first, last = stack.pop()
-        (ax, ay), (bx, by) = points[first], points[last]
-        ax, bx = ax * COS_LATITUDE, bx * COS_LATITUDE
-        dx, dy = bx - ax, by - ay
-        length = math.hypot(dx, dy)
-        farthest, index = 0.0, 0
-        for i in range(first + 1, last):
-            px, py = points[i][0] * COS_LATITUDE, points[i][1]
-            if length == 0:  # a closed arc: the distance from its start
-                distance = math.hypot(px - ax, py - ay)
-            else:
-                distance = abs(dx * (ay - py) - dy * (ax - px)) / length
-            if distance > farthest:
-                farthest, index = distance, i
-        if farthest > tolerance:
-            keep[index] = True
-            stack += [(first, index), (index, last)]
-    return [point for point, kept in zip(points, keep, strict=True) if kept]
-
-
 def ring(arc_indexes: list[int], arcs: list) -> list[list[float]]:
     """A closed ring from its arcs (a negative index is the arc ~i reversed), rounded, without
     repeated points."""
@@ -88,7 +64,7 @@ def ring(arc_indexes: list[int], arcs: list) -> list[list[float]]:
 
 def build(source: Path) -> dict:
     topology = json.loads(source.read_text(encoding="utf-8"))
-    arcs = [simplify(arc, TOLERANCE) for arc in decode_arcs(topology)]
+    arcs = [simplify(arc, TOLERANCE, COS_LATITUDE) for arc in decode_arcs(topology)]
     countries = []
     for geometry in topology["objects"]["countries"]["geometries"]:
         code = COUNTRIES.get(geometry.get("id"))
