@@ -1,6 +1,7 @@
 """A listing saved with an address proposes it as the recipient of its appointment requests
 (appointments/recipients.py). Whoever saves it may set `changed_by` on the instance first (the
-admin and the admin's import do); without it the change counts as a command's."""
+admin and the admin's import do); without it the change counts as a command's. A save that names
+its fields (`update_fields`, as the import's bulk writes do) proposes only when `email` is one."""
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -11,7 +12,9 @@ from directory.models import Clinic, Specialist
 
 @receiver(post_save, sender=Specialist, dispatch_uid="appointments.specialist_address")
 @receiver(post_save, sender=Clinic, dispatch_uid="appointments.clinic_address")
-def propose_the_listings_address(sender, instance, raw=False, **kwargs) -> None:
+def propose_the_listings_address(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
     if raw:
         return  # fixtures load rows as they are
+    if update_fields is not None and "email" not in update_fields:
+        return  # a save of other fields leaves the address as it was
     recipients.propose(instance, instance.email, by=getattr(instance, "changed_by", None))

@@ -6,10 +6,13 @@ Run by bench/loadtest.py beside the server, with the server's settings, for `sec
 
     python bench/edits.py SECONDS
 
+It prints "ready" once the import's file is made (before the patients start), and what it did
+as JSON on its last line when done.
+
 The editor changes what the search sees (whether the specialist takes new patients), as a
 save in admin does, so every save makes the counts stale. The import is the directory's own
 export of that many published listings, with the same column changed in every row, applied
-with the admin's and `import_directory`'s code. Prints what it did as JSON on its last line.
+with the admin's and `import_directory`'s code.
 """
 
 import csv
@@ -27,9 +30,10 @@ IMPORT_ROWS = int(os.environ.get("LOADTEST_IMPORT_ROWS", "10000"))
 IMPORT_AFTER = 5  # seconds: the import starts once the patients are under way
 
 
-def import_rows(count: int) -> dict:
-    """Export `count` published listings, flip "new_patients" in each row, import the file."""
-    from directory.csv_format import export_specialists, import_specialists
+def import_file(count: int) -> str:
+    """The export of `count` published listings with "new_patients" flipped in each row: what an
+    editor would upload after changing one column in a spreadsheet."""
+    from directory.csv_format import export_specialists
     from directory.models import Specialist
 
     ids = list(Specialist.objects.published().order_by("id").values_list("id", flat=True)[:count])
@@ -41,10 +45,17 @@ def import_rows(count: int) -> dict:
         row[column] = "no" if row[column] == "yes" else "yes"
     flipped = io.StringIO()
     csv.writer(flipped, lineterminator="\n").writerows(rows)
+    return flipped.getvalue()
+
+
+def import_rows(data: str) -> dict:
+    """Import the file as the admin and `import_directory` do; what it did and how long it took."""
+    from directory.csv_format import import_specialists
+
     started = time.monotonic()
-    report = import_specialists(flipped.getvalue())
+    report = import_specialists(data)
     return {
-        "rows": len(rows) - 1,
+        "rows": len(report.results),
         "applied": report.applied,
         "errors": len(report.errors),
         "seconds": round(time.monotonic() - started, 1),
@@ -62,11 +73,13 @@ def main(seconds: float) -> dict:
     from directory.models import Specialist
 
     result: dict = {"saves": 0, "import": None}
+    data = import_file(IMPORT_ROWS)
+    print("ready", flush=True)  # the file is made before the patients start
 
     def run_import() -> None:
         time.sleep(IMPORT_AFTER)
         try:
-            result["import"] = import_rows(IMPORT_ROWS)
+            result["import"] = import_rows(data)
         finally:
             connections.close_all()
 

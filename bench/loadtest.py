@@ -57,6 +57,7 @@ def run(user_class: str, host: str, folder: Path, *, edits: bool = False) -> dic
             stdout=subprocess.PIPE,
             text=True,
         )
+        editors.stdout.readline()  # "ready": the import's file is made
     subprocess.run(  # noqa: S603 - a fixed command
         [
             str(BIN / "locust"),

@@ -57,7 +57,7 @@ def test_the_load_tests_import_flips_new_patients_in_every_row_it_exports():
         AffiliationFactory(specialist__accepts_new_patients=True).specialist for _ in range(3)
     ]
 
-    result = edits.import_rows(2)
+    result = edits.import_rows(edits.import_file(2))
 
     assert result == {"rows": 2, "applied": True, "errors": 0, "seconds": result["seconds"]}
     taking = dict(Specialist.objects.values_list("pk", "accepts_new_patients"))

@@ -363,3 +363,62 @@ def test_the_position_in_german_is_imported_exported_and_may_be_left_out(taxonom
     assert report.ok, report.errors
     specialist.refresh_from_db()
     assert (specialist.headline_en, specialist.headline_de) == ("Head of department", "Oberärztin")
+
+
+def _flip_new_patients(count: int) -> str:
+    """The export of the first `count` listings with "new_patients" flipped in each row."""
+    exported = io.StringIO()
+    slugs = Specialist.objects.order_by("slug").values_list("slug", flat=True)[:count]
+    export_specialists(exported, Specialist.objects.filter(slug__in=list(slugs)))
+    rows = list(csv.DictReader(io.StringIO(exported.getvalue())))
+    for row in rows:
+        row["new_patients"] = "no" if row["new_patients"] == "yes" else "yes"
+    return make_csv(*rows)
+
+
+def test_an_update_of_many_rows_writes_in_bulk_and_the_search_sees_every_change(
+    taxonomy, django_assert_max_num_queries
+):
+    from appointments.models import RecipientChange
+    from directory.models import SpecialistSearch
+
+    import_specialists(
+        make_csv(
+            *(
+                make_row(slug=f"person-{n:02}", given_name=f"P{n}", email=f"p{n}@praxis.example")
+                for n in range(40)
+            )
+        )
+    )
+    proposals = RecipientChange.objects.count()
+
+    small = import_specialists(_flip_new_patients(4))
+    assert small.ok
+    # Ten times the rows cost no more queries than a few rows more: nothing runs per row.
+    with django_assert_max_num_queries(60) as queries:
+        large = import_specialists(_flip_new_patients(40))
+    assert large.ok
+    assert large.applied
+    assert {r.action for r in large.results} == {"update"}
+    assert {tuple(r.changes) for r in large.results} == {("new_patients",)}
+    assert len(queries) < 60
+
+    flipped = {f"person-{n:02}": n >= 4 for n in range(40)}  # the first four were flipped twice
+    stored = dict(Specialist.objects.values_list("slug", "accepts_new_patients"))
+    assert stored == {slug: not new for slug, new in flipped.items()}
+    indexed = dict(SpecialistSearch.objects.values_list("specialist__slug", "accepts_new_patients"))
+    assert indexed == stored
+    # An unchanged address proposes nothing new for appointment requests.
+    assert RecipientChange.objects.count() == proposals
+
+
+def test_a_bulk_update_still_proposes_a_changed_address(taxonomy):
+    from appointments.models import RecipientChange
+
+    import_specialists(make_csv(make_row(email="old@praxis.example")))
+    import_specialists(make_csv(make_row(email="new@praxis.example", new_patients="no")))
+
+    specialist = Specialist.objects.get()
+    assert specialist.email == "new@praxis.example"
+    assert not specialist.accepts_new_patients
+    assert RecipientChange.objects.of(specialist).filter(email="new@praxis.example").exists()
