@@ -1,13 +1,17 @@
 """The inbox of appointment requests and where listings' requests go. Only staff given the
 appointment-request permissions see either."""
 
+import logging
+
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from appointments import recipients
-from appointments.models import AppointmentRequest, RecipientChange
+from appointments import conversation, recipients
+from appointments.models import Answer, AppointmentRequest, RecipientChange
 from core.admin import GuardedLookups, LoggedChanges
+
+logger = logging.getLogger(__name__)
 
 
 class SentFilter(admin.SimpleListFilter):
@@ -27,6 +31,26 @@ class SentFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AnswerInline(admin.TabularInline):
+    """The conversation after the request, read-only: it is written through the links."""
+
+    model = Answer
+    extra = 0
+    can_delete = False
+    fields = ["created", "side", "kind", "times", "text", "colleague", "notified_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # Whoever may read the request reads what was answered to it.
+        return request.user.has_perm("appointments.view_appointmentrequest")
+
+
 @admin.register(AppointmentRequest)
 class AppointmentRequestAdmin(GuardedLookups, LoggedChanges, admin.ModelAdmin):
     """The inbox. Only staff with the model's permissions see it; the Editors group does not
@@ -38,7 +62,15 @@ class AppointmentRequestAdmin(GuardedLookups, LoggedChanges, admin.ModelAdmin):
     search_fields = ["name", "email", "specialist__family_name", "clinic__name"]
     list_select_related = ["specialist", "clinic"]
     date_hierarchy = "created"
-    actions = ["mark_forwarded", "mark_closed"]
+    actions = [
+        "mark_forwarded",
+        "mark_closed",
+        "revoke_practice_links",
+        "revoke_patient_links",
+        "send_practice_link",
+        "send_patient_link",
+    ]
+    inlines = [AnswerInline]
     fields = [
         "status",
         ("specialist", "clinic"),
@@ -47,8 +79,13 @@ class AppointmentRequestAdmin(GuardedLookups, LoggedChanges, admin.ModelAdmin):
         "preferred_language",
         ("created", "consent_at", "site_language"),
         ("recipient", "practice_notified_at", "patient_notified_at", "failed_attempts"),
+        ("read_at", "step", "practice_links", "patient_links"),
     ]
     readonly_fields = [
+        "read_at",
+        "step",
+        "practice_links",
+        "patient_links",
         "message",
         "preferred_language",
         "specialist",
@@ -88,6 +125,74 @@ class AppointmentRequestAdmin(GuardedLookups, LoggedChanges, admin.ModelAdmin):
     @admin.action(description=_("Mark selected requests as closed"), permissions=["change"])
     def mark_closed(self, request, queryset):
         self._set(request, queryset, "Closed", status=AppointmentRequest.Status.CLOSED)
+
+    @admin.action(
+        description=_("Revoke the practice's links (after a link leaked)"), permissions=["change"]
+    )
+    def revoke_practice_links(self, request, queryset):
+        self._revoke(request, queryset, conversation.Side.PRACTICE, "Practice's links revoked.")
+
+    @admin.action(
+        description=_("Revoke the patient's links (after a link leaked)"), permissions=["change"]
+    )
+    def revoke_patient_links(self, request, queryset):
+        self._revoke(request, queryset, conversation.Side.PATIENT, "Patient's links revoked.")
+
+    @admin.action(description=_("Send the practice a new link"), permissions=["change"])
+    def send_practice_link(self, request, queryset):
+        self._send(request, queryset, conversation.Side.PRACTICE)
+
+    @admin.action(description=_("Send the patient a new link"), permissions=["change"])
+    def send_patient_link(self, request, queryset):
+        self._send(request, queryset, conversation.Side.PATIENT)
+
+    def _revoke(self, request, queryset, side: str, message: str) -> None:
+        chosen = list(queryset)
+        for appointment in chosen:
+            conversation.revoke(appointment, side)
+            self.log_change(request, appointment, message)
+        self.message_user(
+            request,
+            ngettext(
+                "The links of %(count)d request were revoked.",
+                "The links of %(count)d requests were revoked.",
+                len(chosen),
+            )
+            % {"count": len(chosen)},
+            messages.SUCCESS,
+        )
+
+    def _send(self, request, queryset, side: str) -> None:
+        sent = failed = 0
+        for appointment in queryset.select_related("specialist", "clinic"):
+            try:
+                conversation.send_link(appointment, side)
+            except Exception as error:  # the mail server: staff can try again
+                logger.warning(
+                    "Appointment request %s: new link not sent (%s).",
+                    appointment.pk,
+                    type(error).__name__,
+                )
+                failed += 1
+            else:
+                sent += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d new link sent.", "%(count)d new links sent.", sent)
+            % {"count": sent},
+            messages.SUCCESS if sent else messages.WARNING,
+        )
+        if failed:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d link could not be sent; please try again later.",
+                    "%(count)d links could not be sent; please try again later.",
+                    failed,
+                )
+                % {"count": failed},
+                messages.ERROR,
+            )
 
 
 @admin.register(RecipientChange)

@@ -15,10 +15,9 @@ from django.db import DatabaseError, connections, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from appointments import recipients
+from appointments import conversation, recipients
 from appointments.forms import AppointmentRequestForm
-from appointments.models import AppointmentRequest
-from directory.models import language_name
+from appointments.models import Answer, AppointmentRequest
 
 logger = logging.getLogger(__name__)
 
@@ -38,45 +37,56 @@ def submit(form: AppointmentRequestForm) -> AppointmentRequest:
 
 
 def deliver_soon(request_id: int) -> threading.Thread | None:
-    """Send the request's emails outside the patient's request, so a slow mail server never
-    holds the thank-you page or a worker (APPOINTMENT_MAIL_IN_BACKGROUND). If the process ends
-    first, the request stays pending and `send_pending_requests` sends it."""
+    """Send the request's emails outside the patient's request (see run_soon)."""
+    return run_soon(deliver, request_id, f"deliver-{request_id}")
+
+
+def run_soon(send, pk: int, name: str) -> threading.Thread | None:
+    """Run `send(pk)` outside the visitor's request, so a slow mail server never holds a page
+    or a worker (APPOINTMENT_MAIL_IN_BACKGROUND). If the process ends first, what was to be sent
+    stays pending and `send_pending_requests` sends it."""
     if not settings.APPOINTMENT_MAIL_IN_BACKGROUND:
-        deliver(request_id)
+        send(pk)
         return None
 
-    def send() -> None:
+    def run() -> None:
         try:
-            deliver(request_id)
-        except Exception as error:  # the request stays pending; the timer retries it
-            logger.warning(
-                "Appointment request %s: not sent (%s).", request_id, type(error).__name__
-            )
+            send(pk)
+        except Exception as error:  # it stays pending; the timer retries it
+            logger.warning("%s: not sent (%s).", name, type(error).__name__)
         finally:
             connections.close_all()  # this thread's own database connection
 
-    thread = threading.Thread(target=send, name=f"deliver-{request_id}", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     return thread
 
 
 def _practice_message(request: AppointmentRequest, address: str) -> EmailMessage:
-    """The practice's notification, in the practice's language (recipients.practice_language)."""
-    with translation.override(recipients.practice_language(request.target)):
+    """The practice's notification, in the practice's language (recipients.practice_language):
+    that a request arrived, and the link to read and answer it. No health data: not even the
+    patient's name or address (the practice sees them behind the link)."""
+    with translation.override(conversation.language_of(request, conversation.Side.PRACTICE)):
         context = {
             "request": request,
             "target": request.target,
-            "language": language_name(request.preferred_language),
+            "link": conversation.link(request, conversation.Side.PRACTICE),
+            "days": settings.APPOINTMENT_LINK_DAYS,
         }
         subject = render_to_string("appointments/email/practice_subject.txt", context).strip()
         body = render_to_string("appointments/email/practice.txt", context)
-    return EmailMessage(subject, body, to=[address], reply_to=[request.email])
+    return EmailMessage(subject, body, to=[address])
 
 
 def _patient_message(request: AppointmentRequest) -> EmailMessage:
-    language = request.site_language if request.site_language in {"en", "de"} else "en"
-    with translation.override(language):
-        context = {"request": request, "target": request.target}
+    """The patient's confirmation, with the link to follow the request."""
+    with translation.override(conversation.language_of(request, conversation.Side.PATIENT)):
+        context = {
+            "request": request,
+            "target": request.target,
+            "link": conversation.link(request, conversation.Side.PATIENT),
+            "days": settings.APPOINTMENT_LINK_DAYS,
+        }
         subject = render_to_string("appointments/email/patient_subject.txt", context).strip()
         body = render_to_string("appointments/email/patient.txt", context)
     return EmailMessage(subject, body, to=[request.email])
@@ -140,14 +150,20 @@ def deliver(request_id: int) -> str:
 
 
 def send_pending() -> tuple[int, int]:
-    """Retry every pending request, oldest first; returns (sent, failed). One request's
-    failure, even a database error, does not stop the others."""
+    """Retry every pending request, then every answer the other side has not been told of,
+    oldest first; returns (sent, failed). One failure, even a database error, does not stop the
+    others."""
     sent = failed = 0
-    for pk in AppointmentRequest.objects.pending().order_by("created").values_list("pk", flat=True):
+    requests = AppointmentRequest.objects.pending().order_by("created").values_list("pk", flat=True)
+    answers = Answer.objects.filter(notified_at__isnull=True).order_by("created")
+    work = [(deliver, "Appointment request", pk) for pk in requests] + [
+        (conversation.notify, "Answer", pk) for pk in answers.values_list("pk", flat=True)
+    ]
+    for send, what, pk in work:
         try:
-            outcome = deliver(pk)
+            outcome = send(pk)
         except DatabaseError as error:
-            logger.warning("Appointment request %s: not retried (%s).", pk, type(error).__name__)
+            logger.warning("%s %s: not retried (%s).", what, pk, type(error).__name__)
             outcome = Delivery.FAILED
         sent += outcome == Delivery.SENT
         failed += outcome == Delivery.FAILED

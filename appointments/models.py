@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -35,7 +36,12 @@ class AppointmentRequest(models.Model):
 
     class Status(models.TextChoices):
         NEW = "new", _("New")
-        FORWARDED = "forwarded", _("Forwarded")
+        FORWARDED = "forwarded", _("Sent to the practice")
+        READ = "read", _("Read by the practice")
+        ANSWERED = "answered", _("Answered by the practice")
+        REPLIED = "replied", _("Answered by the patient")
+        AGREED = "agreed", _("Appointment agreed")
+        DECLINED = "declined", _("Declined by the practice")
         CLOSED = "closed", _("Closed")
 
     specialist = models.ForeignKey(
@@ -89,6 +95,17 @@ class AppointmentRequest(models.Model):
     failed_attempts = models.PositiveSmallIntegerField(
         _("failed sending attempts"), default=0, editable=False
     )
+    read_at = models.DateTimeField(_("read by the practice"), null=True, blank=True, editable=False)
+    # The conversation (appointments/conversation.py): each answer moves `step` on, and a link
+    # acts only at the step it was sent at, so every link works once. Revoking a side's links
+    # moves its version on.
+    step = models.PositiveIntegerField(_("answers so far"), default=0, editable=False)
+    practice_links = models.PositiveSmallIntegerField(
+        _("practice's links revoked"), default=0, editable=False
+    )
+    patient_links = models.PositiveSmallIntegerField(
+        _("patient's links revoked"), default=0, editable=False
+    )
 
     objects = AppointmentRequestQuerySet.as_manager()
 
@@ -117,6 +134,63 @@ class AppointmentRequest(models.Model):
     @property
     def target(self) -> "Specialist | Clinic":
         return self.specialist or self.clinic
+
+
+class Answer(models.Model):
+    """One step of the conversation about a request: the practice proposes dates, asks for more
+    information or declines; the patient accepts a date or replies. Health data: deleted with
+    its request, never logged, and mailed to nobody (the emails carry links only)."""
+
+    class Side(models.TextChoices):
+        PRACTICE = "practice", _("Practice")
+        PATIENT = "patient", _("Patient")
+
+    class Kind(models.TextChoices):
+        PROPOSAL = "proposal", _("Proposed dates")
+        QUESTION = "question", _("Asked for more information")
+        DECLINE = "decline", _("Declined")
+        ACCEPT = "accept", _("Accepted a date")
+        REPLY = "reply", _("Replied")
+
+    request = models.ForeignKey(
+        AppointmentRequest,
+        verbose_name=_("request"),
+        on_delete=models.CASCADE,
+        related_name="answers",
+    )
+    side = models.CharField(_("from"), max_length=8, choices=Side.choices)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    text = models.TextField(_("text"), max_length=2000, blank=True)
+    times = ArrayField(
+        models.DateTimeField(), verbose_name=_("dates and times"), size=3, default=list, blank=True
+    )
+    colleague = models.ForeignKey(
+        Specialist,
+        verbose_name=_("colleague suggested"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created = models.DateTimeField(_("sent"), default=timezone.now)
+    # When the other side was told by email (None: not yet; send_pending_requests retries).
+    notified_at = models.DateTimeField(_("other side told"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        ordering = ["created", "id"]
+        indexes = [
+            models.Index(
+                fields=["created"],
+                condition=models.Q(notified_at__isnull=True),
+                name="answer_unnotified_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        # No content: shown in admin history.
+        return _("Answer no. %(number)s") % {"number": self.pk}
 
 
 class RecipientChangeQuerySet(models.QuerySet):

@@ -29,6 +29,10 @@ urlpatterns = [
         {"kind": "clinic"},
         name="clinic-request-sent",
     ),
+    # The links of the conversation about a request (appointments/conversation.py): the
+    # practice's, to read and answer it, and the patient's, to follow it.
+    path("requests/answer/<str:token>/", views.practice_page, name="answer"),
+    path("requests/follow/<str:token>/", views.patient_page, name="follow"),
     # The link mailed to a new address for appointment requests (appointments/recipients.py).
     path("requests/address/<str:token>/", views.confirm_address, name="confirm-address"),
 ]

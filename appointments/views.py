@@ -1,4 +1,5 @@
-"""The appointment request form and its thank-you page, for specialists and clinics."""
+"""The appointment request form and its thank-you page, for specialists and clinics; the
+practice's and the patient's pages behind their links."""
 
 from django.conf import settings
 from django.core import signing
@@ -9,12 +10,19 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from appointments import delivery, recipients
-from appointments.forms import AppointmentRequestForm
+from appointments import conversation, delivery, recipients
+from appointments.forms import (
+    AcceptForm,
+    AppointmentRequestForm,
+    DeclineForm,
+    ProposalForm,
+    QuestionForm,
+    ReplyForm,
+)
 from appointments.models import RecipientChange
 from core import rate_limits
 from directory import seo
-from directory.models import Clinic, Specialist
+from directory.models import Clinic, Specialist, language_name
 
 RATE_LIMIT_WINDOW = 60 * 60  # APPOINTMENT_REQUESTS_PER_HOUR counts per hour
 SENT = "appointments.sent"  # signs the number the thank-you page shows
@@ -109,3 +117,148 @@ def _address_problem(request: HttpRequest, problem: str, change=None) -> HttpRes
     context = {"problem": problem, "change": change, "listing": change.listing if change else None}
     status = 410 if problem == "expired" else 400 if problem == "invalid" else 409
     return render(request, "appointments/address_problem.html", context, status=status)
+
+
+# --- The conversation after a request (appointments/conversation.py) ---------------------------
+
+LINK_PROBLEM_STATUS = {"invalid": 400, "expired": 410, "revoked": 410, "gone": 410, "used": 409}
+
+
+def _link_problem(request: HttpRequest, problem: str) -> HttpResponse:
+    context = {"problem": problem, "days": settings.APPOINTMENT_RETENTION_DAYS}
+    return render(
+        request,
+        "appointments/link_problem.html",
+        context,
+        status=LINK_PROBLEM_STATUS[problem],
+    )
+
+
+def _colleagues(target: Specialist | Clinic):
+    """Whom a practice can suggest instead: the published specialists of the clinics the
+    specialist works at (or of the clinic), the specialist excluded."""
+    if isinstance(target, Specialist):
+        clinics = target.affiliations.values("clinic")
+        people = Specialist.objects.exclude(pk=target.pk)
+    else:
+        clinics = [target.pk]
+        people = Specialist.objects.all()
+    return (
+        people.published()
+        .filter(affiliations__clinic__in=clinics, affiliations__clinic__status="published")
+        .distinct()
+        .order_by("family_name", "given_name", "id")
+    )
+
+
+def _conversation_context(visit: conversation.Visit) -> dict:
+    appointment = visit.request
+    return {
+        "visit": visit,
+        "appointment": appointment,
+        "target": appointment.target,
+        "answers": list(appointment.answers.select_related("colleague")),
+        "agreed": conversation.agreed_time(appointment),
+        "language": language_name(appointment.preferred_language),
+        "link_days": settings.APPOINTMENT_LINK_DAYS,
+        "days": settings.APPOINTMENT_RETENTION_DAYS,
+    }
+
+
+def _conversation_page(
+    request: HttpRequest, token: str, side: str, forms_for, template: str
+) -> HttpResponse:
+    """The page behind a side's link. GET shows the request and (when the link may still act)
+    the forms; POST records one answer, or returns the forms with their errors (400). A link
+    that has acted already gets 409 and the page as it is now."""
+    try:
+        visit = conversation.open_link(token, side)
+    except conversation.LinkError as problem:
+        return _link_problem(request, problem.problem)
+    if side == conversation.Side.PRACTICE and request.method == "GET":
+        conversation.mark_read(visit.request)
+    forms = forms_for(visit, None)
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in forms or not visit.may_act:
+            status = 409 if not visit.may_act else 400
+        else:
+            forms[action] = form = forms_for(visit, request.POST)[action]
+            if form.is_valid():
+                entry = conversation.answer(visit, action, **_answer_values(action, form))
+                if entry is None:
+                    status = 409
+                else:
+                    return redirect(f"{request.path}?done={action}")
+            else:
+                status = 400
+    context = _conversation_context(visit)
+    context.update(forms=forms, done=request.GET.get("done", ""), refused=status == 409)
+    return render(request, template, context, status=status)
+
+
+def _answer_values(action: str, form) -> dict:
+    kind = conversation.Kind
+    if action == kind.PROPOSAL:
+        return {"times": form.times, "text": form.cleaned_data["note"]}
+    if action == kind.QUESTION:
+        return {"text": form.cleaned_data["question"]}
+    if action == kind.DECLINE:
+        return {"text": form.cleaned_data["reason"], "colleague": form.cleaned_data["colleague"]}
+    if action == kind.ACCEPT:
+        return {"times": [form.chosen]}
+    return {"text": form.cleaned_data["reply"]}
+
+
+def _practice_forms(visit: conversation.Visit, data) -> dict:
+    kind = conversation.Kind
+    if not visit.may_act:
+        return {}
+    return {
+        kind.PROPOSAL: ProposalForm(data),
+        kind.QUESTION: QuestionForm(data),
+        kind.DECLINE: DeclineForm(data, colleagues=_colleagues(visit.request.target)),
+    }
+
+
+def _patient_forms(visit: conversation.Visit, data) -> dict:
+    kind = conversation.Kind
+    if not visit.may_act:
+        return {}
+    forms = {}
+    times = conversation.proposed_times(visit.request)
+    if times:
+        forms[kind.ACCEPT] = AcceptForm(data, times=times)
+    forms[kind.REPLY] = ReplyForm(data)
+    return forms
+
+
+@sensitive_post_parameters()
+@never_cache
+@require_http_methods(["GET", "POST"])
+def practice_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The practice reads the request behind its link, and answers: proposes dates, asks for
+    more information, or declines (naming a colleague if it likes)."""
+    return _conversation_page(
+        request,
+        token,
+        conversation.Side.PRACTICE,
+        _practice_forms,
+        "appointments/practice_page.html",
+    )
+
+
+@sensitive_post_parameters()
+@never_cache
+@require_http_methods(["GET", "POST"])
+def patient_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The patient follows the request behind their link: sent, read, answered; accepts a
+    proposed date with one click, or replies."""
+    return _conversation_page(
+        request,
+        token,
+        conversation.Side.PATIENT,
+        _patient_forms,
+        "appointments/patient_page.html",
+    )

@@ -221,6 +221,9 @@ APPOINTMENT_RETENTION_DAYS = env_int("APPOINTMENT_RETENTION_DAYS", 180, minimum=
 APPOINTMENT_INBOX_EMAIL = env_str("APPOINTMENT_INBOX_EMAIL", "appointments@localhost")
 # How long the link that confirms a practice's address for appointment requests works.
 RECIPIENT_CONFIRMATION_DAYS = env_int("RECIPIENT_CONFIRMATION_DAYS", 7, minimum=1)
+# How long a link to a request works: the practice's link to read and answer it, the patient's
+# to follow it (each email of the conversation carries a new one).
+APPOINTMENT_LINK_DAYS = env_int("APPOINTMENT_LINK_DAYS", 14, minimum=1)
 # Submissions of the request form per client (IP address) and hour; more get 429.
 APPOINTMENT_REQUESTS_PER_HOUR = env_int("APPOINTMENT_REQUESTS_PER_HOUR", 10, minimum=1)
 

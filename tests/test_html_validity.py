@@ -42,6 +42,36 @@ PAGES = [
 ]
 
 
+def _conversation_pages() -> list[tuple[str, int]]:
+    """The practice's and the patient's pages of a request with proposed dates, and a broken
+    link's page."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from appointments import conversation
+    from appointments.models import AppointmentRequest
+    from directory.models import Specialist
+
+    request = AppointmentRequest.objects.create(
+        specialist=Specialist.objects.get(slug="lena-aurich"),
+        name="Maria Muster",
+        email="maria@example.org",
+        message="A second opinion, please.",
+        preferred_language="de",
+        site_language="en",
+        consent_at=timezone.now(),
+    )
+    visit = conversation.Visit(request, conversation.Side.PRACTICE, 0)
+    soon = timezone.now() + timedelta(days=3)
+    conversation.answer(visit, "proposal", times=[soon, soon + timedelta(hours=2)], text="Room 4")
+    return [
+        (f"/{{lang}}/requests/answer/{conversation.token(request, 'practice')}/", 200),
+        (f"/{{lang}}/requests/follow/{conversation.token(request, 'patient')}/", 200),
+        ("/{lang}/requests/follow/not-a-link/", 400),
+    ]
+
+
 def checker() -> list[str]:
     java = shutil.which("java")
     if java and VNU.exists():
@@ -60,8 +90,9 @@ def test_public_pages_are_valid_html(client, site, tmp_path, settings):  # noqa:
         location__clinic__logo=picture_upload("PNG", "RGBA", "logo.png"),
     )
     files = []
+    pages = [*PAGES, *_conversation_pages()]
     for language in ("en", "de"):
-        for number, (page, status) in enumerate(PAGES):
+        for number, (page, status) in enumerate(pages):
             url = page.format(lang=language)
             response = client.get(url)
             assert response.status_code == status, url
