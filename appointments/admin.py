@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from appointments import conversation, recipients
+from appointments import conversation, recipients, reminders
 from appointments.models import Answer, AppointmentRequest, RecipientChange
 from core.admin import GuardedLookups, LoggedChanges
 
@@ -28,6 +28,29 @@ class SentFilter(admin.SimpleListFilter):
             return queryset.filter(queryset.UNSENT)
         if self.value() == "sent":
             return queryset.exclude(queryset.UNSENT)
+        return queryset
+
+
+class FollowUpFilter(admin.SimpleListFilter):
+    """Requests the practice has left unanswered (appointments/reminders.py): the patient
+    service's list is "Waiting for the patient service"."""
+
+    title = _("follow-up")
+    parameter_name = "follow_up"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("service", _("Waiting for the patient service")),
+            ("reminded", _("Practice reminded")),
+        ]
+
+    def queryset(self, request, queryset):
+        answered = Answer.objects.filter(side=Answer.Side.PRACTICE).values("request")
+        waiting = queryset.filter(status__in=reminders.WAITING).exclude(pk__in=answered)
+        if self.value() == "service":
+            return waiting.filter(escalated_at__isnull=False)
+        if self.value() == "reminded":
+            return waiting.filter(reminded_at__isnull=False, escalated_at__isnull=True)
         return queryset
 
 
@@ -58,7 +81,7 @@ class AppointmentRequestAdmin(GuardedLookups, LoggedChanges, admin.ModelAdmin):
     staff change the status only."""
 
     list_display = ["__str__", "created", "target_link", "name", "status", "emails_sent"]
-    list_filter = ["status", SentFilter, "created"]
+    list_filter = ["status", FollowUpFilter, SentFilter, "created"]
     search_fields = ["name", "email", "specialist__family_name", "clinic__name"]
     list_select_related = ["specialist", "clinic"]
     date_hierarchy = "created"
@@ -79,9 +102,12 @@ class AppointmentRequestAdmin(GuardedLookups, LoggedChanges, admin.ModelAdmin):
         "preferred_language",
         ("created", "consent_at", "site_language"),
         ("recipient", "practice_notified_at", "patient_notified_at", "failed_attempts"),
-        ("read_at", "step", "practice_links", "patient_links"),
+        ("read_at", "reminded_at", "escalated_at"),
+        ("step", "practice_links", "patient_links"),
     ]
     readonly_fields = [
+        "reminded_at",
+        "escalated_at",
         "read_at",
         "step",
         "practice_links",

@@ -96,6 +96,13 @@ class AppointmentRequest(models.Model):
         _("failed sending attempts"), default=0, editable=False
     )
     read_at = models.DateTimeField(_("read by the practice"), null=True, blank=True, editable=False)
+    # Follow-ups of a request the practice has not answered (appointments/reminders.py).
+    reminded_at = models.DateTimeField(
+        _("practice reminded"), null=True, blank=True, editable=False
+    )
+    escalated_at = models.DateTimeField(
+        _("passed to the patient service"), null=True, blank=True, editable=False
+    )
     # The conversation (appointments/conversation.py): each answer moves `step` on, and a link
     # acts only at the step it was sent at, so every link works once. Revoking a side's links
     # moves its version on.

@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from appointments import conversation, delivery, recipients
+from appointments import conversation, delivery, recipients, reminders
 from appointments.forms import (
     AcceptForm,
     AppointmentRequestForm,
@@ -153,7 +153,12 @@ def _colleagues(target: Specialist | Clinic):
 
 def _conversation_context(visit: conversation.Visit) -> dict:
     appointment = visit.request
+    others, others_url = [], ""
+    if visit.side == conversation.Side.PATIENT and appointment.escalated_at is not None:
+        others, others_url = reminders.alternatives(appointment)
     return {
+        "others": others,
+        "others_url": others_url,
         "visit": visit,
         "appointment": appointment,
         "target": appointment.target,
