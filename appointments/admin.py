@@ -81,7 +81,7 @@ class AppointmentRequestAdmin(GuardedLookups, LoggedChanges, admin.ModelAdmin):
     staff change the status only."""
 
     list_display = ["__str__", "created", "target_link", "name", "status", "emails_sent"]
-    list_filter = ["status", FollowUpFilter, SentFilter, "created"]
+    list_filter = ["status", "kind", FollowUpFilter, SentFilter, "created"]
     search_fields = ["name", "email", "specialist__family_name", "clinic__name"]
     list_select_related = ["specialist", "clinic"]
     date_hierarchy = "created"
@@ -97,7 +97,9 @@ class AppointmentRequestAdmin(GuardedLookups, LoggedChanges, admin.ModelAdmin):
     fields = [
         "status",
         ("specialist", "clinic"),
+        ("kind", "condition"),
         ("name", "email", "phone"),
+        ("residence", "insurance_status", "interpreter", "travel_from", "travel_until"),
         "message",
         "preferred_language",
         ("created", "consent_at", "site_language"),
@@ -106,6 +108,13 @@ class AppointmentRequestAdmin(GuardedLookups, LoggedChanges, admin.ModelAdmin):
         ("step", "practice_links", "patient_links"),
     ]
     readonly_fields = [
+        "kind",
+        "condition",
+        "residence",
+        "insurance_status",
+        "interpreter",
+        "travel_from",
+        "travel_until",
         "reminded_at",
         "escalated_at",
         "read_at",

@@ -150,6 +150,8 @@ def answer(visit: Visit, kind: str, *, text: str = "", times=(), colleague=None)
             return None
         if kind == Kind.ACCEPT and not any(t == times[0] for t in proposed_times(request)):
             return None
+        if visit.side == Side.PATIENT and not practice_has_answered(request):
+            return None  # the patient answers the practice (until then it owes the answer)
         entry = Answer.objects.create(
             request=request,
             side=visit.side,
@@ -168,6 +170,10 @@ def answer(visit: Visit, kind: str, *, text: str = "", times=(), colleague=None)
         transaction.on_commit(lambda: notify_soon(entry.pk), robust=True)
     visit.request.refresh_from_db()
     return entry
+
+
+def practice_has_answered(request: AppointmentRequest) -> bool:
+    return request.answers.filter(side=Side.PRACTICE).exists()
 
 
 def proposed_times(request: AppointmentRequest) -> list:

@@ -1,19 +1,120 @@
 """The appointment request form and its consent text."""
 
+from datetime import datetime, timedelta
+
+from babel import Locale
 from django import forms
 from django.conf import settings
+from django.forms.utils import from_current_timezone
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from appointments.models import AppointmentRequest
-from directory.models import LANGUAGE_CODES, Clinic, Specialist, language_name
+from directory.models import LANGUAGE_CODES, Clinic, Condition, Specialist, language_name
+
+Kind = AppointmentRequest.Kind
+
+# The fields each kind of request asks for, beyond name, email, phone, message and language.
+KIND_FIELDS = {
+    Kind.APPOINTMENT: ["condition", "insurance_status", "interpreter"],
+    Kind.SECOND_OPINION: ["condition", "insurance_status", "residence", "interpreter"],
+    Kind.COST_ESTIMATE: [
+        "condition",
+        "residence",
+        "insurance_status",
+        "interpreter",
+        "travel_from",
+        "travel_until",
+    ],
+}
+# ... and of those, the ones it cannot do without.
+# (An appointment asks nothing more of anyone than before; a second opinion needs the condition
+# when the listing names any.)
+KIND_REQUIRED = {
+    Kind.APPOINTMENT: set(),
+    Kind.SECOND_OPINION: {"condition"},
+    Kind.COST_ESTIMATE: {"residence", "insurance_status"},
+}
+DATE_INPUT = "%Y-%m-%d"  # what <input type="date"> sends
+
+
+def kind_of(value: str) -> str:
+    """A kind from a form or a link; an unknown one is an appointment."""
+    return value if value in Kind.values else Kind.APPOINTMENT
+
+
+def countries() -> list[tuple[str, str]]:
+    """Every country, named in the page's language (Babel's CLDR data), Germany, Austria and
+    Switzerland first."""
+    locale = Locale.parse(translation.get_language() or settings.LANGUAGE_CODE, sep="-")
+    names = {
+        code: name
+        for code, name in locale.territories.items()
+        if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO"}
+    }
+    first = [(code, names[code]) for code in ("DE", "AT", "CH")]
+    rest = sorted(
+        ((code, name) for code, name in names.items() if code not in {"DE", "AT", "CH"}),
+        key=lambda choice: _sort_key(choice[1]),
+    )
+    return first + rest
+
+
+def _sort_key(name: str) -> str:
+    from directory.places import fold
+
+    return fold(str(name))
+
+
+def conditions_of(target: Specialist | Clinic):
+    """The public conditions the listing treats (a clinic: those of its specialists)."""
+    if isinstance(target, Specialist):
+        found = Condition.objects.filter(specialistcondition__specialist=target)
+    else:
+        found = Condition.objects.filter(
+            specialistcondition__specialist__affiliations__clinic=target,
+            specialistcondition__specialist__status="published",
+        )
+    return found.public().distinct().order_by(f"name_{_language()}", "id")
+
+
+def _language() -> str:
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    return language if language in {"en", "de"} else "en"
+
+
+def documents_for(condition: Condition | None) -> list[str]:
+    """What to have ready when asking about the condition (its "documents to have ready", which
+    its article shows too), in the page's language."""
+    return condition.document_list if condition is not None else []
 
 
 class AppointmentRequestForm(forms.ModelForm):
-    """What a patient fills in. `leave_empty` is a honeypot: hidden from people and from
-    autofill, filled by bots."""
+    """What a patient fills in, for the kind of request (KIND_FIELDS; the kind comes from the
+    link to the form and goes back with it, an unknown one is an appointment). `leave_empty` is
+    a honeypot: hidden from people and from autofill, filled by bots."""
 
     preferred_language = forms.ChoiceField(label=_("Preferred language for the reply"))
+    condition = forms.ChoiceField(label=_("Condition or treatment"), required=False)
+    residence = forms.ChoiceField(label=_("Country where you live"), required=False)
+    insurance_status = forms.ChoiceField(
+        label=_("How you are insured"),
+        choices=[("", _("Please choose")), *AppointmentRequest.InsuranceStatus.choices],
+        required=False,
+    )
+    interpreter = forms.ChoiceField(label=_("Interpreter"), required=False)
+    travel_from = forms.DateField(
+        label=_("Travelling from (optional)"),
+        required=False,
+        input_formats=[DATE_INPUT, "%d.%m.%Y"],
+        error_messages={"invalid": _("Please enter a date such as 2027-03-04.")},
+    )
+    travel_until = forms.DateField(
+        label=_("Travelling until (optional)"),
+        required=False,
+        input_formats=[DATE_INPUT, "%d.%m.%Y"],
+        error_messages={"invalid": _("Please enter a date such as 2027-03-04.")},
+    )
     consent = forms.BooleanField(
         required=True,
         error_messages={"required": _("Please agree, so that we may pass on your request.")},
@@ -22,7 +123,19 @@ class AppointmentRequestForm(forms.ModelForm):
 
     class Meta:
         model = AppointmentRequest
-        fields = ["name", "email", "phone", "message", "preferred_language"]
+        fields = [
+            "name",
+            "email",
+            "phone",
+            "condition",
+            "residence",
+            "insurance_status",
+            "interpreter",
+            "travel_from",
+            "travel_until",
+            "message",
+            "preferred_language",
+        ]
         widgets = {"message": forms.Textarea(attrs={"rows": 6, "maxlength": 2000})}
         error_messages = {
             "name": {"required": _("Please enter your name.")},
@@ -33,9 +146,16 @@ class AppointmentRequestForm(forms.ModelForm):
             "message": {"required": _("Please tell the practice what the appointment is for.")},
         }
 
-    def __init__(self, *args, target: Specialist | Clinic, **kwargs):
+    REQUIRED_MESSAGES = {
+        "condition": _("Please choose the condition your findings are about."),
+        "residence": _("Please choose the country where you live."),
+        "insurance_status": _("Please say how you are insured."),
+    }
+
+    def __init__(self, *args, target: Specialist | Clinic, kind: str = Kind.APPOINTMENT, **kwargs):
         super().__init__(*args, **kwargs)
         self.target = target
+        self.kind = kind_of(self.data.get("kind", kind) if self.is_bound else kind)
         codes = [c for c in getattr(target, "languages", []) if c in LANGUAGE_CODES]
         codes = codes or [code for code, _name in settings.LANGUAGES]
         current = translation.get_language()
@@ -46,6 +166,54 @@ class AppointmentRequestForm(forms.ModelForm):
         fallback = "de" if "de" in codes else self.fields["preferred_language"].choices[0][0]
         self.fields["preferred_language"].initial = current if current in codes else fallback
         self.fields["consent"].label = consent_text(target)
+        # One query; the choices are slugs, as in the form's link (?condition=<slug>).
+        self.conditions = {c.slug: c for c in conditions_of(target)}
+        self.fields["condition"].choices = [
+            ("", _("Other, or not sure")),
+            *((slug, str(c)) for slug, c in self.conditions.items()),
+        ]
+        self.fields["residence"].choices = [("", _("Please choose")), *countries()]
+        self.fields["interpreter"].choices = [
+            ("", _("No interpreter needed")),
+            *sorted(
+                ((code, language_name(code)) for code in LANGUAGE_CODES),
+                key=lambda choice: _sort_key(choice[1]),
+            ),
+        ]
+        shown = set(KIND_FIELDS[self.kind])
+        for name in {"condition", "residence", "insurance_status", "interpreter"} | {
+            "travel_from",
+            "travel_until",
+        }:
+            if name not in shown:
+                del self.fields[name]
+        for name in KIND_REQUIRED[self.kind]:
+            if name == "condition" and not self.conditions:
+                continue
+            self.fields[name].required = True
+            self.fields[name].error_messages["required"] = self.REQUIRED_MESSAGES[name]
+
+    @property
+    def shown_fields(self) -> list:
+        """The kind's own fields, bound, in order."""
+        return [self[name] for name in KIND_FIELDS[self.kind]]
+
+    def clean_condition(self):
+        return self.conditions.get(self.cleaned_data.get("condition") or "")
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("travel_from"), cleaned.get("travel_until")
+        today = timezone.localdate()
+        if start and start < today:
+            self.add_error("travel_from", _("Please give a date that has not passed."))
+        for name in ("travel_from", "travel_until"):
+            value = cleaned.get(name)
+            if value and value > today + PROPOSE_WITHIN:
+                self.add_error(name, _("Please give a date within the next two years."))
+        if start and end and end < start:
+            self.add_error("travel_until", _("Please give a date after the first one."))
+        return cleaned
 
     @property
     def is_spam(self) -> bool:
@@ -54,6 +222,7 @@ class AppointmentRequestForm(forms.ModelForm):
 
     def save(self, commit: bool = True) -> AppointmentRequest:
         request = super().save(commit=False)
+        request.kind = self.kind
         if isinstance(self.target, Specialist):
             request.specialist = self.target
         else:
@@ -93,13 +262,35 @@ def _text(label, *, required: bool, help_text: str = "") -> forms.CharField:
     )
 
 
+class LocalDateTimeField(forms.DateTimeField):
+    """A date and time as a datetime-local input sends it, in the site's time zone: only the
+    input formats, never ISO 8601 with an offset (which could name a moment PostgreSQL stores
+    but cannot give back)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        for pattern in self.input_formats:
+            try:
+                moment = datetime.strptime(text, pattern)  # noqa: DTZ007 - made aware below
+            except (ValueError, TypeError):
+                continue
+            return from_current_timezone(moment)
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
 def _time(label, *, required: bool) -> forms.DateTimeField:
-    return forms.DateTimeField(
+    return LocalDateTimeField(
         label=label,
         required=required,
         input_formats=[DATETIME_INPUT, "%Y-%m-%d %H:%M"],
         error_messages={"invalid": _("Please enter a date and time such as 2027-03-04 09:30.")},
     )
+
+
+# How far ahead a practice may propose a date.
+PROPOSE_WITHIN = timedelta(days=2 * 365)
 
 
 class ProposalForm(forms.Form):
@@ -121,6 +312,8 @@ class ProposalForm(forms.Form):
             value = cleaned.get(name)
             if value is not None and value <= now:
                 self.add_error(name, _("Please propose a date and time in the future."))
+            elif value is not None and value > now + PROPOSE_WITHIN:
+                self.add_error(name, _("Please propose a date within the next two years."))
         times = [cleaned.get(name) for name in ("first", "second", "third")]
         if len(set(filter(None, times))) < len(list(filter(None, times))):
             raise forms.ValidationError(_("Please propose each date and time once."))

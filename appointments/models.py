@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from directory.models import Clinic, Specialist
+from directory.models import Clinic, Condition, Specialist
 
 
 class AppointmentRequestQuerySet(models.QuerySet):
@@ -62,6 +62,41 @@ class AppointmentRequest(models.Model):
         on_delete=models.PROTECT,
         related_name="appointment_requests",
     )
+
+    class Kind(models.TextChoices):
+        APPOINTMENT = "appointment", _("Appointment")
+        SECOND_OPINION = "second-opinion", _("Second opinion")
+        COST_ESTIMATE = "cost-estimate", _("Cost estimate")
+
+    class InsuranceStatus(models.TextChoices):
+        STATUTORY = "statutory", _("Statutory health insurance")
+        PRIVATE = "private", _("Private health insurance")
+        SELF_PAY = "self_pay", _("I pay myself")
+        ABROAD = "abroad", _("Insured in another country")
+
+    kind = models.CharField(
+        _("kind of request"), max_length=16, choices=Kind.choices, default=Kind.APPOINTMENT
+    )
+    condition = models.ForeignKey(
+        Condition,
+        verbose_name=_("condition or treatment"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    residence = models.CharField(_("country of residence"), max_length=2, blank=True)
+    insurance_status = models.CharField(
+        _("insurance"), max_length=10, choices=InsuranceStatus.choices, blank=True
+    )
+    interpreter = models.CharField(
+        _("interpreter needed for"),
+        max_length=2,
+        blank=True,
+        help_text=_("A language code; empty: no interpreter needed."),
+    )
+    travel_from = models.DateField(_("travelling from"), null=True, blank=True)
+    travel_until = models.DateField(_("travelling until"), null=True, blank=True)
     name = models.CharField(_("your name"), max_length=120)
     email = models.EmailField(_("email address"))
     phone = models.CharField(_("phone (optional)"), max_length=40, blank=True)

@@ -160,9 +160,12 @@ def _follow_up(pk: int, now: datetime) -> str | None:
         country, subdiv = practice_calendar(request.target)
         try:
             if now >= add_working_days(request.created, ESCALATE_AFTER, country, subdiv):
-                _escalate(request)
+                # The patient first: until they are told, nothing is recorded and the next run
+                # tries again; the service's notice is not repeated (its list shows the request).
+                _mail(request, conversation.Side.PATIENT, "escalated").send()
                 request.escalated_at = now
                 request.save(update_fields=["escalated_at"])
+                _tell_the_service(request)
                 return "escalated"
             due = add_working_days(request.created, REMIND_AFTER, country, subdiv)
             if request.reminded_at is None and now >= due:
@@ -180,9 +183,9 @@ def _follow_up(pk: int, now: datetime) -> str | None:
     return None
 
 
-def _escalate(request: AppointmentRequest) -> None:
-    """The patient is told (with their link) and the patient service gets a notice."""
-    _mail(request, conversation.Side.PATIENT, "escalated").send()
+def _tell_the_service(request: AppointmentRequest) -> None:
+    """A notice to APPOINTMENT_INBOX_EMAIL (number and listing only). A failure is logged: the
+    admin's "Waiting for the patient service" lists the request all the same."""
     with translation.override(settings.LANGUAGE_CODE):
         subject = render_to_string(
             "appointments/email/inbox_escalated_subject.txt", {"request": request}
@@ -191,7 +194,14 @@ def _escalate(request: AppointmentRequest) -> None:
             "appointments/email/inbox_escalated.txt",
             {"request": request, "target": request.target, "days": ESCALATE_AFTER},
         )
-    EmailMessage(subject, body, to=[settings.APPOINTMENT_INBOX_EMAIL]).send()
+    try:
+        EmailMessage(subject, body, to=[settings.APPOINTMENT_INBOX_EMAIL]).send()
+    except Exception as error:  # the mail server; the admin list still shows it
+        logger.warning(
+            "Appointment request %s: the patient service's notice not sent (%s).",
+            request.pk,
+            type(error).__name__,
+        )
 
 
 def _mail(request: AppointmentRequest, side: str, template: str) -> EmailMessage:
@@ -217,9 +227,9 @@ ALTERNATIVES = 5
 
 
 def alternatives(request: AppointmentRequest) -> tuple[list[Specialist], str]:
-    """Other specialists for the condition the request's listing treats first, in the same town
-    (up to ALTERNATIVES, those taking new patients first), and the search for the condition
-    within NEARBY_KM of the town, nearest first. ([], "") when the listing has no condition."""
+    """Other specialists for the request's condition (else the one its listing treats first) in
+    the same town (up to ALTERNATIVES, those taking new patients first), and the search for the
+    condition within NEARBY_KM of the town, nearest first. ([], "") without a condition."""
     from django.urls import reverse
     from django.utils.http import urlencode
 
@@ -227,7 +237,7 @@ def alternatives(request: AppointmentRequest) -> tuple[list[Specialist], str]:
 
     target = request.target
     if isinstance(target, Specialist):
-        condition = (
+        condition = request.condition or (
             Condition.objects.filter(specialistcondition__specialist=target)
             .order_by("specialistcondition__position", "specialistcondition__id")
             .first()
@@ -235,7 +245,7 @@ def alternatives(request: AppointmentRequest) -> tuple[list[Specialist], str]:
         location = target.affiliations.order_by("-is_primary", "id").first()
         location = location.location if location else None
     else:
-        condition = (
+        condition = request.condition or (
             Condition.objects.filter(specialistcondition__specialist__affiliations__clinic=target)
             .public()
             .order_by("specialistcondition__position", "id")

@@ -18,8 +18,11 @@ from appointments.forms import (
     ProposalForm,
     QuestionForm,
     ReplyForm,
+    countries,
+    documents_for,
+    kind_of,
 )
-from appointments.models import RecipientChange
+from appointments.models import AppointmentRequest, RecipientChange
 from core import rate_limits
 from directory import seo
 from directory.models import Clinic, Specialist, language_name
@@ -42,15 +45,7 @@ def appointment_request(request: HttpRequest, slug: str, kind: str) -> HttpRespo
     redirects to the thank-you page. Errors come back beside their fields with status 400; too
     many submissions from one client get 429."""
     target = _request_target(kind, slug)
-    context = {
-        "target": target,
-        "kind": kind,
-        "crumbs": [
-            seo.home_crumb(),
-            seo.Crumb(str(target), target.get_absolute_url()),
-            seo.Crumb(_("Request an appointment")),
-        ],
-    }
+    context = {"target": target, "kind": kind}
     if request.method == "POST":
         verdict = rate_limits.hit(
             "appointment-request",
@@ -63,19 +58,52 @@ def appointment_request(request: HttpRequest, slug: str, kind: str) -> HttpRespo
             response["Retry-After"] = str(verdict.retry_after)
             return response
         form = AppointmentRequestForm(request.POST, target=target)
+        context.update(_kind_context(target, form))
         if form.is_valid():
             # The request's number, signed so that nobody can read others' by counting; a bot's
             # (honeypot) request is stored nowhere and gets no number.
             number = "" if form.is_spam else signing.dumps(delivery.submit(form).pk, salt=SENT)
             return redirect(f"{request.path}sent/" + (f"?r={number}" if number else ""))
     else:
-        form = AppointmentRequestForm(target=target)
+        form = AppointmentRequestForm(
+            target=target,
+            kind=kind_of(request.GET.get("kind", "")),
+            initial={"condition": request.GET.get("condition", "")},
+        )
+        context.update(_kind_context(target, form))
     context.update(
         form=form,
         retention_days=settings.APPOINTMENT_RETENTION_DAYS,
     )
     status = 400 if form.is_bound else 200
     return render(request, "appointments/request_form.html", context, status=status)
+
+
+KIND_TITLES = {
+    AppointmentRequest.Kind.APPOINTMENT: _("Request an appointment"),
+    AppointmentRequest.Kind.SECOND_OPINION: _("Ask for a second opinion"),
+    AppointmentRequest.Kind.COST_ESTIMATE: _("Ask for a cost estimate"),
+}
+
+
+def _kind_context(target, form: AppointmentRequestForm) -> dict:
+    """The page's title for the kind of request, links to the other kinds, and the documents
+    to have ready for the chosen condition."""
+    if form.is_bound:
+        condition = form.cleaned_data.get("condition") if form.is_valid() else None
+    else:
+        condition = getattr(form, "conditions", {}).get(form.initial.get("condition"))
+    return {
+        "request_kind": form.kind,
+        "title": KIND_TITLES[form.kind],
+        "other_kinds": [(kind, title) for kind, title in KIND_TITLES.items() if kind != form.kind],
+        "documents": documents_for(condition),
+        "crumbs": [
+            seo.home_crumb(),
+            seo.Crumb(str(target), target.get_absolute_url()),
+            seo.Crumb(KIND_TITLES[form.kind]),
+        ],
+    }
 
 
 @never_cache
@@ -153,16 +181,21 @@ def _colleagues(target: Specialist | Clinic):
 
 def _conversation_context(visit: conversation.Visit) -> dict:
     appointment = visit.request
+    answers = list(appointment.answers.select_related("colleague"))
     others, others_url = [], ""
     if visit.side == conversation.Side.PATIENT and appointment.escalated_at is not None:
         others, others_url = reminders.alternatives(appointment)
     return {
         "others": others,
         "others_url": others_url,
+        "documents": documents_for(appointment.condition),
+        "residence": dict(countries()).get(appointment.residence, appointment.residence),
+        "interpreter": language_name(appointment.interpreter) if appointment.interpreter else "",
         "visit": visit,
         "appointment": appointment,
         "target": appointment.target,
-        "answers": list(appointment.answers.select_related("colleague")),
+        "answers": answers,
+        "practice_answered": any(entry.side == conversation.Side.PRACTICE for entry in answers),
         "agreed": conversation.agreed_time(appointment),
         "language": language_name(appointment.preferred_language),
         "link_days": settings.APPOINTMENT_LINK_DAYS,
@@ -180,14 +213,15 @@ def _conversation_page(
         visit = conversation.open_link(token, side)
     except conversation.LinkError as problem:
         return _link_problem(request, problem.problem)
-    if side == conversation.Side.PRACTICE and request.method == "GET":
+    if side == conversation.Side.PRACTICE and _opened_by_a_person(request):
         conversation.mark_read(visit.request)
     forms = forms_for(visit, None)
     status = 200
     if request.method == "POST":
         action = request.POST.get("action", "")
         if action not in forms or not visit.may_act:
-            status = 409 if not visit.may_act else 400
+            # An answer this side gives, but not now (used link, nothing to answer yet): 409.
+            status = 409 if action in conversation.KINDS[side] else 400
         else:
             forms[action] = form = forms_for(visit, request.POST)[action]
             if form.is_valid():
@@ -201,6 +235,18 @@ def _conversation_page(
     context = _conversation_context(visit)
     context.update(forms=forms, done=request.GET.get("done", ""), refused=status == 409)
     return render(request, template, context, status=status)
+
+
+def _opened_by_a_person(request: HttpRequest) -> bool:
+    """A practice's page counts as read when someone opened it in a browser (a navigation the
+    user started, as browsers say with Sec-Fetch-User), or answered on it: mail scanners that
+    fetch every link in an email do not mark a request read."""
+    if request.method == "POST":
+        return True
+    return (
+        request.headers.get("Sec-Fetch-Mode") == "navigate"
+        and request.headers.get("Sec-Fetch-User") == "?1"
+    )
 
 
 def _answer_values(action: str, form) -> dict:
@@ -229,8 +275,8 @@ def _practice_forms(visit: conversation.Visit, data) -> dict:
 
 def _patient_forms(visit: conversation.Visit, data) -> dict:
     kind = conversation.Kind
-    if not visit.may_act:
-        return {}
+    if not visit.may_act or not conversation.practice_has_answered(visit.request):
+        return {}  # the patient answers the practice, once it has written
     forms = {}
     times = conversation.proposed_times(visit.request)
     if times:

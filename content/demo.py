@@ -32,7 +32,10 @@ def load_demo_articles() -> int:
     added = 0
     for slug in sorted({path.name.split(".")[0] for path in ARTICLES.glob("*.md")}):
         condition = Condition.objects.filter(slug=slug).first()
-        if condition is None or Article.objects.filter(condition=condition).exists():
+        if condition is None:
+            continue
+        _add_documents(condition, slug)
+        if Article.objects.filter(condition=condition).exists():
             continue
         article = Article(condition=condition, status=Status.PUBLISHED)
         sources = []
@@ -56,6 +59,17 @@ def load_demo_articles() -> int:
             )
         added += 1
     return added
+
+
+def _add_documents(condition: Condition, slug: str) -> None:
+    """The demo article's list of documents to have ready (front matter `documents`) goes to
+    its condition, once: a list an editor has written (in any language) is never replaced."""
+    if any(getattr(condition, f"documents_{language}") for language in LANGUAGES):
+        return
+    for language in LANGUAGES:
+        front, _body = read_article(ARTICLES / f"{slug}.{language}.md")
+        setattr(condition, f"documents_{language}", "\n".join(front.get("documents", [])))
+    condition.save(update_fields=[f"documents_{language}" for language in LANGUAGES])
 
 
 def load_demo_pages() -> int:

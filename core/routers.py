@@ -25,6 +25,7 @@ def is_public(request) -> bool:
         request.method in {"GET", "HEAD"}
         and not request.path.startswith("/admin/")
         and "/request/" not in request.path
+        and "/requests/" not in request.path  # a request's conversation: always the primary
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
     )
 

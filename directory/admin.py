@@ -122,6 +122,7 @@ class ConditionAdmin(GuardedLookups, TranslationAdmin):
         "slug",
         "kind",
         "icd10",
+        ("documents_en", "documents_de"),
         "specialties",
         "needs_review",
     ]

@@ -574,8 +574,9 @@ def _apply(plans: list[_PlannedRow], report: ImportReport, taxonomy: _Taxonomy, 
             ]
             for name in fields:
                 setattr(specialist, name, values[name])
-            if fields:
-                updated.append((specialist, fields))
+            # Also a listing whose fields, conditions or address alone changed: its `modified`
+            # moves on and the search sees it again.
+            updated.append((specialist, fields))
         result.slug = specialist.slug
         if plan.specialist is None or "specialties" in changes:
             specialist.specialties.set([resolve(s, "specialties") for s in plan.specialties])
@@ -625,6 +626,11 @@ def _update(updated: list[tuple[Specialist, list[str]]], user) -> None:
         for name in fields:
             value = getattr(specialist, name)
             by_value[(name, tuple(value) if isinstance(value, list) else value)].append(specialist)
+    ids = [specialist.pk for specialist, _fields in updated]
+    for start in range(0, len(ids), UPDATE_BATCH * 10):
+        Specialist.objects.filter(pk__in=ids[start : start + UPDATE_BATCH * 10]).update(
+            modified=now
+        )
     scattered: dict[str, list[Specialist]] = defaultdict(list)
     for (name, _value), specialists in by_value.items():
         if len(specialists) >= UPDATE_BATCH // 10:
@@ -632,12 +638,12 @@ def _update(updated: list[tuple[Specialist, list[str]]], user) -> None:
             value = getattr(specialists[0], name)
             for start in range(0, len(ids), UPDATE_BATCH * 10):
                 Specialist.objects.filter(pk__in=ids[start : start + UPDATE_BATCH * 10]).update(
-                    **{name: value, "modified": now}
+                    **{name: value}
                 )
         else:
             scattered[name].extend(specialists)
     for name, specialists in scattered.items():
-        Specialist.objects.bulk_update(specialists, [name, "modified"], batch_size=UPDATE_BATCH)
+        Specialist.objects.bulk_update(specialists, [name], batch_size=UPDATE_BATCH)
     for specialist, fields in updated:
         specialist.changed_by = user
         signals.post_save.send(

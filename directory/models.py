@@ -239,6 +239,15 @@ class Condition(ReviewFlagged, TimeStamped):
     icd10 = models.CharField(
         _("ICD-10 code"), max_length=8, blank=True, validators=[icd10_validator]
     )
+    documents = models.TextField(
+        _("documents to have ready"),
+        blank=True,
+        help_text=_(
+            "One per line: what a patient should have ready when asking a specialist about this "
+            "condition (findings, images, letters). Shown with its article and with appointment "
+            "requests."
+        ),
+    )
 
     objects = ReviewFlaggedQuerySet.as_manager()
 
@@ -249,6 +258,11 @@ class Condition(ReviewFlagged, TimeStamped):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def document_list(self) -> list[str]:
+        """What to have ready when asking a specialist about it, in the page's language."""
+        return lines(self.documents)
 
 
 class CubeField(models.Field):

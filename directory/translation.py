@@ -13,7 +13,7 @@ class SpecialtyTranslation(TranslationOptions):
 
 @register(Condition)
 class ConditionTranslation(TranslationOptions):
-    fields = ("name", "synonyms")
+    fields = ("name", "synonyms", "documents")
     required_languages = {"en": ("name",), "de": ("name",)}
 
 

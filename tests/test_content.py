@@ -230,6 +230,30 @@ def test_the_demo_article_loads_once_with_reviewer_date_and_sources(db):
     assert article.reviewed_on == date(2026, 10, 15)
     assert article.sources.count() >= 3
     assert len(article.headings) >= 8
+    condition = article.condition
+    assert "CEA" in condition.documents_en
+    assert "Arztbrief" in condition.documents_de
+
+
+def test_the_demo_documents_reach_a_condition_loaded_before_them_but_never_an_editors_list(
+    db, client
+):
+    from directory.models import Condition
+
+    ConditionFactory(slug="liver-metastases", name_en="Liver metastases", name_de="Lebermetastasen")
+    load_demo_articles()
+    Condition.objects.update(documents_en="", documents_de="")  # loaded before the list existed
+
+    assert load_demo_articles() == 0
+    condition = Condition.objects.get()
+    assert "CEA" in condition.documents_en
+    page = client.get("/en/conditions/liver-metastases/").text
+    assert "Documents to have ready" in page
+    assert "CEA" in page
+    Condition.objects.update(documents_en="Your scans", documents_de="")
+    load_demo_articles()
+    condition.refresh_from_db()
+    assert (condition.documents_en, condition.documents_de) == ("Your scans", "")
 
 
 # --- Admin ----------------------------------------------------------------------------------

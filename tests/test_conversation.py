@@ -32,6 +32,8 @@ LINK = re.compile(r"https?://\S+/requests/(?:answer|follow)/\S+/")
 QUESTION = "Do you have a recent CT scan of the liver?"
 REPLY = "Yes, from last month; I will bring it."
 REASON = "Our next free dates are in four months."
+# What a browser sends when a person opens a link.
+OPENED_BY_A_PERSON = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-User": "?1"}
 
 
 def link_in(message) -> str:
@@ -84,7 +86,10 @@ def test_the_practice_reads_the_request_behind_its_link_and_the_patient_sees_it_
     before = client.get(patient)
     assert before.status_code == 200
     assert "Not read by the practice yet" in before.text
-    page = client.get(practice)
+    assert client.get(practice).status_code == 200  # a mail scanner's fetch
+    request.refresh_from_db()
+    assert request.read_at is None
+    page = client.get(practice, headers=OPENED_BY_A_PERSON)
 
     assert page.status_code == 200
     for shown in ("Maria Muster", "maria@example.org", "+49 30 1234567", REQUEST_MESSAGE):
@@ -220,6 +225,29 @@ def test_a_proposal_needs_a_future_date_and_keeps_what_was_typed(sent, client):
     assert client.post(practice, {"action": "proposal", "first": "soon"}).status_code == 400
     assert client.post(practice, {"action": "nonsense"}).status_code == 400
     assert client.post(practice, {"action": "accept", "choice": "0"}).status_code == 400
+    # A moment with an offset, or too far ahead, is not a date a practice proposes.
+    for odd in ("9999-12-31T23:59-14:00", "2027-01-01T09:00+01:00", "9999-12-31T23:59"):
+        refused = client.post(english(practice), {"action": "proposal", "first": odd})
+        assert refused.status_code == 400, odd
+    assert request.answers.count() == 0
+
+
+def test_the_patient_answers_only_once_the_practice_has_written(
+    sent, client, django_capture_on_commit_callbacks
+):
+    request, _practice, patient = sent
+    page = client.get(patient)
+    assert 'name="action"' not in page.text
+    assert "as soon as the practice answers" in page.text
+
+    response = post(
+        client, django_capture_on_commit_callbacks, patient, action="reply", reply=REPLY
+    )
+
+    assert response.status_code == 409
+    request.refresh_from_db()
+    assert (request.step, request.answers.count()) == (0, 0)
+    assert mail.outbox == []
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,8 @@ PAGES = [
     ("/{lang}/specialists/mia-portrait/", 200),  # with a photo, at a clinic with a logo
     ("/{lang}/clinics/logo-klinik/", 200),
     ("/{lang}/specialists/lena-aurich/request/", 200),
+    ("/{lang}/specialists/lena-aurich/request/?kind=second-opinion", 200),
+    ("/{lang}/specialists/lena-aurich/request/?kind=cost-estimate", 200),
     ("/{lang}/specialists/lena-aurich/request/sent/", 200),
     ("/{lang}/clinics/", 200),
     ("/{lang}/clinics/?city=Erfurt&sort=distance", 200),

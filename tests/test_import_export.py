@@ -412,6 +412,34 @@ def test_an_update_of_many_rows_writes_in_bulk_and_the_search_sees_every_change(
     assert RecipientChange.objects.count() == proposals
 
 
+def test_a_bulk_update_proposes_no_address_it_did_not_change(taxonomy, monkeypatch):
+    from appointments import recipients
+
+    import_specialists(make_csv(make_row(email="same@praxis.example")))
+    proposed = []
+    monkeypatch.setattr(recipients, "propose", lambda *args, **kwargs: proposed.append(args))
+
+    import_specialists(make_csv(make_row(email="same@praxis.example", new_patients="no")))
+
+    assert proposed == []
+    assert not Specialist.objects.get().accepts_new_patients
+
+
+def test_a_row_that_only_gives_conditions_is_searchable_by_them_and_marked_modified(taxonomy):
+    from directory.models import SpecialistSearch
+
+    import_specialists(make_csv(make_row(conditions="")))
+    before = Specialist.objects.get().modified
+
+    report = import_specialists(make_csv(make_row()))
+
+    assert [r.changes for r in report.results] == [["conditions"]]
+    specialist = Specialist.objects.get()
+    assert specialist.modified > before
+    condition = Condition.objects.get(slug="liver-metastases")
+    assert SpecialistSearch.objects.get(specialist=specialist).condition_ids == [condition.pk]
+
+
 def test_a_bulk_update_still_proposes_a_changed_address(taxonomy):
     from appointments.models import RecipientChange
 

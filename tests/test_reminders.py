@@ -74,6 +74,20 @@ def munich():
     return affiliation.specialist
 
 
+def due_for_a_reminder() -> datetime:
+    """A moment that is, now, at least two and less than four of Munich's working days ago."""
+    now = timezone.now()
+    for days in range(1, 15):
+        then = now - timedelta(days=days)
+        if (
+            reminders.add_working_days(then, 2, "DE", "BY")
+            <= now
+            < reminders.add_working_days(then, 4, "DE", "BY")
+        ):
+            return then
+    raise AssertionError("no such moment")
+
+
 def received(specialist, when, **fields) -> AppointmentRequest:
     fields.setdefault("status", AppointmentRequest.Status.FORWARDED)
     return AppointmentRequest.objects.create(
@@ -182,7 +196,7 @@ def test_an_answered_or_closed_request_is_not_followed_up(munich, client):
 
 
 def test_a_failed_reminder_is_tried_again_by_the_next_run(munich, settings):
-    received(munich, timezone.now() - timedelta(days=4))
+    received(munich, due_for_a_reminder())
     settings.EMAIL_BACKEND = "tests.test_appointments.FailingBackend"
 
     with pytest.raises(CommandError, match="1 follow-up"):
@@ -196,7 +210,7 @@ def test_a_failed_reminder_is_tried_again_by_the_next_run(munich, settings):
 def test_purge_then_remind_leaves_nothing_of_an_expired_request(munich, settings):
     settings.APPOINTMENT_RETENTION_DAYS = 30
     expired = received(munich, timezone.now() - timedelta(days=40))
-    due = received(munich, timezone.now() - timedelta(days=4))
+    due = received(munich, due_for_a_reminder())
 
     call_command("purge_requests")
     call_command("remind_requests")
@@ -208,7 +222,7 @@ def test_purge_then_remind_leaves_nothing_of_an_expired_request(munich, settings
 
 @pytest.mark.django_db(transaction=True)
 def test_a_request_locked_by_another_run_is_skipped_not_sent_twice(munich):
-    request = received(munich, timezone.now() - timedelta(days=4))
+    request = received(munich, due_for_a_reminder())
     locked, release = threading.Event(), threading.Event()
 
     def other_host() -> None:
@@ -238,3 +252,21 @@ def urlsplit_path(body: str) -> str:
 
     (link,) = [word for word in body.split() if "/requests/follow/" in word]
     return urlsplit(link).path.replace("/de/", "/en/", 1)
+
+
+def test_an_escalation_whose_patient_email_fails_is_tried_again_and_told_once(munich, settings):
+    settings.APPOINTMENT_INBOX_EMAIL = "service@atlas.example"
+    request = received(munich, at(4), reminded_at=at(7, 10))
+    settings.EMAIL_BACKEND = "tests.test_appointments.FailingBackend"
+
+    assert reminders.remind(now=at(11, 10))["failed"] == 1
+    request.refresh_from_db()
+    assert request.escalated_at is None
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert reminders.remind(now=at(11, 11))["escalated"] == 1
+    assert reminders.remind(now=at(11, 12))["escalated"] == 0
+    assert [message.to for message in mail.outbox] == [
+        ["maria@example.org"],
+        ["service@atlas.example"],
+    ]

@@ -116,6 +116,16 @@ def test_request_answer_and_accept(live_server, page: Page, specialist, language
     assert request.status == AppointmentRequest.Status.AGREED
     assert mail.outbox[-1].to == ["info@stadtpark.example"]
 
+    # The other kinds of request, sent with errors: their own fields, each error beside its field.
+    for kind in ("second-opinion", "cost-estimate"):
+        page.goto(
+            f"{live_server.url}/{language}/specialists/{specialist.slug}/request/?kind={kind}"
+        )
+        assert_accessible(page)
+        page.get_by_role("button", name=words["send"]).click()
+        expect(page.get_by_role("heading", name=words["check"])).to_be_visible()
+        assert_accessible(page)
+
     page.goto(f"{live_server.url}/{language}/requests/follow/not-a-link/")
     expect(page.get_by_role("heading", level=1)).to_have_text(words["broken"])
     assert_accessible(page)
