@@ -72,6 +72,7 @@ def get(client: Client, url: str) -> int:
         ("/en/clinics/klinikum-nord/", ["page"]),
         ("/sitemap-specialists.xml", ["p"]),
         ("/en/", ["q"]),
+        ("/en/specialists/lena-aurich/request/", ["kind", "condition"]),
     ],
 )
 def test_every_public_parameter_with_every_odd_value(site, written, path, parameters):  # noqa: F811
@@ -93,6 +94,8 @@ def test_odd_path_segments(site, written):  # noqa: F811
             "/de/clinics/{}/request/",
             "/en/conditions/{}/",
             "/en/requests/address/{}/",
+            "/en/requests/answer/{}/",
+            "/de/requests/follow/{}/",
             "/sitemap-{}.xml",
         ):
             get(client, template.format(value or "x"))
@@ -102,8 +105,21 @@ def test_odd_path_segments(site, written):  # noqa: F811
 def test_the_request_form_with_every_odd_value(site, written):  # noqa: F811
     client = Client(raise_request_exception=False)
     url = "/en/specialists/lena-aurich/request/"
-    fields = [*request_form_data(), "unknown"]
-    base = request_form_data(message=f"{SECRET} liver")
+    fields = [
+        *request_form_data(),
+        "kind",
+        "condition",
+        "residence",
+        "insurance_status",
+        "interpreter",
+        "travel_from",
+        "travel_until",
+        "unknown",
+    ]
+    # A cost estimate asks for every field there is.
+    base = request_form_data(
+        message=f"{SECRET} liver", kind="cost-estimate", residence="NL", insurance_status="abroad"
+    )
     for name in fields:
         for value in VALUES:
             body = "&".join(
@@ -114,6 +130,58 @@ def test_the_request_form_with_every_odd_value(site, written):  # noqa: F811
     # Only well-formed requests were stored, with the values the patient sees.
     for stored in AppointmentRequest.objects.all():
         assert "\x00" not in stored.name + stored.message + stored.email
+    assert_nothing_typed_was_logged(written)
+
+
+def test_the_conversation_forms_with_every_odd_value(site, written):  # noqa: F811
+    from appointments import conversation
+
+    client = Client(raise_request_exception=False)
+    request = AppointmentRequest.objects.create(
+        specialist=site.specialist,
+        name="Maria Muster",
+        email="maria@example.org",
+        message="A second opinion, please.",
+        preferred_language="de",
+        site_language="en",
+        consent_at="2026-12-01T10:00:00Z",
+    )
+    practice = f"/en/requests/answer/{conversation.token(request, 'practice')}/"
+    forms = {
+        "proposal": ["first", "second", "third", "note"],
+        "question": ["question"],
+        "decline": ["reason", "colleague"],
+    }
+    for action, fields in forms.items():
+        for name in [*fields, "action"]:
+            for value in VALUES:
+                body = f"action={action}&{name}={value}"
+                if name != "note":
+                    body += f"&note={SECRET}"
+                response = client.post(
+                    practice, body, content_type="application/x-www-form-urlencoded"
+                )
+                assert response.status_code in FINE, (action, name, value[:80])
+                request.refresh_from_db()
+                if request.step:  # a well-formed answer was taken: start again
+                    request.answers.all().delete()
+                    AppointmentRequest.objects.filter(pk=request.pk).update(step=0)
+    patient = f"/en/requests/follow/{conversation.token(request, 'patient')}/"
+    visit = conversation.Visit(request, conversation.Side.PRACTICE, request.step)
+    conversation.answer(visit, "question", text="Which findings?")
+    request.refresh_from_db()
+    patient = f"/en/requests/follow/{conversation.token(request, 'patient')}/"
+    for name in ("choice", "reply", "action"):
+        for value in VALUES:
+            for action in ("accept", "reply"):
+                response = client.post(
+                    patient,
+                    f"action={action}&{name}={value}",
+                    content_type="application/x-www-form-urlencoded",
+                )
+                assert response.status_code in FINE, (name, value[:80])
+    for stored in request.answers.all():
+        assert "\x00" not in stored.text
     assert_nothing_typed_was_logged(written)
 
 
