@@ -237,19 +237,21 @@ class RecipientChangeAdmin(GuardedLookups, admin.ModelAdmin):
 
     list_display = [
         "listing_name",
+        "purpose",
         "email",
         "state",
         "requested_by",
         "requested_at",
         "confirmed_at",
     ]
-    list_filter = ["state", "requested_at"]
+    list_filter = ["state", "purpose", "requested_at"]
     search_fields = ["email", "specialist__family_name", "clinic__name"]
     list_select_related = ["specialist", "clinic", "requested_by"]
     actions = ["approve", "reject", "send_link_again"]
     readonly_fields = [
         "specialist",
         "clinic",
+        "purpose",
         "email",
         "state",
         "requested_by",

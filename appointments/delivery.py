@@ -27,10 +27,15 @@ MAX_COUNTED_ATTEMPTS = 9999
 
 def submit(form: AppointmentRequestForm) -> AppointmentRequest:
     """Store the request in a transaction, with its recipient fixed now (no later change of the
-    listing's address reroutes it); the emails go once it has committed."""
+    listing's address reroutes it): for a patient living in another country than the practice,
+    the clinic's international office when it has a confirmed one. The emails go once it has
+    committed."""
     with transaction.atomic():
         request = form.save(commit=False)
-        request.recipient, _own = recipients.recipient_for(request.target)
+        abroad = bool(request.residence) and request.residence != recipients.practice_country(
+            request.target
+        )
+        request.recipient, _own = recipients.recipient_for(request.target, abroad=abroad)
         request.save()
         transaction.on_commit(lambda: deliver_soon(request.pk), robust=True)
     return request

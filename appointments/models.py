@@ -236,9 +236,11 @@ class Answer(models.Model):
 
 
 class RecipientChangeQuerySet(models.QuerySet):
-    def of(self, listing: "Specialist | Clinic"):
+    def of(self, listing: "Specialist | Clinic", purpose: str = "requests"):
+        """The changes of a listing's address for `purpose`: its requests, or (clinics) those
+        from patients abroad, which go to its international office."""
         field = "specialist" if isinstance(listing, Specialist) else "clinic"
-        return self.filter(**{field: listing})
+        return self.filter(**{field: listing}, purpose=purpose)
 
     def open(self):
         """Changes still waiting for an approval or for the address's confirmation."""
@@ -288,6 +290,14 @@ class RecipientChange(models.Model):
         on_delete=models.CASCADE,
         related_name="recipient_changes",
     )
+
+    class Purpose(models.TextChoices):
+        REQUESTS = "requests", _("Appointment requests")
+        INTERNATIONAL = "international", _("Requests from abroad (international office)")
+
+    purpose = models.CharField(
+        _("for"), max_length=13, choices=Purpose.choices, default=Purpose.REQUESTS
+    )
     email = models.EmailField(_("address"), blank=True, help_text=_("Empty: to the site's inbox."))
     state = models.CharField(_("state"), max_length=12, choices=State.choices)
     requested_by = models.ForeignKey(
@@ -325,14 +335,14 @@ class RecipientChange(models.Model):
                 | models.Q(specialist__isnull=True, clinic__isnull=False),
                 name="recipient_change_one_listing",
             ),
-            # At most one address in force per listing.
+            # At most one address in force per listing and purpose.
             models.UniqueConstraint(
-                fields=["specialist"],
+                fields=["specialist", "purpose"],
                 condition=models.Q(state="confirmed"),
                 name="recipient_in_force_per_specialist",
             ),
             models.UniqueConstraint(
-                fields=["clinic"],
+                fields=["clinic", "purpose"],
                 condition=models.Q(state="confirmed"),
                 name="recipient_in_force_per_clinic",
             ),

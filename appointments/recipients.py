@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from appointments.models import RecipientChange
-from directory.models import Affiliation, Clinic, Specialist, Status
+from directory.models import Affiliation, Clinic, Location, Specialist, Status
 
 logger = logging.getLogger(__name__)
 
@@ -35,19 +35,46 @@ def may_route_requests(user) -> bool:
     return bool(user and user.is_active and user.is_staff and user.has_perm(PERMISSION))
 
 
-def address_in_force(listing: Specialist | Clinic) -> str:
+Purpose = RecipientChange.Purpose
+
+
+def address_in_force(listing: Specialist | Clinic, purpose: str = Purpose.REQUESTS) -> str:
     """The confirmed address of the listing, or "" (its requests go to the site's inbox).
     Runs a query."""
-    return (
-        RecipientChange.objects.of(listing).in_force().values_list("email", flat=True).first() or ""
-    )
+    changes = RecipientChange.objects.of(listing, purpose).in_force()
+    return changes.values_list("email", flat=True).first() or ""
 
 
-def recipient_for(target: Specialist | Clinic) -> tuple[str, bool]:
+def international_office_for(target: Specialist | Clinic) -> str:
+    """The confirmed international office of the clinic (a specialist's: of the published
+    clinics they work at, primary first), or "". One query."""
+    offices = RecipientChange.objects.in_force().exclude(email="")
+    offices = offices.filter(purpose=Purpose.INTERNATIONAL, clinic__status=Status.PUBLISHED)
+    if isinstance(target, Specialist):
+        affiliations = Affiliation.objects.filter(specialist=target, clinic=OuterRef("clinic"))
+        offices = (
+            offices.filter(Exists(affiliations))
+            .annotate(
+                primary=Exists(affiliations.filter(is_primary=True)),
+                first=Subquery(affiliations.order_by("id").values("id")[:1]),
+            )
+            .order_by("-primary", "first")
+        )
+    else:
+        offices = offices.filter(clinic=target)
+    return offices.values_list("email", flat=True).first() or ""
+
+
+def recipient_for(target: Specialist | Clinic, *, abroad: bool = False) -> tuple[str, bool]:
     """Where a new request to `target` goes, and whether that is the practice's own address (not
-    the site's inbox): the listing's confirmed address, else (for a specialist) that of a
-    published clinic they work at, primary first, else APPOINTMENT_INBOX_EMAIL. One query."""
+    the site's inbox): for a patient living abroad, the confirmed international office of the
+    clinic first; then the listing's confirmed address, else (for a specialist) that of a
+    published clinic they work at, primary first, else APPOINTMENT_INBOX_EMAIL. One or two
+    queries."""
+    if abroad and (office := international_office_for(target)):
+        return office, True
     in_force = RecipientChange.objects.in_force().exclude(email="")
+    in_force = in_force.filter(purpose=Purpose.REQUESTS)
     if isinstance(target, Specialist):
         affiliations = Affiliation.objects.filter(
             specialist=target, clinic=OuterRef("clinic"), clinic__status=Status.PUBLISHED
@@ -81,18 +108,28 @@ def _log(listing, user, message: str) -> None:
     )
 
 
+def _what(change: RecipientChange) -> str:
+    """How the admin history names the address (in English, as Django's own entries)."""
+    if change.purpose == Purpose.INTERNATIONAL:
+        return "International office address for requests from abroad"
+    return "Appointment request address"
+
+
 def _same(one: str, other: str) -> bool:
     return one.strip().casefold() == other.strip().casefold()
 
 
 @transaction.atomic
-def propose(listing: Specialist | Clinic, email: str, *, by=None) -> RecipientChange | None:
-    """The listing's address was set to `email` (by `by`, or by a command when None). Opens a
-    change unless that address is already in force or waiting; withdraws changes to other
-    addresses that were still waiting. An empty address takes effect at once: requests then go
-    to the site's inbox, which exposes nothing. Idempotent."""
+def propose(
+    listing: Specialist | Clinic, email: str, *, by=None, purpose: str = Purpose.REQUESTS
+) -> RecipientChange | None:
+    """The listing's address for `purpose` was set to `email` (by `by`, or by a command when
+    None). Opens a change unless that address is already in force or waiting; withdraws changes
+    to other addresses that were still waiting. An empty address takes effect at once: requests
+    then go to the site's inbox (or, from abroad, where the others go), which exposes nothing.
+    Idempotent."""
     email = email.strip()
-    changes = RecipientChange.objects.of(listing).select_for_update()
+    changes = RecipientChange.objects.of(listing, purpose).select_for_update()
     in_force = changes.in_force().first()
     waiting = list(changes.open())
     now = timezone.now()
@@ -109,16 +146,23 @@ def propose(listing: Specialist | Clinic, email: str, *, by=None) -> RecipientCh
     _withdraw(waiting, now)
     field = "specialist" if isinstance(listing, Specialist) else "clinic"
     change = RecipientChange.objects.create(
-        **{field: listing}, email=email, state=State.AWAITING_APPROVAL, requested_by=by
+        **{field: listing},
+        purpose=purpose,
+        email=email,
+        state=State.AWAITING_APPROVAL,
+        requested_by=by,
     )
     if not email:
         # Back to the site's inbox: nothing to confirm.
         _supersede(in_force, now)
         change.state, change.confirmed_at = State.CONFIRMED, now
         change.save(update_fields=["state", "confirmed_at"])
-        _log(listing, by, "Appointment requests now go to the site's inbox.")
+        if purpose == Purpose.INTERNATIONAL:
+            _log(listing, by, "Requests from abroad now go where the clinic's others go.")
+        else:
+            _log(listing, by, "Appointment requests now go to the site's inbox.")
         return change
-    _log(listing, by, f"Appointment request address {email} proposed.")
+    _log(listing, by, f"{_what(change)} {email} proposed.")
     if may_route_requests(by):
         approve(change, by=by)
     return change
@@ -150,7 +194,7 @@ def approve(change: RecipientChange, *, by) -> None:
         timezone.now(),
     )
     change.save(update_fields=["state", "approved_by", "approved_at"])
-    _log(change.listing, by, f"Appointment request address {change.email} approved.")
+    _log(change.listing, by, f"{_what(change)} {change.email} approved.")
     transaction.on_commit(lambda: send_confirmation(change.pk), robust=True)
 
 
@@ -162,7 +206,7 @@ def reject(change: RecipientChange, *, by) -> None:
         return
     change.state, change.closed_at = State.REJECTED, timezone.now()
     change.save(update_fields=["state", "closed_at"])
-    _log(change.listing, by, f"Appointment request address {change.email} rejected.")
+    _log(change.listing, by, f"{_what(change)} {change.email} rejected.")
 
 
 def confirmation_token(change: RecipientChange) -> str:
@@ -188,7 +232,7 @@ def confirm(change: RecipientChange) -> bool:
     """The address's owner confirmed it: it is in force from now on, the one before is
     superseded. False when the change was not waiting for that (confirmed already, rejected,
     withdrawn)."""
-    changes = RecipientChange.objects.of(change.listing).select_for_update()
+    changes = RecipientChange.objects.of(change.listing, change.purpose).select_for_update()
     current = changes.get(pk=change.pk)
     if current.state != State.AWAITING_CONFIRMATION:
         return False
@@ -199,7 +243,7 @@ def confirm(change: RecipientChange) -> bool:
     _log(
         current.listing,
         current.approved_by or current.requested_by,
-        f"Appointment request address {current.email} confirmed by its owner.",
+        f"{_what(current)} {current.email} confirmed by its owner.",
     )
     return True
 
@@ -230,7 +274,7 @@ def send_confirmation(change_id: int) -> None:
             link=link,
             days=settings.RECIPIENT_CONFIRMATION_DAYS,
         ).send()
-        if old := address_in_force(change.listing):
+        if old := address_in_force(change.listing, change.purpose):
             _mail("address_notice", change, old).send()
     except Exception as error:  # any backend failure: staff can send the link again
         logger.warning(
@@ -252,6 +296,18 @@ CANTON_LANGUAGES = {
     "VS": "fr",
     "TI": "it",
 }
+
+
+def practice_country(listing: Specialist | Clinic) -> str:
+    """The country of the listing's primary location (a specialist's primary affiliation, a
+    clinic's first location), or "". A query."""
+    if isinstance(listing, Specialist):
+        locations = Location.objects.filter(affiliations__specialist=listing).order_by(
+            "-affiliations__is_primary", "affiliations__id"
+        )
+    else:
+        locations = listing.locations.order_by("id")
+    return locations.values_list("country", flat=True).first() or ""
 
 
 def practice_language(listing: Specialist | Clinic) -> str:

@@ -163,8 +163,28 @@ def image_preview(renditions: list[dict], alt: str):
     )
 
 
+class ClinicAdminForm(forms.ModelForm):
+    international_languages = forms.MultipleChoiceField(
+        label=_("languages of the international office"),
+        choices=language_choices,
+        widget=FilteredSelectMultiple(_("languages"), is_stacked=False),
+        required=False,
+    )
+    international_services = forms.MultipleChoiceField(
+        label=_("services of the international office"),
+        choices=Clinic.InternationalService.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = Clinic
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose the fields
+
+
 @admin.register(Clinic)
 class ClinicAdmin(PublishableAdmin):
+    form = ClinicAdminForm
     list_display = ["name", "kind", "status", "last_verified", "needs_review", "modified"]
     list_filter = ["status", NotVerifiedFilter, "kind", "needs_review", "locations__country"]
     search_fields = ["name", "slug", "locations__city"]
@@ -176,6 +196,17 @@ class ClinicAdmin(PublishableAdmin):
         (None, {"fields": ["name", "slug", "kind", "parent", "status", "last_verified"]}),
         (_("Description"), {"fields": [("description_en", "description_de")]}),
         (_("Contact"), {"fields": ["website", "phone", "email", "correspondence_language"]}),
+        (
+            _("International office"),
+            {
+                "fields": [
+                    "international_contact",
+                    ("international_email", "international_phone"),
+                    "international_languages",
+                    "international_services",
+                ]
+            },
+        ),
         (
             _("Logo and certifications"),
             {

@@ -422,6 +422,45 @@ class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
         help_text=_("One per line, e.g. a certified cancer centre."),
     )
 
+    class InternationalService(models.TextChoices):
+        COST_ESTIMATES = "cost-estimates", _("Cost estimates")
+        VISA_LETTERS = "visa-letters", _("Letters for a visa")
+        INTERPRETERS = "interpreters", _("Interpreters")
+        ACCOMMODATION = "accommodation", _("Help with accommodation")
+        TRANSFERS = "transfers", _("Transfers from the airport or station")
+
+    # The international office: for patients from abroad (its address receives their requests
+    # once confirmed, as the clinic's own does; appointments/recipients.py).
+    international_contact = models.CharField(
+        _("international office"),
+        max_length=200,
+        blank=True,
+        help_text=_("Its name or contact person, e.g. International Patient Office."),
+    )
+    international_email = models.EmailField(
+        _("international office email"),
+        blank=True,
+        help_text=_(
+            "Requests from patients living abroad go here once staff with the appointment-request "
+            "permission have approved it and its owner has confirmed it."
+        ),
+    )
+    international_phone = models.CharField(
+        _("international office phone"), max_length=40, blank=True
+    )
+    international_languages = ArrayField(
+        models.CharField(max_length=2),
+        verbose_name=_("languages of the international office"),
+        default=list,
+        blank=True,
+    )
+    international_services = ArrayField(
+        models.CharField(max_length=16, choices=InternationalService.choices),
+        verbose_name=_("services of the international office"),
+        default=list,
+        blank=True,
+    )
+
     objects = PublishableQuerySet.as_manager()
 
     class Meta:
@@ -459,6 +498,21 @@ class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
     @property
     def logo_renditions(self) -> list[dict]:
         return renditions(self.logo, self.image_fields["logo"])
+
+    @property
+    def has_international_office(self) -> bool:
+        return bool(
+            self.international_contact or self.international_phone or self.international_email
+        )
+
+    @property
+    def international_service_labels(self) -> list[str]:
+        labels = dict(self.InternationalService.choices)
+        return [str(labels[code]) for code in self.international_services if code in labels]
+
+    @property
+    def international_language_labels(self) -> list[str]:
+        return [language_name(code) for code in self.international_languages]
 
 
 # How far a postcode area's middle may lie from the town named with it and still be taken as

@@ -89,6 +89,9 @@ def test_public_pages_are_valid_html(client, site, tmp_path, settings):  # noqa:
         specialist__slug="mia-portrait",
         specialist__photo=picture_upload(),
         location__clinic__slug="logo-klinik",
+        location__clinic__international_contact="International Office",
+        location__clinic__international_languages=["en", "ar"],
+        location__clinic__international_services=["cost-estimates", "interpreters"],
         location__clinic__logo=picture_upload("PNG", "RGBA", "logo.png"),
     )
     files = []

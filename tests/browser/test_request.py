@@ -54,6 +54,10 @@ def specialist(db):
         specialist__memberships="German Society of Surgery",
         location__clinic__name="Klinikum Stadtpark",
         location__clinic__email="info@stadtpark.example",
+        location__clinic__international_contact="International Office",
+        location__clinic__international_phone="+49 30 5555",
+        location__clinic__international_languages=["en", "ar"],
+        location__clinic__international_services=["cost-estimates", "visa-letters"],
         location__opening_hours_en="Mon–Fri 8–16",
         location__opening_hours_de="Mo–Fr 8–16",
     )
