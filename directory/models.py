@@ -16,7 +16,7 @@ from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import F, Func
+from django.db.models import F, Func, Value
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
@@ -435,29 +435,33 @@ class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
         _("international office"),
         max_length=200,
         blank=True,
+        db_default="",
         help_text=_("Its name or contact person, e.g. International Patient Office."),
     )
     international_email = models.EmailField(
         _("international office email"),
         blank=True,
+        db_default="",
         help_text=_(
             "Requests from patients living abroad go here once staff with the appointment-request "
             "permission have approved it and its owner has confirmed it."
         ),
     )
     international_phone = models.CharField(
-        _("international office phone"), max_length=40, blank=True
+        _("international office phone"), max_length=40, blank=True, db_default=""
     )
     international_languages = ArrayField(
         models.CharField(max_length=2),
         verbose_name=_("languages of the international office"),
         default=list,
+        db_default=Value([], output_field=ArrayField(models.CharField(max_length=2))),
         blank=True,
     )
     international_services = ArrayField(
         models.CharField(max_length=16, choices=InternationalService.choices),
         verbose_name=_("services of the international office"),
         default=list,
+        db_default=Value([], output_field=ArrayField(models.CharField(max_length=16))),
         blank=True,
     )
 
