@@ -204,25 +204,29 @@ def notify_soon(answer_id: int) -> None:
     run_soon(notify, answer_id, f"answer-{answer_id}")
 
 
-def _message(entry: Answer) -> EmailMessage:
-    """The email to the side that did not write `entry`: what happened and the link, nothing
-    of what was written."""
-    request = entry.request
-    to_side = Side.PATIENT if entry.side == Side.PRACTICE else Side.PRACTICE
-    address = request.email if to_side == Side.PATIENT else request.recipient
-    with translation.override(language_of(request, to_side)):
+def message(request: AppointmentRequest, side: str, template: str, **extra) -> EmailMessage:
+    """An email to `side` about the request, in its language, from
+    appointments/email/<template>.txt and <template>_subject.txt, with a fresh link to the
+    side's page (`link`, valid for `days`), the request and its listing."""
+    with translation.override(language_of(request, side)):
         context = {
             "request": request,
             "target": request.target,
-            "entry": entry,
-            "link": link(request, to_side),
+            "link": link(request, side),
             "days": settings.APPOINTMENT_LINK_DAYS,
+            **extra,
         }
-        subject = render_to_string(
-            f"appointments/email/{to_side}_answer_subject.txt", context
-        ).strip()
-        body = render_to_string(f"appointments/email/{to_side}_answer.txt", context)
-    return EmailMessage(subject, body, to=[address])
+        subject = render_to_string(f"appointments/email/{template}_subject.txt", context)
+        body = render_to_string(f"appointments/email/{template}.txt", context)
+    address = request.email if side == Side.PATIENT else request.recipient
+    return EmailMessage(subject.strip(), body, to=[address])
+
+
+def _message(entry: Answer) -> EmailMessage:
+    """The email to the side that did not write `entry`: what happened and the link, nothing
+    of what was written."""
+    to_side = Side.PATIENT if entry.side == Side.PRACTICE else Side.PRACTICE
+    return message(entry.request, to_side, f"{to_side}_answer", entry=entry)
 
 
 def notify(answer_id: int) -> str:
@@ -262,14 +266,4 @@ def revoke(request: AppointmentRequest, side: str) -> None:
 def send_link(request: AppointmentRequest, side: str) -> None:
     """Mail `side` a new link to the request (after a revocation, or when an email was lost).
     Raises the mail backend's error."""
-    with translation.override(language_of(request, side)):
-        context = {
-            "request": request,
-            "target": request.target,
-            "link": link(request, side),
-            "days": settings.APPOINTMENT_LINK_DAYS,
-        }
-        subject = render_to_string("appointments/email/new_link_subject.txt", context).strip()
-        body = render_to_string(f"appointments/email/{side}_new_link.txt", context)
-    address = request.email if side == Side.PATIENT else request.recipient
-    EmailMessage(subject, body, to=[address]).send()
+    message(request, side, f"{side}_new_link").send()

@@ -12,8 +12,7 @@ import threading
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import DatabaseError, connections, transaction
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from appointments import conversation, recipients
 from appointments.forms import AppointmentRequestForm
@@ -67,34 +66,16 @@ def run_soon(send, pk: int, name: str) -> threading.Thread | None:
     return thread
 
 
-def _practice_message(request: AppointmentRequest, address: str) -> EmailMessage:
+def _practice_message(request: AppointmentRequest) -> EmailMessage:
     """The practice's notification, in the practice's language (recipients.practice_language):
     that a request arrived, and the link to read and answer it. No health data: not even the
     patient's name or address (the practice sees them behind the link)."""
-    with translation.override(conversation.language_of(request, conversation.Side.PRACTICE)):
-        context = {
-            "request": request,
-            "target": request.target,
-            "link": conversation.link(request, conversation.Side.PRACTICE),
-            "days": settings.APPOINTMENT_LINK_DAYS,
-        }
-        subject = render_to_string("appointments/email/practice_subject.txt", context).strip()
-        body = render_to_string("appointments/email/practice.txt", context)
-    return EmailMessage(subject, body, to=[address])
+    return conversation.message(request, conversation.Side.PRACTICE, "practice")
 
 
 def _patient_message(request: AppointmentRequest) -> EmailMessage:
     """The patient's confirmation, with the link to follow the request."""
-    with translation.override(conversation.language_of(request, conversation.Side.PATIENT)):
-        context = {
-            "request": request,
-            "target": request.target,
-            "link": conversation.link(request, conversation.Side.PATIENT),
-            "days": settings.APPOINTMENT_LINK_DAYS,
-        }
-        subject = render_to_string("appointments/email/patient_subject.txt", context).strip()
-        body = render_to_string("appointments/email/patient.txt", context)
-    return EmailMessage(subject, body, to=[request.email])
+    return conversation.message(request, conversation.Side.PATIENT, "patient")
 
 
 class Delivery:
@@ -126,7 +107,7 @@ def deliver(request_id: int) -> str:
             if request.practice_notified_at is None:
                 if not request.recipient:  # stored before recipients were fixed on arrival
                     request.recipient, _own = recipients.recipient_for(request.target)
-                _practice_message(request, request.recipient).send()
+                _practice_message(request).send()
                 request.practice_notified_at = now
                 own = request.recipient != settings.APPOINTMENT_INBOX_EMAIL
                 if own and request.status == AppointmentRequest.Status.NEW:

@@ -298,16 +298,22 @@ CANTON_LANGUAGES = {
 }
 
 
-def practice_country(listing: Specialist | Clinic) -> str:
-    """The country of the listing's primary location (a specialist's primary affiliation, a
-    clinic's first location), or "". A query."""
+def primary_location(listing: Specialist | Clinic) -> Location | None:
+    """The listing's primary location (a specialist's primary affiliation's, a clinic's first),
+    with its gazetteer place. A query."""
     if isinstance(listing, Specialist):
         locations = Location.objects.filter(affiliations__specialist=listing).order_by(
             "-affiliations__is_primary", "affiliations__id"
         )
     else:
         locations = listing.locations.order_by("id")
-    return locations.values_list("country", flat=True).first() or ""
+    return locations.select_related("place").first()
+
+
+def practice_country(listing: Specialist | Clinic) -> str:
+    """The country of the listing's primary location, or "". A query."""
+    location = primary_location(listing)
+    return location.country if location is not None else ""
 
 
 def practice_language(listing: Specialist | Clinic) -> str:

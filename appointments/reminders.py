@@ -24,7 +24,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from appointments import conversation
+from appointments import conversation, recipients
 from appointments.models import Answer, AppointmentRequest
 from directory.models import Clinic, Specialist
 
@@ -108,17 +108,8 @@ def _same_time_next_day(moment: datetime) -> datetime:
 
 def practice_calendar(target: Specialist | Clinic) -> tuple[str, str | None]:
     """The country and subdivision whose days off the practice keeps: those of its primary
-    location (a specialist's primary affiliation, a clinic's first location). Germany's when
-    unknown."""
-    if isinstance(target, Specialist):
-        affiliation = (
-            target.affiliations.select_related("location__place")
-            .order_by("-is_primary", "id")
-            .first()
-        )
-        location = affiliation.location if affiliation else None
-    else:
-        location = target.locations.select_related("place").order_by("id").first()
+    location. Germany's when unknown."""
+    location = recipients.primary_location(target)
     if location is None:
         return "DE", None
     region = location.place.region if location.place else ""
@@ -162,14 +153,14 @@ def _follow_up(pk: int, now: datetime) -> str | None:
             if now >= add_working_days(request.created, ESCALATE_AFTER, country, subdiv):
                 # The patient first: until they are told, nothing is recorded and the next run
                 # tries again; the service's notice is not repeated (its list shows the request).
-                _mail(request, conversation.Side.PATIENT, "escalated").send()
+                _mail(request, conversation.Side.PATIENT, "patient_escalated").send()
                 request.escalated_at = now
                 request.save(update_fields=["escalated_at"])
                 _tell_the_service(request)
                 return "escalated"
             due = add_working_days(request.created, REMIND_AFTER, country, subdiv)
             if request.reminded_at is None and now >= due:
-                _mail(request, conversation.Side.PRACTICE, "reminder").send()
+                _mail(request, conversation.Side.PRACTICE, "practice_reminder").send()
                 request.reminded_at = now
                 request.save(update_fields=["reminded_at"])
                 return "reminded"
@@ -205,21 +196,9 @@ def _tell_the_service(request: AppointmentRequest) -> None:
 
 
 def _mail(request: AppointmentRequest, side: str, template: str) -> EmailMessage:
-    with translation.override(conversation.language_of(request, side)):
-        context = {
-            "request": request,
-            "target": request.target,
-            "link": conversation.link(request, side),
-            "link_days": settings.APPOINTMENT_LINK_DAYS,
-            "remind_after": REMIND_AFTER,
-            "escalate_after": ESCALATE_AFTER,
-        }
-        subject = render_to_string(
-            f"appointments/email/{side}_{template}_subject.txt", context
-        ).strip()
-        body = render_to_string(f"appointments/email/{side}_{template}.txt", context)
-    address = request.email if side == conversation.Side.PATIENT else request.recipient
-    return EmailMessage(subject, body, to=[address])
+    return conversation.message(
+        request, side, template, remind_after=REMIND_AFTER, escalate_after=ESCALATE_AFTER
+    )
 
 
 NEARBY_KM = 50

@@ -236,7 +236,7 @@ class Command(BaseCommand):
             "p50_ms": round(percentile(times, 50), 1),
             "p95_ms": round(p95, 1),
             "queries": len(queries),
-            "within_budget": p95 <= budget and len(queries) <= MAX_QUERIES,
+            "within_budget": round(p95, 1) <= budget and len(queries) <= MAX_QUERIES,
         }
 
     def _after_a_change(self, client, url: str) -> float:
