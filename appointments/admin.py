@@ -4,6 +4,8 @@ appointment-request permissions see either."""
 import logging
 
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -106,8 +108,10 @@ class AppointmentRequestAdmin(GuardedLookups, LoggedChanges, admin.ModelAdmin):
         ("recipient", "practice_notified_at", "patient_notified_at", "failed_attempts"),
         ("read_at", "reminded_at", "escalated_at"),
         ("step", "practice_links", "patient_links"),
+        "sent_with",
     ]
     readonly_fields = [
+        "sent_with",
         "kind",
         "condition",
         "residence",
@@ -148,6 +152,25 @@ class AppointmentRequestAdmin(GuardedLookups, LoggedChanges, admin.ModelAdmin):
     @admin.display(description=_("to"))
     def target_link(self, obj: AppointmentRequest) -> str:
         return str(obj.target)
+
+    @admin.display(description=_("sent together with"))
+    def sent_with(self, obj: AppointmentRequest) -> str:
+        """The other requests of a second opinion sent to several specialists, linked."""
+        others = [each for each in obj.sent_together() if each.pk != obj.pk]
+        if not others:
+            return "–"
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a> ({})',
+            (
+                (
+                    reverse("admin:appointments_appointmentrequest_change", args=[each.pk]),
+                    str(each),
+                    str(each.target),
+                )
+                for each in others
+            ),
+        )
 
     @admin.display(description=_("emails sent"), boolean=True)
     def emails_sent(self, obj: AppointmentRequest) -> bool:

@@ -257,9 +257,13 @@ def notify(answer_id: int) -> str:
 
 
 def revoke(request: AppointmentRequest, side: str) -> None:
-    """Every link sent to `side` so far stops working."""
+    """Every link sent to `side` so far stops working. The patient's links of a second opinion
+    sent to several specialists open all of them, so all of them stop."""
     field = VERSION_FIELDS[side]
-    AppointmentRequest.objects.filter(pk=request.pk).update(**{field: F(field) + 1})
+    requests = AppointmentRequest.objects.filter(pk=request.pk)
+    if side == Side.PATIENT and request.together is not None:
+        requests = AppointmentRequest.objects.filter(together=request.together)
+    requests.update(**{field: F(field) + 1})
     request.refresh_from_db(fields=[field])
 
 

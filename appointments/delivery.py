@@ -8,6 +8,8 @@ number and the kind of failure only.
 
 import logging
 import threading
+import uuid
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -24,20 +26,52 @@ logger = logging.getLogger(__name__)
 MAX_COUNTED_ATTEMPTS = 9999
 
 
+# What the further recipients of a second opinion get of the patient's request: all of it.
+SHARED_FIELDS = [
+    "kind",
+    "condition",
+    "residence",
+    "insurance_status",
+    "interpreter",
+    "travel_from",
+    "travel_until",
+    "name",
+    "email",
+    "phone",
+    "message",
+    "preferred_language",
+    "site_language",
+    "consent_at",
+    "created",
+]
+
+
 def submit(form: AppointmentRequestForm) -> AppointmentRequest:
     """Store the request in a transaction, with its recipient fixed now (no later change of the
     listing's address reroutes it): for a patient living in another country than the practice,
-    the clinic's international office when it has a confirmed one. The emails go once it has
-    committed."""
+    the clinic's international office when it has a confirmed one. A second opinion for several
+    specialists (`form.together`) becomes one request each, sent together. The emails go once
+    it has committed. Returns the (first) request."""
     with transaction.atomic():
         request = form.save(commit=False)
-        abroad = bool(request.residence) and request.residence != recipients.practice_country(
-            request.target
-        )
-        request.recipient, _own = recipients.recipient_for(request.target, abroad=abroad)
-        request.save()
-        transaction.on_commit(lambda: deliver_soon(request.pk), robust=True)
+        made = [request]
+        if form.together:
+            request.together = uuid.uuid4()
+            for person in form.together:
+                shared = {name: getattr(request, name) for name in SHARED_FIELDS}
+                made.append(AppointmentRequest(specialist=person, together=request.together, **shared))
+        for each in made:
+            _route(each)
+            each.save()
+            transaction.on_commit(partial(deliver_soon, each.pk), robust=True)
     return request
+
+
+def _route(request: AppointmentRequest) -> None:
+    abroad = bool(request.residence) and request.residence != recipients.practice_country(
+        request.target
+    )
+    request.recipient, _own = recipients.recipient_for(request.target, abroad=abroad)
 
 
 def deliver_soon(request_id: int) -> threading.Thread | None:
@@ -73,9 +107,11 @@ def _practice_message(request: AppointmentRequest) -> EmailMessage:
     return conversation.message(request, conversation.Side.PRACTICE, "practice")
 
 
-def _patient_message(request: AppointmentRequest) -> EmailMessage:
-    """The patient's confirmation, with the link to follow the request."""
-    return conversation.message(request, conversation.Side.PATIENT, "patient")
+def _patient_message(request: AppointmentRequest, together: list) -> EmailMessage:
+    """The patient's confirmation, with the link to follow the request: one for a second
+    opinion sent to several specialists, naming each."""
+    targets = [each.target for each in together]
+    return conversation.message(request, conversation.Side.PATIENT, "patient", targets=targets)
 
 
 class Delivery:
@@ -113,7 +149,9 @@ def deliver(request_id: int) -> str:
                 if own and request.status == AppointmentRequest.Status.NEW:
                     request.status = AppointmentRequest.Status.FORWARDED
             if request.patient_notified_at is None:
-                _patient_message(request).send()
+                together = request.sent_together()
+                if together[0].pk == request.pk:  # the first one's confirmation names them all
+                    _patient_message(request, together).send()
                 request.patient_notified_at = now
         except Exception as error:  # any backend failure: keep the request for a retry
             request.failed_attempts = min(request.failed_attempts + 1, MAX_COUNTED_ATTEMPTS)

@@ -36,6 +36,10 @@ KIND_REQUIRED = {
     Kind.COST_ESTIMATE: {"residence", "insurance_status"},
 }
 DATE_INPUT = "%Y-%m-%d"  # what <input type="date"> sends
+# A second opinion may go to this many specialists at once (the listing and up to two more).
+SECOND_OPINION_RECIPIENTS = 3
+# How many specialists for the condition the form offers to add (those chosen are always shown).
+SECOND_OPINION_CHOICES = 12
 
 
 def kind_of(value: str) -> str:
@@ -76,6 +80,25 @@ def conditions_of(target: Specialist | Clinic):
             specialistcondition__specialist__status="published",
         )
     return found.public().distinct().order_by(f"name_{_language()}", "id")
+
+
+def second_opinion_candidates(condition: Condition, target: Specialist | Clinic):
+    """Every published specialist who lists the condition, but the listing asked: whom a second
+    opinion may go to as well. Each has `city`, their primary location's town. Ordered for the
+    form: those for whom the condition comes first in their focus, then those taking new
+    patients, then by name."""
+    from django.db.models import Min, OuterRef, Subquery
+
+    from directory.models import Affiliation
+
+    town = Affiliation.objects.filter(specialist=OuterRef("pk")).order_by("-is_primary", "id")
+    people = Specialist.objects.published().filter(specialistcondition__condition=condition)
+    if isinstance(target, Specialist):
+        people = people.exclude(pk=target.pk)
+    return people.annotate(
+        city=Subquery(town.values("location__city")[:1]),
+        focus=Min("specialistcondition__position"),
+    ).order_by("focus", "-accepts_new_patients", "family_name", "given_name", "id")
 
 
 def _language() -> str:
@@ -120,6 +143,11 @@ class AppointmentRequestForm(forms.ModelForm):
         error_messages={"required": _("Please agree, so that we may pass on your request.")},
     )
     leave_empty = forms.CharField(required=False, label=_("Leave this field empty"))
+    # A second opinion's further recipients (specialists' ids), chosen on the form's page (its
+    # `?also=` links) and sent back hidden, as the consent names them.
+    also = forms.MultipleChoiceField(
+        label=_("Also sent to"), required=False, widget=forms.MultipleHiddenInput
+    )
 
     class Meta:
         model = AppointmentRequest
@@ -152,7 +180,14 @@ class AppointmentRequestForm(forms.ModelForm):
         "insurance_status": _("Please say how you are insured."),
     }
 
-    def __init__(self, *args, target: Specialist | Clinic, kind: str = Kind.APPOINTMENT, **kwargs):
+    def __init__(
+        self,
+        *args,
+        target: Specialist | Clinic,
+        kind: str = Kind.APPOINTMENT,
+        also=(),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.target = target
         self.kind = kind_of(self.data.get("kind", kind) if self.is_bound else kind)
@@ -165,9 +200,22 @@ class AppointmentRequestForm(forms.ModelForm):
         # The page's language if spoken there; else German, the language of most practices.
         fallback = "de" if "de" in codes else self.fields["preferred_language"].choices[0][0]
         self.fields["preferred_language"].initial = current if current in codes else fallback
-        self.fields["consent"].label = consent_text(target)
         # One query; the choices are slugs, as in the form's link (?condition=<slug>).
         self.conditions = {c.slug: c for c in conditions_of(target)}
+        # The further recipients of a second opinion: valid ones only, each once (None: the
+        # choice asked for is not possible, and the form says why).
+        self.together: list[Specialist] | None = []
+        if self.kind == Kind.SECOND_OPINION:
+            wanted = self.data.getlist("also") if self.is_bound else list(also)
+            slug = self.data.get("condition") if self.is_bound else self.initial.get("condition")
+            self.together = self._recipients(wanted, self.conditions.get(slug or ""))
+            # What was sent is checked above (clean_also says why it cannot be), not as choices.
+            self.fields["also"].choices = [(value, value) for value in map(str, wanted)]
+        else:
+            del self.fields["also"]
+        if not self.is_bound and self.together:
+            self.initial["also"] = [str(p.pk) for p in self.together or ()]
+        self.fields["consent"].label = consent_text(target, *(self.together or ()))
         self.fields["condition"].choices = [
             ("", _("Other, or not sure")),
             *((slug, str(c)) for slug, c in self.conditions.items()),
@@ -192,6 +240,36 @@ class AppointmentRequestForm(forms.ModelForm):
                 continue
             self.fields[name].required = True
             self.fields[name].error_messages["required"] = self.REQUIRED_MESSAGES[name]
+
+    def _recipients(self, wanted, condition: Condition | None) -> list[Specialist] | None:
+        """The specialists `wanted` (ids, as sent) if each may receive this second opinion as
+        well: published, listing the condition, not the listing asked, at most two more."""
+        ids = []
+        for value in filter(None, wanted):
+            if not str(value).isdigit() or len(str(value)) > 18:
+                return None
+            if int(value) not in ids:
+                ids.append(int(value))
+        if not ids:
+            return []
+        if condition is None or len(ids) > SECOND_OPINION_RECIPIENTS - 1:
+            return None
+        found = {p.pk: p for p in second_opinion_candidates(condition, self.target).filter(pk__in=ids)}
+        if len(found) != len(ids):
+            return None
+        return [found[pk] for pk in ids]
+
+    def clean_also(self):
+        if self.together is None:
+            raise forms.ValidationError(
+                _(
+                    "A second opinion can go to up to %(count)s specialists who treat the "
+                    "condition you chose. Please choose them again."
+                )
+                % {"count": SECOND_OPINION_RECIPIENTS},
+                code="recipients",
+            )
+        return self.together
 
     @property
     def shown_fields(self) -> list:
@@ -234,14 +312,23 @@ class AppointmentRequestForm(forms.ModelForm):
         return request
 
 
-def consent_text(target: Specialist | Clinic) -> str:
+def consent_text(*targets: Specialist | Clinic) -> str:
+    """The consent, naming each recipient of the request."""
     days = settings.APPOINTMENT_RETENTION_DAYS
     return _(
         "I agree that Specialist Atlas stores my request and passes it on to %(name)s so that "
         "they can contact me about an appointment. My request may contain information about my "
         "health. It is deleted after %(days)s days, and I can ask for it to be deleted earlier "
         "at any time."
-    ) % {"name": str(target), "days": days}
+    ) % {"name": names(targets), "days": days}
+
+
+def names(listings) -> str:
+    """"A", "A and B", "A, B and C", in the page's language (Babel's CLDR list patterns)."""
+    from babel.lists import format_list
+
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    return format_list([str(listing) for listing in listings], locale=language.split("-")[0])
 
 
 # --- The conversation after a request (appointments/conversation.py) ---------------------------

@@ -148,6 +148,12 @@ class AppointmentRequest(models.Model):
     patient_links = models.PositiveSmallIntegerField(
         _("patient's links revoked"), default=0, editable=False
     )
+    # A second opinion sent to several specialists at once (up to SECOND_OPINION_RECIPIENTS):
+    # one request each, sharing this value. Each practice answers its own; the patient's page
+    # shows the answers side by side, and the patient's links open all of them.
+    together = models.UUIDField(
+        _("sent together"), null=True, blank=True, editable=False, db_index=True
+    )
 
     objects = AppointmentRequestQuerySet.as_manager()
 
@@ -176,6 +182,17 @@ class AppointmentRequest(models.Model):
     @property
     def target(self) -> "Specialist | Clinic":
         return self.specialist or self.clinic
+
+    def sent_together(self) -> list["AppointmentRequest"]:
+        """The requests sent with this one, itself included, in the order they were made (the
+        first one is the patient's confirmation's); [self] when it was sent alone."""
+        if self.together is None:
+            return [self]
+        return list(
+            AppointmentRequest.objects.filter(together=self.together)
+            .select_related("specialist", "clinic")
+            .order_by("id")
+        )
 
 
 class Answer(models.Model):

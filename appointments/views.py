@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -13,6 +14,8 @@ from django.views.decorators.http import require_http_methods
 from appointments import conversation, delivery, recipients, reminders
 from appointments.forms import (
     AcceptForm,
+    SECOND_OPINION_CHOICES,
+    SECOND_OPINION_RECIPIENTS,
     AppointmentRequestForm,
     DeclineForm,
     ProposalForm,
@@ -21,6 +24,7 @@ from appointments.forms import (
     countries,
     documents_for,
     kind_of,
+    second_opinion_candidates,
 )
 from appointments.models import AppointmentRequest, RecipientChange
 from core import rate_limits
@@ -69,6 +73,7 @@ def appointment_request(request: HttpRequest, slug: str, kind: str) -> HttpRespo
             target=target,
             kind=kind_of(request.GET.get("kind", "")),
             initial={"condition": request.GET.get("condition", "")},
+            also=request.GET.getlist("also")[:SECOND_OPINION_RECIPIENTS],
         )
         context.update(_kind_context(target, form))
     context.update(
@@ -89,11 +94,10 @@ KIND_TITLES = {
 def _kind_context(target, form: AppointmentRequestForm) -> dict:
     """The page's title for the kind of request, links to the other kinds, and the documents
     to have ready for the chosen condition."""
-    if form.is_bound:
-        condition = form.cleaned_data.get("condition") if form.is_valid() else None
-    else:
-        condition = getattr(form, "conditions", {}).get(form.initial.get("condition"))
+    chosen = form.data.get("condition") if form.is_bound else form.initial.get("condition")
+    condition = form.conditions.get(chosen or "")
     return {
+        "chooser": _chooser(target, form, condition),
         "request_kind": form.kind,
         "title": KIND_TITLES[form.kind],
         "other_kinds": [(kind, title) for kind, title in KIND_TITLES.items() if kind != form.kind],
@@ -106,6 +110,27 @@ def _kind_context(target, form: AppointmentRequestForm) -> dict:
     }
 
 
+def _chooser(target, form: AppointmentRequestForm, condition) -> dict | None:
+    """A second opinion's choice of further recipients: the specialists who list the condition
+    (the first SECOND_OPINION_CHOICES, and any chosen already), chosen on the page by a GET form
+    that carries only the condition and their numbers. None for the other kinds."""
+    if form.kind != AppointmentRequest.Kind.SECOND_OPINION:
+        return None
+    chosen = form.together or []
+    candidates = []
+    if condition is not None:
+        candidates = list(second_opinion_candidates(condition, target)[:SECOND_OPINION_CHOICES])
+        candidates += [person for person in chosen if person not in candidates]
+    return {
+        "condition": condition,
+        "conditions": list(form.conditions.values()),
+        "candidates": candidates,
+        "chosen": {person.pk for person in chosen},
+        "more": SECOND_OPINION_RECIPIENTS - 1,
+        "invalid": form.together is None,
+    }
+
+
 @never_cache
 def appointment_sent(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
     """The thank-you page with the request's number (from the signed `r`); nothing of what was
@@ -115,7 +140,13 @@ def appointment_sent(request: HttpRequest, slug: str, kind: str) -> HttpResponse
         number = signing.loads(request.GET.get("r", ""), salt=SENT, max_age=24 * 60 * 60)
     except (signing.BadSignature, ValueError, TypeError):
         number = None
-    context = {"target": target, "kind": kind, "number": number}
+    # A second opinion sent to several specialists: their names and numbers (nothing the
+    # patient wrote).
+    together = []
+    first = AppointmentRequest.objects.filter(pk=number).first() if isinstance(number, int) else None
+    if first is not None and first.together is not None:
+        together = first.sent_together()
+    context = {"target": target, "kind": kind, "number": number, "together": together}
     return render(request, "appointments/request_sent.html", context)
 
 
@@ -234,6 +265,8 @@ def _conversation_page(
                 status = 400
     context = _conversation_context(visit)
     context.update(forms=forms, done=request.GET.get("done", ""), refused=status == 409)
+    if side == conversation.Side.PATIENT and visit.request.together is not None:
+        context["threads"] = _threads(visit, forms)
     return render(request, template, context, status=status)
 
 
@@ -277,12 +310,43 @@ def _patient_forms(visit: conversation.Visit, data) -> dict:
     kind = conversation.Kind
     if not visit.may_act or not conversation.practice_has_answered(visit.request):
         return {}  # the patient answers the practice, once it has written
+    # The requests of a second opinion sent together share a page: each one's fields are
+    # named after it.
+    prefix = f"r{visit.request.pk}" if visit.request.together is not None else None
     forms = {}
     times = conversation.proposed_times(visit.request)
     if times:
-        forms[kind.ACCEPT] = AcceptForm(data, times=times)
-    forms[kind.REPLY] = ReplyForm(data)
+        forms[kind.ACCEPT] = AcceptForm(data, times=times, prefix=prefix)
+    forms[kind.REPLY] = ReplyForm(data, prefix=prefix)
     return forms
+
+
+def _threads(visit: conversation.Visit, forms: dict) -> list[dict]:
+    """A second opinion sent to several specialists, for the patient's page: each request with
+    its answers and its forms, side by side. The patient's link to any of them opens all, so
+    each one's forms post to a link of its own at its current step (acting once, as any link);
+    the one visited keeps the forms just posted, with their errors."""
+    threads = []
+    for member in visit.request.sent_together():
+        answers = list(member.answers.select_related("colleague"))
+        if member.pk == visit.request.pk and visit.may_act:
+            member, action, member_forms = visit.request, "", forms
+        else:
+            current = conversation.Visit(member, conversation.Side.PATIENT, member.step)
+            member_forms = _patient_forms(current, None)
+            action = reverse("appointments:follow", args=[conversation.token(member, current.side)])
+        threads.append(
+            {
+                "request": member,
+                "target": member.target,
+                "answers": answers,
+                "agreed": conversation.agreed_time(member),
+                "practice_answered": any(e.side == conversation.Side.PRACTICE for e in answers),
+                "forms": member_forms,
+                "action": action,
+            }
+        )
+    return threads
 
 
 @sensitive_post_parameters()

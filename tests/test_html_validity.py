@@ -4,6 +4,7 @@ vnu-jar, run on the machine's Java) reads them all in one run."""
 import json
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -67,10 +68,29 @@ def _conversation_pages() -> list[tuple[str, int]]:
     visit = conversation.Visit(request, conversation.Side.PRACTICE, 0)
     soon = timezone.now() + timedelta(days=3)
     conversation.answer(visit, "proposal", times=[soon, soon + timedelta(hours=2)], text="Room 4")
+    # A second opinion sent to two specialists, one of whom has answered: the chooser on the
+    # form and the answers side by side.
+    colleague = AffiliationFactory(specialist__slug="jonas-berg").specialist
+    colleague.conditions.add(*request.specialist.conditions.all())
+    together = uuid.uuid4()
+    AppointmentRequest.objects.filter(pk=request.pk).update(together=together)
+    AppointmentRequest.objects.create(
+        specialist=colleague,
+        together=together,
+        name="Maria Muster",
+        email="maria@example.org",
+        message="A second opinion, please.",
+        preferred_language="de",
+        site_language="en",
+        consent_at=timezone.now(),
+    )
+    chooser = "/{lang}/specialists/lena-aurich/request/?kind=second-opinion"
     return [
         (f"/{{lang}}/requests/answer/{conversation.token(request, 'practice')}/", 200),
         (f"/{{lang}}/requests/follow/{conversation.token(request, 'patient')}/", 200),
         ("/{lang}/requests/follow/not-a-link/", 400),
+        (f"{chooser}&condition=liver-metastases", 200),
+        (f"{chooser}&condition=liver-metastases&also={colleague.pk}", 200),
     ]
 
 

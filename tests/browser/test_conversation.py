@@ -129,3 +129,64 @@ def test_request_answer_and_accept(live_server, page: Page, specialist, language
     page.goto(f"{live_server.url}/{language}/requests/follow/not-a-link/")
     expect(page.get_by_role("heading", level=1)).to_have_text(words["broken"])
     assert_accessible(page)
+
+
+TOGETHER = {
+    "en": {"update": "Update the recipients", "side_by_side": "The answers side by side"},
+    "de": {"update": "Empfänger aktualisieren", "side_by_side": "Die Antworten nebeneinander"},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_one_second_opinion_to_two_specialists(live_server, page: Page, specialist, language):
+    """The patient adds a second specialist for the condition, sends once, both practices
+    answer, and the patient accepts one of the dates in its column."""
+    from tests.factories import ConditionFactory
+
+    words, more = WORDS[language], TOGETHER[language]
+    condition = ConditionFactory(slug="liver-metastases", name_en="Liver metastases")
+    colleague = AffiliationFactory(
+        specialist__given_name="Jonas",
+        specialist__family_name="Berg",
+        location__clinic__email="info@berg.example",
+    )
+    route_requests_to(colleague.clinic, "info@berg.example")
+    specialist.conditions.add(condition)
+    colleague.specialist.conditions.add(condition)
+    form = f"{live_server.url}/{language}/specialists/{specialist.slug}/request/"
+
+    page.goto(f"{form}?kind=second-opinion&condition=liver-metastases")
+    assert_accessible(page)
+    page.get_by_label(re.compile("Jonas Berg")).check()
+    page.get_by_role("button", name=more["update"]).click()
+    expect(page.get_by_label(words["consent"])).to_be_attached()
+    consent = page.locator("label[for=id_consent]").inner_text()
+    assert "Aurich" in consent and "Berg" in consent
+    assert_accessible(page)
+    page.get_by_label(words["name"]).fill("Maria Muster")
+    page.get_by_label(words["email"]).fill("maria@example.org")
+    page.get_by_label(words["message"]).fill("I would like two opinions.")
+    page.get_by_label(words["consent"]).check()
+    page.get_by_role("button", name=words["send"]).click()
+    by_address = {message.to[0]: message for message in mail.outbox}
+    assert set(by_address) == {"info@stadtpark.example", "info@berg.example", "maria@example.org"}
+    mail.outbox.clear()
+
+    soon = (timezone.localtime() + timedelta(days=4)).strftime("%Y-%m-%dT10:00")
+    for address in ("info@stadtpark.example", "info@berg.example"):
+        page.goto(live_server.url + path_of_link(by_address[address], language))
+        page.get_by_label(words["first"]).fill(soon)
+        page.get_by_role("button", name=words["send_dates"]).click()
+        expect(page.get_by_text(words["sent"])).to_be_visible()
+
+    page.goto(live_server.url + path_of_link(by_address["maria@example.org"], language))
+    expect(page.get_by_role("heading", name=more["side_by_side"])).to_be_visible()
+    assert_accessible(page)
+    column = page.locator(".thread").filter(has_text="Jonas Berg")
+    column.get_by_role("radio").check()
+    column.get_by_role("button", name=words["accept"]).click()
+    expect(page.get_by_text(words["agreed"])).to_be_visible()
+    assert_accessible(page)
+    agreed = AppointmentRequest.objects.get(status=AppointmentRequest.Status.AGREED)
+    assert agreed.specialist == colleague.specialist
+    assert AppointmentRequest.objects.filter(status=AppointmentRequest.Status.ANSWERED).count() == 1
