@@ -59,7 +59,9 @@ def submit(form: AppointmentRequestForm) -> AppointmentRequest:
             request.together = uuid.uuid4()
             for person in form.together:
                 shared = {name: getattr(request, name) for name in SHARED_FIELDS}
-                made.append(AppointmentRequest(specialist=person, together=request.together, **shared))
+                made.append(
+                    AppointmentRequest(specialist=person, together=request.together, **shared)
+                )
         for each in made:
             _route(each)
             each.save()

@@ -254,7 +254,9 @@ class AppointmentRequestForm(forms.ModelForm):
             return []
         if condition is None or len(ids) > SECOND_OPINION_RECIPIENTS - 1:
             return None
-        found = {p.pk: p for p in second_opinion_candidates(condition, self.target).filter(pk__in=ids)}
+        found = {
+            p.pk: p for p in second_opinion_candidates(condition, self.target).filter(pk__in=ids)
+        }
         if len(found) != len(ids):
             return None
         return [found[pk] for pk in ids]
@@ -324,7 +326,7 @@ def consent_text(*targets: Specialist | Clinic) -> str:
 
 
 def names(listings) -> str:
-    """"A", "A and B", "A, B and C", in the page's language (Babel's CLDR list patterns)."""
+    """ "A", "A and B", "A, B and C", in the page's language (Babel's CLDR list patterns)."""
     from babel.lists import format_list
 
     language = translation.get_language() or settings.LANGUAGE_CODE

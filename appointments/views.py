@@ -13,9 +13,9 @@ from django.views.decorators.http import require_http_methods
 
 from appointments import conversation, delivery, recipients, reminders
 from appointments.forms import (
-    AcceptForm,
     SECOND_OPINION_CHOICES,
     SECOND_OPINION_RECIPIENTS,
+    AcceptForm,
     AppointmentRequestForm,
     DeclineForm,
     ProposalForm,
@@ -143,7 +143,9 @@ def appointment_sent(request: HttpRequest, slug: str, kind: str) -> HttpResponse
     # A second opinion sent to several specialists: their names and numbers (nothing the
     # patient wrote).
     together = []
-    first = AppointmentRequest.objects.filter(pk=number).first() if isinstance(number, int) else None
+    first = (
+        AppointmentRequest.objects.filter(pk=number).first() if isinstance(number, int) else None
+    )
     if first is not None and first.together is not None:
         together = first.sent_together()
     context = {"target": target, "kind": kind, "number": number, "together": together}

@@ -140,7 +140,7 @@ def test_one_request_each_one_confirmation_naming_all(
 
 
 @pytest.mark.parametrize(
-    "others, changes",
+    ("others", "changes"),
     [
         (("berg", "cohn", "dorn"), {}),  # three more: four in all
         (("other",), {}),  # does not list the condition
@@ -278,15 +278,11 @@ def test_the_patients_links_are_revoked_together_and_purged_together(
     assert not AppointmentRequest.objects.exists()
 
 
-def test_admin_links_the_requests_sent_together(
-    people, client, django_capture_on_commit_callbacks
-):
+def test_admin_links_the_requests_sent_together(people, client, django_capture_on_commit_callbacks):
     send(client, django_capture_on_commit_callbacks, people, "berg", "cohn")
     first, second, third = AppointmentRequest.objects.order_by("id")
     staff = UserFactory(is_staff=True)
-    staff.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_appointmentrequest"])
-    )
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_appointmentrequest"]))
     client.force_login(staff)
 
     page = client.get(f"/admin/appointments/appointmentrequest/{first.pk}/change/").text
