@@ -4,11 +4,17 @@ from django.utils.translation import gettext_lazy as _
 
 class AppointmentsConfig(AppConfig):
     """Appointment requests and where they go. Health data: the Editors group gets none of these
-    permissions (core/roles.py is not connected here); staff are given them one by one."""
+    permissions; the Patient service group gets them all (core/roles.py), and staff are given
+    that group, or the permissions one by one."""
 
     name = "appointments"
     verbose_name = _("Appointment requests")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from appointments import signals  # noqa: F401  (listings' addresses become proposals)
+        from core.roles import grant_patient_service_permissions
+
+        post_migrate.connect(grant_patient_service_permissions, sender=self)

@@ -74,3 +74,36 @@ def test_load_demo_never_overwrites_an_editors_changes():
         stored = type(entry).objects.filter(pk=entry.pk).values(*values).get()
         assert stored == values, type(entry).__name__
     assert Specialist.objects.count() == specialists
+
+
+def test_the_patient_service_reads_the_inbox_and_editors_do_not(settings, client):
+    """The demo's patient service (service/service, while DEBUG is on) opens the requests, the
+    addresses they go to and the listings (read only); the demo editor gets none of them."""
+    from core.roles import PATIENT_SERVICE_GROUP
+
+    settings.DEBUG = True
+    call_command("load_demo")
+    service = get_user_model().objects.get(username="service")
+    assert service.check_password("service")
+    assert service.is_staff
+    assert not service.is_superuser
+    assert service.groups.filter(name=PATIENT_SERVICE_GROUP).exists()
+
+    client.force_login(service)
+    assert client.get("/admin/appointments/appointmentrequest/").status_code == 200
+    assert client.get("/admin/appointments/recipientchange/").status_code == 200
+    assert client.get("/admin/directory/specialist/").status_code == 200
+    assert not service.has_perm("directory.change_specialist")
+    assert client.get("/admin/content/article/").status_code == 403
+    assert client.get("/admin/auth/user/").status_code == 403
+
+    client.force_login(get_user_model().objects.get(username="editor"))
+    assert client.get("/admin/appointments/appointmentrequest/").status_code == 403
+
+
+def test_load_demo_creates_no_patient_service_account_in_production(settings):
+    settings.DEBUG = False
+
+    call_command("load_demo")
+
+    assert not get_user_model().objects.filter(username="service").exists()

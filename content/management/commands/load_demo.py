@@ -5,15 +5,17 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from content.demo import load_demo_articles, load_demo_pages
-from core.roles import EDITORS_GROUP
+from core.roles import EDITORS_GROUP, PATIENT_SERVICE_GROUP
 from directory.demo import load_demo_directory
 
-DEMO_EDITOR = "editor"
+# The demo accounts (while DEBUG is on only): user name and password alike, and their group.
+DEMO_USERS = {"editor": EDITORS_GROUP, "service": PATIENT_SERVICE_GROUP}
 
 
 class Command(BaseCommand):
     help = (
-        "Load the demo data set and, while DEBUG is on, the demo editor (editor/editor). "
+        "Load the demo data set and, while DEBUG is on, the demo editor (editor/editor) and "
+        "the demo patient service (service/service). "
         "Idempotent: running it again changes nothing."
     )
 
@@ -27,16 +29,17 @@ class Command(BaseCommand):
                 "Demo data added: " + ", ".join(f"{count} {kind}" for kind, count in added.items())
             )
         if settings.DEBUG:
-            self.ensure_demo_editor()
+            for username, group in DEMO_USERS.items():
+                self.ensure_demo_user(username, group)
 
-    def ensure_demo_editor(self) -> None:
+    def ensure_demo_user(self, username: str, group: str) -> None:
         user, created = get_user_model().objects.get_or_create(
-            username=DEMO_EDITOR, defaults={"is_staff": True}
+            username=username, defaults={"is_staff": True}
         )
-        if created or not user.check_password(DEMO_EDITOR):
-            user.set_password(DEMO_EDITOR)
+        if created or not user.check_password(username):
+            user.set_password(username)
             user.is_staff = True
             user.save()
-        user.groups.add(Group.objects.get(name=EDITORS_GROUP))
+        user.groups.add(Group.objects.get(name=group))
         if created:
-            self.stdout.write(f"Created the demo editor {DEMO_EDITOR!r}.")
+            self.stdout.write(f"Created the demo user {username!r} ({group}).")
