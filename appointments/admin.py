@@ -206,9 +206,17 @@ class AppointmentRequestAdmin(GuardedLookups, LoggedChanges, admin.ModelAdmin):
 
     def _revoke(self, request, queryset, side: str, message: str) -> None:
         chosen = list(queryset)
+        revoked = {}
         for appointment in chosen:
             conversation.revoke(appointment, side)
+            # The patient's links of requests sent together are revoked together.
+            affected = [appointment]
+            if side == conversation.Side.PATIENT:
+                affected = appointment.sent_together()
+            revoked.update((each.pk, each) for each in affected)
+        for appointment in revoked.values():
             self.log_change(request, appointment, message)
+        chosen = list(revoked)
         self.message_user(
             request,
             ngettext(

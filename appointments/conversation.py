@@ -56,9 +56,24 @@ STATUS_AFTER = {
 FINISHED = {Status.DECLINED, Status.CLOSED}
 
 
-def token(request: AppointmentRequest, side: str) -> str:
+def token(request: AppointmentRequest, side: str, issued: int | None = None) -> str:
+    """The link's signed value. `issued` (a Unix time) dates it back: a link made from another
+    link (the patient's page of requests sent together) expires with that one."""
     data = {"r": request.pk, "v": getattr(request, VERSION_FIELDS[side]), "s": request.step}
-    return signing.dumps(data, salt=SALTS[side])
+    if issued is None:
+        return signing.dumps(data, salt=SALTS[side])
+    return _IssuedAt(salt=SALTS[side], issued=issued).sign_object(data)
+
+
+class _IssuedAt(signing.TimestampSigner):
+    """Signs with a given time instead of now."""
+
+    def __init__(self, *, issued: int, **kwargs):
+        super().__init__(**kwargs)
+        self.issued = issued
+
+    def timestamp(self) -> str:
+        return signing.b62_encode(self.issued)
 
 
 def link(request: AppointmentRequest, side: str) -> str:
@@ -92,6 +107,7 @@ class Visit:
     request: AppointmentRequest
     side: str
     step: int
+    issued: int | None = None  # when the link was made (Unix time)
 
     @property
     def may_act(self) -> bool:
@@ -123,7 +139,7 @@ def open_link(value: str, side: str) -> Visit:
         raise LinkError("gone")  # purged after the retention period
     if getattr(request, VERSION_FIELDS[side]) != data["v"]:
         raise LinkError("revoked")
-    return Visit(request, side, data["s"])
+    return Visit(request, side, data["s"], signing.b62_decode(value.rsplit(":", 2)[1]))
 
 
 def mark_read(request: AppointmentRequest) -> None:

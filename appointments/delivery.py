@@ -22,6 +22,8 @@ from appointments.models import Answer, AppointmentRequest
 
 logger = logging.getLogger(__name__)
 
+Status = AppointmentRequest.Status
+
 # failed_attempts stops counting here (a small integer column); retries go on regardless.
 MAX_COUNTED_ATTEMPTS = 9999
 
@@ -112,8 +114,7 @@ def _practice_message(request: AppointmentRequest) -> EmailMessage:
 def _patient_message(request: AppointmentRequest, together: list) -> EmailMessage:
     """The patient's confirmation, with the link to follow the request: one for a second
     opinion sent to several specialists, naming each."""
-    targets = [each.target for each in together]
-    return conversation.message(request, conversation.Side.PATIENT, "patient", targets=targets)
+    return conversation.message(request, conversation.Side.PATIENT, "patient", together=together)
 
 
 class Delivery:
@@ -152,7 +153,9 @@ def deliver(request_id: int) -> str:
                     request.status = AppointmentRequest.Status.FORWARDED
             if request.patient_notified_at is None:
                 together = request.sent_together()
-                if together[0].pk == request.pk:  # the first one's confirmation names them all
+                # One confirmation names them all: the first's, or the first still open's.
+                sender = next((r for r in together if r.status != Status.CLOSED), request)
+                if sender.pk == request.pk:
                     _patient_message(request, together).send()
                 request.patient_notified_at = now
         except Exception as error:  # any backend failure: keep the request for a retry

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.forms.utils import from_current_timezone
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from appointments.models import AppointmentRequest
 from directory.models import LANGUAGE_CODES, Clinic, Condition, Specialist, language_name
@@ -112,6 +113,18 @@ def documents_for(condition: Condition | None) -> list[str]:
     return condition.document_list if condition is not None else []
 
 
+def _is_number(value) -> bool:
+    text = str(value)
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
+class _Recipients(forms.MultipleChoiceField):
+    """Specialists' ids; which ones may be chosen is the form's to say (clean_also)."""
+
+    def valid_value(self, value) -> bool:
+        return True
+
+
 class AppointmentRequestForm(forms.ModelForm):
     """What a patient fills in, for the kind of request (KIND_FIELDS; the kind comes from the
     link to the form and goes back with it, an unknown one is an appointment). `leave_empty` is
@@ -143,11 +156,10 @@ class AppointmentRequestForm(forms.ModelForm):
         error_messages={"required": _("Please agree, so that we may pass on your request.")},
     )
     leave_empty = forms.CharField(required=False, label=_("Leave this field empty"))
-    # A second opinion's further recipients (specialists' ids), chosen on the form's page (its
-    # `?also=` links) and sent back hidden, as the consent names them.
-    also = forms.MultipleChoiceField(
-        label=_("Also sent to"), required=False, widget=forms.MultipleHiddenInput
-    )
+    # A second opinion's further recipients (specialists' ids), ticked on the form; "Update the
+    # recipients" shows the form again with the consent naming them.
+    also = _Recipients(label=_("Also sent to"), required=False, widget=forms.MultipleHiddenInput)
+    named = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
 
     class Meta:
         model = AppointmentRequest
@@ -202,19 +214,25 @@ class AppointmentRequestForm(forms.ModelForm):
         self.fields["preferred_language"].initial = current if current in codes else fallback
         # One query; the choices are slugs, as in the form's link (?condition=<slug>).
         self.conditions = {c.slug: c for c in conditions_of(target)}
-        # The further recipients of a second opinion: valid ones only, each once (None: the
-        # choice asked for is not possible, and the form says why).
+        # A second opinion's further recipients: the candidates for the chosen condition, the
+        # ones asked for (ids, as sent) and, if possible, those specialists (None: not possible,
+        # and the form says why). The consent names them; `named` says whom it named.
+        self.candidates: list[Specialist] = []
+        self.wanted: list[int] = []
         self.together: list[Specialist] | None = []
         if self.kind == Kind.SECOND_OPINION:
             wanted = self.data.getlist("also") if self.is_bound else list(also)
             slug = self.data.get("condition") if self.is_bound else self.initial.get("condition")
-            self.together = self._recipients(wanted, self.conditions.get(slug or ""))
-            # What was sent is checked above (clean_also says why it cannot be), not as choices.
-            self.fields["also"].choices = [(value, value) for value in map(str, wanted)]
+            condition = self.conditions.get(slug or "")
+            if condition is not None:
+                chosen = second_opinion_candidates(condition, target)
+                self.candidates = list(chosen[:SECOND_OPINION_CHOICES])
+            self.wanted = [int(v) for v in wanted if _is_number(v)]
+            self.together = self._recipients(wanted, condition)
+            self.candidates += [p for p in self.together or () if p not in self.candidates]
         else:
             del self.fields["also"]
-        if not self.is_bound and self.together:
-            self.initial["also"] = [str(p.pk) for p in self.together or ()]
+            del self.fields["named"]
         self.fields["consent"].label = consent_text(target, *(self.together or ()))
         self.fields["condition"].choices = [
             ("", _("Other, or not sure")),
@@ -246,7 +264,7 @@ class AppointmentRequestForm(forms.ModelForm):
         well: published, listing the condition, not the listing asked, at most two more."""
         ids = []
         for value in filter(None, wanted):
-            if not str(value).isdigit() or len(str(value)) > 18:
+            if not _is_number(value):
                 return None
             if int(value) not in ids:
                 ids.append(int(value))
@@ -254,24 +272,49 @@ class AppointmentRequestForm(forms.ModelForm):
             return []
         if condition is None or len(ids) > SECOND_OPINION_RECIPIENTS - 1:
             return None
-        found = {
-            p.pk: p for p in second_opinion_candidates(condition, self.target).filter(pk__in=ids)
-        }
-        if len(found) != len(ids):
+        known = {p.pk: p for p in self.candidates}
+        missing = [pk for pk in ids if pk not in known]
+        if missing:
+            found = second_opinion_candidates(condition, self.target).filter(pk__in=missing)
+            known.update((p.pk, p) for p in found)
+        if any(pk not in known for pk in ids):
             return None
-        return [found[pk] for pk in ids]
+        return [known[pk] for pk in ids]
+
+    @property
+    def named_ids(self) -> str:
+        """Whom the consent on this page names, besides the listing (ids), sent back with it."""
+        return ",".join(str(p.pk) for p in self.together or ())
 
     def clean_also(self):
         if self.together is None:
+            more = SECOND_OPINION_RECIPIENTS - 1
             raise forms.ValidationError(
-                _(
-                    "A second opinion can go to up to %(count)s specialists who treat the "
-                    "condition you chose. Please choose them again."
+                ngettext(
+                    "You can add %(more)s more specialist who treats the condition you chose. "
+                    "Please choose again.",
+                    "You can add up to %(more)s more specialists who treat the condition you "
+                    "chose. Please choose again.",
+                    more,
                 )
-                % {"count": SECOND_OPINION_RECIPIENTS},
+                % {"more": more},
                 code="recipients",
             )
         return self.together
+
+    def clean_named(self):
+        """The consent given names exactly the recipients sent: a change of the choice after
+        the page was shown (without "Update the recipients") needs the consent again."""
+        named = sorted(v for v in self.cleaned_data.get("named", "").split(",") if v)
+        if self.together is not None and named != sorted(str(p.pk) for p in self.together):
+            self.add_error(
+                "consent",
+                _(
+                    "You changed who receives your request. Please read the consent again and "
+                    "agree."
+                ),
+            )
+        return named
 
     @property
     def shown_fields(self) -> list:

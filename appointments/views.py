@@ -13,7 +13,6 @@ from django.views.decorators.http import require_http_methods
 
 from appointments import conversation, delivery, recipients, reminders
 from appointments.forms import (
-    SECOND_OPINION_CHOICES,
     SECOND_OPINION_RECIPIENTS,
     AcceptForm,
     AppointmentRequestForm,
@@ -24,13 +23,26 @@ from appointments.forms import (
     countries,
     documents_for,
     kind_of,
-    second_opinion_candidates,
 )
 from appointments.models import AppointmentRequest, RecipientChange
 from core import rate_limits
 from directory import seo
 from directory.models import Clinic, Specialist, language_name
 
+# What "Update the recipients" keeps of what was typed (the consent is given anew).
+KEPT_ON_UPDATE = [
+    "name",
+    "email",
+    "phone",
+    "condition",
+    "residence",
+    "insurance_status",
+    "interpreter",
+    "travel_from",
+    "travel_until",
+    "message",
+    "preferred_language",
+]
 RATE_LIMIT_WINDOW = 60 * 60  # APPOINTMENT_REQUESTS_PER_HOUR counts per hour
 SENT = "appointments.sent"  # signs the number the thank-you page shows
 
@@ -50,6 +62,18 @@ def appointment_request(request: HttpRequest, slug: str, kind: str) -> HttpRespo
     many submissions from one client get 429."""
     target = _request_target(kind, slug)
     context = {"target": target, "kind": kind}
+    if request.method == "POST" and request.POST.get("update"):
+        # "Update the recipients" (a second opinion): the form again, as typed, with the
+        # specialists for the condition and the consent naming those ticked, to agree anew.
+        form = AppointmentRequestForm(
+            target=target,
+            kind=kind_of(request.POST.get("kind", "")),
+            initial={name: request.POST.get(name, "") for name in KEPT_ON_UPDATE},
+            also=request.POST.getlist("also"),
+        )
+        context.update(_kind_context(target, form), form=form)
+        context.update(retention_days=settings.APPOINTMENT_RETENTION_DAYS)
+        return render(request, "appointments/request_form.html", context)
     if request.method == "POST":
         verdict = rate_limits.hit(
             "appointment-request",
@@ -73,7 +97,7 @@ def appointment_request(request: HttpRequest, slug: str, kind: str) -> HttpRespo
             target=target,
             kind=kind_of(request.GET.get("kind", "")),
             initial={"condition": request.GET.get("condition", "")},
-            also=request.GET.getlist("also")[:SECOND_OPINION_RECIPIENTS],
+            also=request.GET.getlist("also"),
         )
         context.update(_kind_context(target, form))
     context.update(
@@ -112,20 +136,14 @@ def _kind_context(target, form: AppointmentRequestForm) -> dict:
 
 def _chooser(target, form: AppointmentRequestForm, condition) -> dict | None:
     """A second opinion's choice of further recipients: the specialists who list the condition
-    (the first SECOND_OPINION_CHOICES, and any chosen already), chosen on the page by a GET form
-    that carries only the condition and their numbers. None for the other kinds."""
+    (the first SECOND_OPINION_CHOICES, and any chosen already). None for the other kinds."""
     if form.kind != AppointmentRequest.Kind.SECOND_OPINION:
         return None
-    chosen = form.together or []
-    candidates = []
-    if condition is not None:
-        candidates = list(second_opinion_candidates(condition, target)[:SECOND_OPINION_CHOICES])
-        candidates += [person for person in chosen if person not in candidates]
     return {
         "condition": condition,
-        "conditions": list(form.conditions.values()),
-        "candidates": candidates,
-        "chosen": {person.pk for person in chosen},
+        "conditions": bool(form.conditions),
+        "candidates": form.candidates,
+        "chosen": set(form.wanted),
         "more": SECOND_OPINION_RECIPIENTS - 1,
         "invalid": form.together is None,
     }
@@ -261,6 +279,11 @@ def _conversation_page(
                 entry = conversation.answer(visit, action, **_answer_values(action, form))
                 if entry is None:
                     status = 409
+                elif side == conversation.Side.PATIENT and visit.request.together is not None:
+                    # Requests sent together: the page goes on acting on the others.
+                    value = conversation.token(visit.request, side, issued=visit.issued)
+                    url = reverse("appointments:follow", args=[value])
+                    return redirect(f"{url}?done={action}")
                 else:
                     return redirect(f"{request.path}?done={action}")
             else:
@@ -325,18 +348,26 @@ def _patient_forms(visit: conversation.Visit, data) -> dict:
 
 def _threads(visit: conversation.Visit, forms: dict) -> list[dict]:
     """A second opinion sent to several specialists, for the patient's page: each request with
-    its answers and its forms, side by side. The patient's link to any of them opens all, so
-    each one's forms post to a link of its own at its current step (acting once, as any link);
-    the one visited keeps the forms just posted, with their errors."""
+    its answers and its forms, side by side. The patient's latest link to any of them acts on
+    all: each one's forms post to a link of its own at its current step (acting once, as any
+    link, and expiring with the link visited); the one visited keeps the forms just posted,
+    with their errors. An older link shows them without forms."""
     threads = []
+    current_link = visit.step == visit.request.step
     for member in visit.request.sent_together():
         answers = list(member.answers.select_related("colleague"))
-        if member.pk == visit.request.pk and visit.may_act:
+        others, others_url = [], ""
+        if member.escalated_at is not None and not answers:
+            others, others_url = reminders.alternatives(member)
+        if member.pk == visit.request.pk:
             member, action, member_forms = visit.request, "", forms
-        else:
-            current = conversation.Visit(member, conversation.Side.PATIENT, member.step)
+        elif current_link:
+            current = conversation.Visit(member, visit.side, member.step, visit.issued)
             member_forms = _patient_forms(current, None)
-            action = reverse("appointments:follow", args=[conversation.token(member, current.side)])
+            value = conversation.token(member, visit.side, issued=visit.issued)
+            action = reverse("appointments:follow", args=[value])
+        else:
+            action, member_forms = "", {}
         threads.append(
             {
                 "request": member,
@@ -346,6 +377,8 @@ def _threads(visit: conversation.Visit, forms: dict) -> list[dict]:
                 "practice_answered": any(e.side == conversation.Side.PRACTICE for e in answers),
                 "forms": member_forms,
                 "action": action,
+                "others": others,
+                "others_url": others_url,
             }
         )
     return threads

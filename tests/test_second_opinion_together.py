@@ -66,10 +66,13 @@ def form_url(person) -> str:
 
 
 def send(client, captured, people, *others, **changes):
+    """Send the form as the patient does after "Update the recipients": the others ticked,
+    and the consent given to the names shown (`named`)."""
+    ids = [str(people[name].pk) for name in others]
     data = request_form_data(
         kind="second-opinion",
-        also=[str(people[name].pk) for name in others],
-        **{"condition": CONDITION, **changes},
+        also=ids,
+        **{"condition": CONDITION, "named": ",".join(ids), **changes},
     )
     with captured(execute=True):
         return client.post(form_url(people["asked"]), data)
@@ -88,12 +91,14 @@ def test_the_form_offers_the_others_who_list_the_condition_and_the_consent_names
 
     for name in ("berg", "cohn", "dorn"):
         assert f'name="also" value="{people[name].pk}"' in choose
-    assert f'value="{asked.pk}"' not in choose  # not the one asked already
-    assert f'value="{people["other"].pk}"' not in choose  # nor one without the condition
+    assert f'id="also-{asked.pk}"' not in choose  # not the one asked already
+    assert f'id="also-{people["other"].pk}"' not in choose  # nor one without the condition
     assert "Wien" in choose  # each with their town
-    # Once chosen, they go back with the request, and the consent names all three.
-    assert f'type="hidden" name="also" value="{berg.pk}"' in chosen
-    assert f'type="hidden" name="also" value="{cohn.pk}"' in chosen
+    # Once chosen, they are ticked, and the consent names all three.
+    assert f'value="{berg.pk}" id="also-{berg.pk}" checked' in chosen
+    assert f'value="{cohn.pk}" id="also-{cohn.pk}" checked' in chosen
+    assert f'value="{people["dorn"].pk}" id="also-{people["dorn"].pk}">' in chosen
+    assert f'name="named" value="{berg.pk},{cohn.pk}"' in chosen
     assert f"passes it on to {asked}, {berg}, and {cohn} so that" in chosen
     german = client.get(
         f"/de/specialists/{asked.slug}/request/?kind=second-opinion&condition={CONDITION}"
@@ -102,6 +107,47 @@ def test_the_form_offers_the_others_who_list_the_condition_and_the_consent_names
     assert f"{asked} und {berg}" in german
     # An appointment is for one practice: no choice of others.
     assert 'name="also"' not in client.get(url).text
+
+
+def test_updating_the_recipients_keeps_what_was_typed_and_asks_for_the_consent_again(
+    people, client
+):
+    berg = people["berg"]
+    data = request_form_data(
+        kind="second-opinion", condition=CONDITION, also=[str(berg.pk)], named="", update="1"
+    )
+
+    response = client.post(form_url(people["asked"]), data)
+
+    assert response.status_code == 200
+    assert not AppointmentRequest.objects.exists()
+    text = response.text
+    assert 'value="Maria Muster"' in text
+    assert "I have been diagnosed with liver metastases" in text
+    assert f'value="{berg.pk}" id="also-{berg.pk}" checked' in text
+    assert f"passes it on to {people['asked']} and {berg} so that" in text
+    assert f'name="named" value="{berg.pk}"' in text
+    consent = re.search(r'<input type="checkbox" name="consent"[^>]*>', text).group(0)
+    assert "checked" not in consent  # agreed to other names before: agree again
+    assert "Please check the form" not in text  # not an error
+
+
+def test_a_choice_changed_after_the_consent_needs_the_consent_again(
+    people, client, django_capture_on_commit_callbacks
+):
+    """Ticked another specialist and sent at once: the consent shown did not name them."""
+    berg = people["berg"]
+    data = request_form_data(
+        kind="second-opinion", condition=CONDITION, also=[str(berg.pk)], named=""
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(form_url(people["asked"]), data)
+
+    assert response.status_code == 400
+    assert "You changed who receives your request" in response.text
+    assert f"passes it on to {people['asked']} and {berg} so that" in response.text
+    assert not AppointmentRequest.objects.exists()
+    assert mail.outbox == []
 
 
 def test_one_request_each_one_confirmation_naming_all(
@@ -128,9 +174,9 @@ def test_one_request_each_one_confirmation_naming_all(
         "berg@praxis.example",
         "cohn@praxis.example",
     ]
-    (confirmation,) = patients  # one email for all three
-    for name in ("asked", "berg", "cohn"):
-        assert str(people[name]) in confirmation.body
+    (confirmation,) = patients  # one email for all three, with each one's number
+    for request in requests:
+        assert f"{request.target} (request no. {request.pk})" in confirmation.body
     assert all(r.patient_notified_at is not None for r in AppointmentRequest.objects.all())
     # The thank-you page names each with its number.
     page = client.get(response.url).text
@@ -154,18 +200,18 @@ def test_a_choice_that_is_not_possible_is_refused_and_nothing_is_sent(
     response = send(client, django_capture_on_commit_callbacks, people, *others, **changes)
 
     assert response.status_code == 400
-    assert "Please choose them again" in response.text
+    assert "Please choose again" in response.text
     assert 'href="#id_also"' in response.text  # the summary leads to the list
     assert "Maria Muster" in response.text  # what was typed stays
     assert not AppointmentRequest.objects.exists()
     assert mail.outbox == []
 
 
-@pytest.mark.parametrize("value", ["abc", "-1", "9" * 40, "1.5", ""])
+@pytest.mark.parametrize("value", ["abc", "-1", "9" * 40, "1.5", "²", "١", ""])
 def test_a_broken_recipient_number_is_a_clear_error(
     people, client, django_capture_on_commit_callbacks, value
 ):
-    data = request_form_data(kind="second-opinion", condition=CONDITION, also=[value])
+    data = request_form_data(kind="second-opinion", condition=CONDITION, also=[value], named="")
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(form_url(people["asked"]), data)
     if value == "":
@@ -174,7 +220,9 @@ def test_a_broken_recipient_number_is_a_clear_error(
     else:
         assert response.status_code == 400
         assert not AppointmentRequest.objects.exists()
-    # And on the page that chooses them, never a 500.
+    # And when the recipients are updated, never a 500.
+    data["update"] = "1"
+    assert client.post(form_url(people["asked"]), data).status_code == 200
     page = client.get(f"{form_url(people['asked'])}?kind=second-opinion&also={value}")
     assert page.status_code == 200
 
@@ -200,7 +248,7 @@ def test_each_practice_answers_its_own_and_the_patient_sees_them_side_by_side(
     captured = django_capture_on_commit_callbacks
     send(client, captured, people, "berg", "cohn")
     links = {m.to[0]: link_in(m) for m in mail.outbox}
-    patient = links["maria@example.org"]
+    confirmation = links["maria@example.org"]
     mail.outbox.clear()
 
     def answer(address, **data):
@@ -213,6 +261,15 @@ def test_each_practice_answers_its_own_and_the_patient_sees_them_side_by_side(
     # Each practice sees its own request only.
     own = client.get(links["berg@praxis.example"]).text
     assert str(people["cohn"]) not in own
+    # The patient's latest email (the third practice's answer) opens all three to act on.
+    *_earlier, latest = [m for m in mail.outbox if m.to == ["maria@example.org"]]
+    patient = link_in(latest)
+    mail.outbox.clear()
+    # The confirmation's link is older than the answers: it shows them, it does not act.
+    old = client.get(confirmation).text
+    assert old.count('class="thread"') == 3
+    assert 'method="post"' not in old
+    assert "Answering needs the link from the latest email" in old
 
     page = client.get(patient)
     assert page.status_code == 200
@@ -234,6 +291,8 @@ def test_each_practice_answers_its_own_and_the_patient_sees_them_side_by_side(
     with captured(execute=True):
         accepted = client.post(actions[0], {"action": "accept", f"r{first.pk}-choice": "0"})
     assert accepted.status_code == 302
+    assert "Appointment agreed:" in client.get(accepted.url).text  # the page goes on
+    assert 'method="post"' in client.get(accepted.url).text  # ... acting on the others
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.status == Status.AGREED
@@ -257,6 +316,30 @@ def test_each_practice_answers_its_own_and_the_patient_sees_them_side_by_side(
     shown = client.get(patient).text
     assert "Appointment agreed:" in shown
     assert "Yes, from May." in shown
+
+
+def test_the_links_made_on_the_patients_page_expire_with_the_link_visited(
+    people, client, django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    import time
+
+    from django.core import signing
+
+    settings.APPOINTMENT_LINK_DAYS = 14
+    send(client, django_capture_on_commit_callbacks, people, "berg")
+    by_address = {m.to[0]: link_in(m) for m in mail.outbox}
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(by_address["berg@praxis.example"], {"action": "question", "question": "CT?"})
+    patient = by_address["maria@example.org"]  # the first's: still current
+    start = time.time()
+    monkeypatch.setattr(signing.time, "time", lambda: start + 13 * 86400)
+    text = client.get(patient).text
+    (made,) = re.findall(r'method="post" action="([^"]+)"', text)  # the reply to the second
+
+    monkeypatch.setattr(signing.time, "time", lambda: start + 15 * 86400)
+
+    assert client.get(made).status_code == 410  # made a day ago, from a 13-day-old link
 
 
 def test_the_patients_links_are_revoked_together_and_purged_together(
