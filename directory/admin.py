@@ -37,6 +37,7 @@ from directory.models import (
     Status,
     language_choices,
 )
+from directory.spreadsheets import XLSX_CONTENT_TYPE
 
 # The confirmation step posts the file back base64-encoded (a third larger), which must stay
 # under Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB). Larger files: `manage.py import_directory`.
@@ -349,7 +350,7 @@ class SpecialistAdmin(PublishableAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": _("Import specialists from CSV"),
+            "title": _("Import specialists from CSV or Excel"),
             "form": CsvUploadForm(),
         }
         if request.method == "POST":
@@ -413,10 +414,17 @@ class SpecialistAdmin(PublishableAdmin):
     def export_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        output = io.StringIO()
-        export_specialists(output)
-        response = HttpResponse(output.getvalue(), content_type="text/csv; charset=utf-8")
-        filename = f"specialists-{timezone.localdate().isoformat()}.csv"
+        filename = f"specialists-{timezone.localdate().isoformat()}"
+        if request.GET.get("format") == "xlsx":
+            output = io.BytesIO()
+            export_specialists(output, xlsx=True)
+            response = HttpResponse(output.getvalue(), content_type=XLSX_CONTENT_TYPE)
+            filename += ".xlsx"
+        else:
+            output = io.StringIO()
+            export_specialists(output)
+            response = HttpResponse(output.getvalue(), content_type="text/csv; charset=utf-8")
+            filename += ".csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
@@ -431,9 +439,11 @@ class CsvUploadForm(forms.Form):
         ),
     )
     file = forms.FileField(
-        label=_("CSV file"),
+        label=_("CSV or Excel file"),
         help_text=_(
-            "UTF-8, comma separated, with the header row of the export. Nothing is changed until "
-            "you confirm the preview."
+            "An Excel workbook (.xlsx, the first sheet) or a CSV file separated by commas, "
+            "semicolons or tabs, in UTF-8, UTF-16 or Windows-1252, with the header row of the "
+            "export. Nothing is changed until you confirm the preview."
         ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}),
     )

@@ -7,7 +7,6 @@ second time, and export -> import is a round trip.
 
 import csv
 import difflib
-import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from directory.models import (
 )
 from directory.places import fold, resolve_place
 from directory.search import index
+from directory.spreadsheets import SpreadsheetError, read_table, write_csv, write_xlsx
 
 COLUMNS = [
     "slug",
@@ -92,6 +92,7 @@ class ImportReport:
     new_conditions: list[str] = field(default_factory=list)
     new_clinics: list[str] = field(default_factory=list)
     applied: bool = False
+    source: str = ""  # what the file was read as: "CSV, semicolon-separated, Windows-1252"
 
     def count(self, action: str) -> int:
         return sum(1 for result in self.results if result.action == action)
@@ -126,16 +127,19 @@ def unguard_formula(value: str) -> str:
 
 
 def read_rows(data: bytes | str) -> list[dict]:
-    """Parse the file; raises CsvFormatError when it is not UTF-8 or the header is wrong."""
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise CsvFormatError("The file is not UTF-8 encoded.") from None
-    if "\x00" in data:
-        raise CsvFormatError("The file contains NUL bytes; it is not a CSV text file.")
-    reader = csv.DictReader(io.StringIO(data, newline=""))
-    header = [name.strip() for name in (reader.fieldnames or [])]
+    """Parse the file (CSV in any of the encodings and with any of the separators spreadsheet
+    programs write, or XLSX: directory.spreadsheets); raises CsvFormatError when it cannot be
+    read or the header is wrong."""
+    return read_file(data)[0]
+
+
+def read_file(data: bytes | str) -> tuple[list[dict], str]:
+    """The rows of the file and what it was ("CSV, semicolon-separated, Windows-1252")."""
+    try:
+        table = read_table(data, COLUMNS)
+    except SpreadsheetError as error:
+        raise CsvFormatError(str(error)) from None
+    header = [name.strip() for name in table.header]
     missing = [
         column for column in COLUMNS if column not in header and column not in OPTIONAL_COLUMNS
     ]
@@ -145,23 +149,28 @@ def read_rows(data: bytes | str) -> list[dict]:
         if missing:
             problems.append("missing columns: " + ", ".join(missing))
         if unknown:
-            problems.append("unknown columns: " + ", ".join(unknown))
+            problems.append("unknown columns: " + ", ".join(repr(c) for c in unknown))
         raise CsvFormatError(
-            "The header row does not match the format (" + "; ".join(problems) + ")."
+            f"The header row does not match the format ({'; '.join(problems)}); the file was "
+            f"read as {table.description}. The first row must hold the column names of the "
+            "export."
         )
-    reader.fieldnames = header
     rows = []
     try:
-        for row in reader:
-            if None in row:
+        for cells in table.rows:
+            if not any(cell.strip() for cell in cells):
+                continue  # an empty line
+            if len(cells) > len(header):
                 rows.append({"__error__": "the row has more cells than the header"})
                 continue
-            rows.append({key: unguard_formula((value or "").strip()) for key, value in row.items()})
+            cells = cells + [""] * (len(header) - len(cells))
+            values = zip(header, cells, strict=True)
+            rows.append({key: unguard_formula((value or "").strip()) for key, value in values})
     except csv.Error as error:  # e.g. a cell longer than the csv module's field limit
         raise CsvFormatError(
-            f"Line {reader.line_num} cannot be read ({error}); nothing was imported."
+            f"Line {table.line_number()} cannot be read ({error}); nothing was imported."
         ) from None
-    return rows
+    return rows, table.description
 
 
 class _Taxonomy:
@@ -464,15 +473,25 @@ def _coordinates_for(location: Location | None, plan: _PlannedRow) -> tuple:
     return (plan.latitude, plan.longitude)
 
 
+PROGRESS_EVERY = 1000  # rows between two calls of an import's `progress`
+
+
 def import_specialists(
-    data: bytes | str, *, dry_run: bool = False, user=None, create_taxonomy: bool = False
+    data: bytes | str,
+    *,
+    dry_run: bool = False,
+    user=None,
+    create_taxonomy: bool = False,
+    progress=None,
 ) -> ImportReport:
     """Check every row, then (unless a dry run, and only if no row has an error) apply them all
     in one transaction. `user` is who imports (None for a command); raises CsvFormatError for a
     bad file. Planning loads the file's listings at once and looks up each city once; writing
-    updates changed values in bulk, so a 10,000-row file of small changes takes seconds."""
-    rows = read_rows(data)
-    report = ImportReport()
+    updates changed values in bulk, so a 10,000-row file of small changes takes seconds.
+    `progress(step, done, total)`, if given, hears every PROGRESS_EVERY rows of each step
+    ("checked", "written")."""
+    rows, source = read_file(data)
+    report = ImportReport(source=source)
     taxonomy = _Taxonomy(report, create_taxonomy=create_taxonomy)
     slugs = {row.get("slug", "").lower() for row in rows if row.get("slug")}
     existing = {
@@ -489,6 +508,7 @@ def import_specialists(
     plans: list[_PlannedRow] = []
     seen_slugs: set[str] = set()
     for number, row in enumerate(rows, start=FIRST_DATA_ROW):
+        _tell(progress, "checked", number - FIRST_DATA_ROW, len(rows))
         plan, errors = _check_row(row, taxonomy, existing, seen_slugs)
         report.errors.extend((number, error) for error in errors)
         if plan is not None:
@@ -509,9 +529,14 @@ def import_specialists(
     if report.errors or dry_run:
         return report
     with transaction.atomic(), index.deferred():
-        _apply(plans, report, taxonomy, user)
+        _apply(plans, report, taxonomy, user, progress)
     report.applied = True
     return report
+
+
+def _tell(progress, step: str, done: int, total: int) -> None:
+    if progress is not None and done and done % PROGRESS_EVERY == 0:
+        progress(step, done, total)
 
 
 def _materialise(obj_or_name, kind: str):
@@ -520,10 +545,12 @@ def _materialise(obj_or_name, kind: str):
         return obj_or_name
     name = obj_or_name
     if kind == "clinics":
+        # A draft until an editor has looked at it: the site shows neither it nor its address.
         return Clinic.objects.create(
             name=name,
             slug=_unique_slug(Clinic, name),
-            status=Status.PUBLISHED,
+            kind=clinic_kind(name),
+            status=Status.DRAFT,
             needs_review=True,
         )
     model = Specialty if kind == "specialties" else Condition
@@ -532,7 +559,28 @@ def _materialise(obj_or_name, kind: str):
     )
 
 
-def _apply(plans: list[_PlannedRow], report: ImportReport, taxonomy: _Taxonomy, user) -> None:
+# The kind of a clinic an import names, from words in its name (folded: case, accents and
+# umlauts do not matter), the first that matches; else the model's default.
+CLINIC_KIND_WORDS = [
+    (Clinic.Kind.PRACTICE, ("praxis", "practice", "ordination", "cabinet", "studio medico")),
+    (Clinic.Kind.HOSPITAL, ("klinik", "spital", "krankenhaus", "hospital", "hopital", "ospedale")),
+    (Clinic.Kind.CENTRE, ("zentrum", "centre", "center", "centro", "mvz")),
+]
+
+
+def clinic_kind(name: str) -> str:
+    """Praxis, practice: a practice; Klinik, Klinikum, Spital, hospital: a hospital; Zentrum,
+    centre, MVZ: a centre."""
+    folded = fold(name)
+    for kind, words in CLINIC_KIND_WORDS:
+        if any(word in folded for word in words):
+            return kind
+    return Clinic._meta.get_field("kind").default
+
+
+def _apply(
+    plans: list[_PlannedRow], report: ImportReport, taxonomy: _Taxonomy, user, progress=None
+) -> None:
     """Write the planned rows. A listing is written only where the file changes it: a changed
     value is written with the other listings' in a few bulk updates, and fields, conditions and
     the practice address only where they differ. After the bulk updates each listing's receivers
@@ -549,7 +597,8 @@ def _apply(plans: list[_PlannedRow], report: ImportReport, taxonomy: _Taxonomy, 
 
     taken = {plan.values["slug"] for plan in plans if plan.values["slug"]}
     updated: list[tuple[Specialist, list[str]]] = []
-    for plan, result in zip(plans, report.results, strict=True):
+    for done, (plan, result) in enumerate(zip(plans, report.results, strict=True)):
+        _tell(progress, "written", done, len(plans))
         if result.action == "unchanged":
             continue
         changes = set(result.changes)
@@ -656,9 +705,16 @@ def _update(updated: list[tuple[Specialist, list[str]]], user) -> None:
         )
 
 
-def export_specialists(output, queryset=None) -> int:
-    """Write the specialists (all, or `queryset`) in the import format; returns the row count.
-    Runs a fixed number of queries, however many rows."""
+def export_specialists(output, queryset=None, *, xlsx: bool = False) -> int:
+    """Write the specialists (all, or `queryset`) in the import format, as UTF-8 CSV to a text
+    stream or (`xlsx`) as an XLSX workbook to a binary one; returns the row count. Runs a fixed
+    number of queries, however many rows, and streams."""
+    rows = export_rows(queryset)
+    return write_xlsx(output, rows) if xlsx else write_csv(output, rows)
+
+
+def export_rows(queryset=None):
+    """The header, then one row per specialist, each cell guarded against formulas."""
     if queryset is None:
         # Archived listings have no place in the format (status is draft or published).
         queryset = Specialist.objects.exclude(status=Status.ARCHIVED)
@@ -678,9 +734,7 @@ def export_specialists(output, queryset=None) -> int:
             to_attr="primary_affiliations",
         ),
     )
-    writer = csv.writer(output, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    count = 0
+    yield list(COLUMNS)
     for specialist in queryset.iterator(chunk_size=2000):
         primary = specialist.primary_affiliations[0] if specialist.primary_affiliations else None
         location = primary.location if primary else None
@@ -710,6 +764,4 @@ def export_specialists(output, queryset=None) -> int:
             specialist.biography_de or "",
             specialist.status if specialist.status in IMPORTABLE_STATUSES else Status.DRAFT,
         )
-        writer.writerow([guard_formula(cell) for cell in cells])
-        count += 1
-    return count
+        yield [guard_formula(cell) for cell in cells]

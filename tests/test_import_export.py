@@ -303,8 +303,10 @@ def test_export_neutralises_formulas_and_the_round_trip_stays_exact(taxonomy):
 def test_a_file_with_a_wrong_header_or_encoding_is_refused():
     with pytest.raises(CsvFormatError, match="missing columns: slug"):
         import_specialists("name,city\nA,B\n")
-    with pytest.raises(CsvFormatError, match="UTF-8"):
-        import_specialists("slug\n".encode("utf-16"))
+    with pytest.raises(CsvFormatError, match="neither UTF-8, UTF-16 nor Windows-1252"):
+        import_specialists(b"slug,\x81\x8d\n")  # bytes no encoding of ours has
+    with pytest.raises(CsvFormatError, match="Excel workbook but cannot be read"):
+        import_specialists(b"PK\x03\x04 not really a workbook")
 
 
 def test_command_exits_non_zero_and_prints_every_error(taxonomy, tmp_path):

@@ -31,8 +31,10 @@ def write_report(command: BaseCommand, report: ImportReport, *, dry_run: bool) -
 
 class Command(BaseCommand):
     help = (
-        "Import specialists from a CSV file in the directory format (README, 'Data'). All or "
-        "nothing: any row error changes nothing and exits non-zero."
+        "Import specialists from a CSV file (comma, semicolon or tab; UTF-8, UTF-16 or "
+        "Windows-1252) or an Excel workbook (.xlsx) in the directory format (README, 'Data'). "
+        "All or nothing: any row error changes nothing and exits non-zero. Progress goes to "
+        "standard error."
     )
 
     def add_arguments(self, parser):
@@ -57,10 +59,19 @@ class Command(BaseCommand):
             data = file.read_bytes()
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}") from None
+
+        def progress(step: str, done: int, total: int) -> None:
+            # On standard error, so the report on standard output stays a clean list.
+            self.stderr.write(f"{step} {done:,} of {total:,} rows", ending="\n")
+            self.stderr.flush()
+
         try:
-            report = import_specialists(data, dry_run=dry_run, create_taxonomy=create_taxonomy)
+            report = import_specialists(
+                data, dry_run=dry_run, create_taxonomy=create_taxonomy, progress=progress
+            )
         except CsvFormatError as error:
             raise CommandError(str(error)) from None
+        self.stdout.write(f"read as {report.source}")
         write_report(self, report, dry_run=dry_run)
         if report.errors:
             raise CommandError(f"{len(report.errors)} row errors; nothing was imported.")

@@ -1,0 +1,197 @@
+"""The directory's files as spreadsheet programs write and read them: CSV in the encodings and
+with the separators Excel and LibreOffice use, and XLSX (openpyxl).
+
+Reading gives a `Table`: the header and the rows as lists of text, and what the file was (shown
+in the import's preview). Writing takes rows of text, the header first. What a spreadsheet would
+take for a formula is guarded by the caller (directory.csv_format.guard_formula) in both
+formats.
+"""
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.utils.translation import gettext_lazy as _
+
+XLSX_MAGIC = b"PK\x03\x04"  # an XLSX workbook is a ZIP archive
+DELIMITERS = {",": _("comma-separated"), ";": _("semicolon-separated"), "\t": _("tab-separated")}
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class SpreadsheetError(Exception):
+    """The file cannot be read as a table at all (encoding, format)."""
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: Iterator[list[str]]
+    kind: str  # "CSV" or "XLSX"
+    encoding: str = ""  # CSV: "UTF-8", "UTF-8 with BOM", "UTF-16", "Windows-1252"
+    delimiter: str = ""  # CSV: "," ";" or tab
+
+    @property
+    def description(self) -> str:
+        """What the file was, for the preview: "CSV, semicolon-separated, Windows-1252" (in the
+        language of the request or command)."""
+        if self.kind == "XLSX":
+            return str(_("XLSX workbook (first sheet)"))
+        return f"CSV, {DELIMITERS[self.delimiter]}, {self.encoding}"
+
+    def line_number(self) -> int:
+        """The line the reader is at (CSV), for an error message; 0 when unknown."""
+        return getattr(self.rows, "line_num", 0)
+
+
+def read_table(data: bytes | str, known_columns: Iterable[str] = ()) -> Table:
+    """The file as a table. Raises SpreadsheetError. `known_columns` picks the CSV separator:
+    the one that splits the header into most of them."""
+    if isinstance(data, bytes) and data.startswith(XLSX_MAGIC):
+        return _read_xlsx(data)
+    text, encoding = (data, "UTF-8") if isinstance(data, str) else decode(data)
+    if "\x00" in text:
+        raise SpreadsheetError("The file contains NUL bytes; it is not a CSV text file.")
+    delimiter = sniff_delimiter(text, set(known_columns))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader, [])
+    except csv.Error as error:
+        raise SpreadsheetError(f"The header row cannot be read ({error}).") from None
+    return Table(header, reader, "CSV", encoding, delimiter)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text of a CSV file and the name of its encoding: UTF-8 (with or without the byte
+    order mark Excel writes), UTF-16 (Excel's "Unicode text", with its byte order mark, or
+    without one when every other byte of the start is zero), else Windows-1252 (Excel's
+    "CSV" on Windows in Western Europe)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return _decode(data, "utf-8-sig", "UTF-8 with BOM")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _decode(data, "utf-16", "UTF-16")
+    start = data[:200]
+    if len(start) >= 4 and start[1::2].count(0) >= len(start) // 2 * 0.9:
+        return _decode(data, "utf-16-le", "UTF-16")
+    if len(start) >= 4 and start[0::2].count(0) >= len(start) // 2 * 0.9:
+        return _decode(data, "utf-16-be", "UTF-16")
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError:
+        raise SpreadsheetError(
+            "The file is neither UTF-8, UTF-16 nor Windows-1252 text. Save it from your "
+            "spreadsheet program as “CSV UTF-8” or as an Excel workbook (.xlsx)."
+        ) from None
+
+
+def _decode(data: bytes, codec: str, name: str) -> tuple[str, str]:
+    try:
+        return data.decode(codec), name
+    except UnicodeDecodeError:
+        raise SpreadsheetError(f"The file starts as {name} but is not {name} text.") from None
+
+
+def sniff_delimiter(text: str, known_columns: set[str]) -> str:
+    """Comma, semicolon or tab: the one that splits the first line into the most known column
+    names (else into the most cells); a comma when nothing tells."""
+    first = text.split("\n", 1)[0]
+
+    def score(delimiter: str) -> tuple[int, int]:
+        try:
+            cells = next(csv.reader([first], delimiter=delimiter), [])
+        except csv.Error:
+            return (0, 0)
+        names = {cell.strip() for cell in cells}
+        return (len(names & known_columns), len(cells))
+
+    best = max(DELIMITERS, key=score)
+    return best if score(best) > score(",") else ","
+
+
+def _read_xlsx(data: bytes) -> Table:
+    from openpyxl import load_workbook
+
+    try:
+        # read_only streams the sheet; data_only gives a formula's last value, never the formula.
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = [_cell(value) for value in next(rows, ())]
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError) as error:
+        raise SpreadsheetError(
+            f"The file looks like an Excel workbook but cannot be read ({type(error).__name__})."
+        ) from None
+    while header and header[-1] == "":
+        header.pop()  # cells styled but empty right of the table
+
+    def body() -> Iterator[list[str]]:
+        try:
+            for values in rows:
+                cells = [_cell(value) for value in values]
+                if any(cells):  # rows left empty below or inside the table
+                    yield cells[: len(header)] + [c for c in cells[len(header) :] if c]
+        finally:
+            workbook.close()
+
+    return Table(header, body(), "XLSX")
+
+
+def _cell(value) -> str:
+    """A cell's value as the text the CSV would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def write_csv(output, rows: Iterable[list[str]]) -> int:
+    """Write rows (the header first) as UTF-8 CSV to a text stream; returns the data rows."""
+    writer = csv.writer(output, lineterminator="\n")
+    count = -1
+    for count, row in enumerate(rows):  # noqa: B007 - the count is the result
+        writer.writerow(row)
+    return max(count, 0)
+
+
+def write_xlsx(output, rows: Iterable[list[str]], title: str = "Specialists") -> int:
+    """Write rows (the header first) as an XLSX workbook to a binary stream, every cell as text
+    (a postcode keeps its leading zero, nothing becomes a number or a date); returns the data
+    rows. Streams: memory stays small however many rows."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title)
+    sheet.freeze_panes = "A2"  # the header stays in view
+    count = -1
+    for count, row in enumerate(rows):
+        if count == 0:
+            cells = []
+            for name in row:
+                cell = WriteOnlyCell(sheet, value=name)
+                cell.font = Font(bold=True)
+                cells.append(cell)
+            sheet.append(cells)
+        else:
+            cells = []
+            for value in row:
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s"  # text, even where it looks like a number or a formula
+                cells.append(cell)
+            sheet.append(cells)
+    workbook.save(output)
+    return max(count, 0)
