@@ -47,13 +47,19 @@ class FollowUpFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        answered = Answer.objects.filter(side=Answer.Side.PRACTICE).values("request")
-        waiting = queryset.filter(status__in=reminders.WAITING).exclude(pk__in=answered)
-        if self.value() == "service":
-            return waiting.filter(escalated_at__isnull=False)
-        if self.value() == "reminded":
-            return waiting.filter(reminded_at__isnull=False, escalated_at__isnull=True)
+        if self.value() in {"service", "reminded"}:
+            return follow_ups(queryset, self.value())
         return queryset
+
+
+def follow_ups(queryset, which: str):
+    """The requests no practice has answered: passed to the patient service ("service"), or
+    with the practice reminded and not yet passed on ("reminded")."""
+    answered = Answer.objects.filter(side=Answer.Side.PRACTICE).values("request")
+    waiting = queryset.filter(status__in=reminders.WAITING).exclude(pk__in=answered)
+    if which == "service":
+        return waiting.filter(escalated_at__isnull=False)
+    return waiting.filter(reminded_at__isnull=False, escalated_at__isnull=True)
 
 
 class AnswerInline(admin.TabularInline):
@@ -342,3 +348,27 @@ class RecipientChangeAdmin(GuardedLookups, admin.ModelAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+def dashboard_entries() -> list:
+    """The requests' entries of the dashboard (core/dashboard.py): only for staff who may read
+    requests."""
+    from core.dashboard import Entry
+
+    requests = AppointmentRequest.objects.all()
+    return [
+        Entry(
+            _("Requests waiting for the patient service (no answer after four working days)"),
+            "appointments.view_appointmentrequest",
+            lambda: follow_ups(requests, "service").count(),
+            "admin:appointments_appointmentrequest_changelist",
+            "follow_up=service",
+        ),
+        Entry(
+            _("Requests not answered within two working days (practice reminded)"),
+            "appointments.view_appointmentrequest",
+            lambda: follow_ups(requests, "reminded").count(),
+            "admin:appointments_appointmentrequest_changelist",
+            "follow_up=reminded",
+        ),
+    ]

@@ -18,3 +18,8 @@ class AppointmentsConfig(AppConfig):
         from core.roles import grant_patient_service_permissions
 
         post_migrate.connect(grant_patient_service_permissions, sender=self)
+
+        from appointments.admin import dashboard_entries
+        from core import dashboard
+
+        dashboard.register(*dashboard_entries())

@@ -70,3 +70,25 @@ class PageAdmin(GuardedLookups, VersionAdmin, TranslationAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+def dashboard_entries() -> list:
+    """The articles' entries of the editors' dashboard (core/dashboard.py)."""
+    from core.dashboard import Entry
+
+    return [
+        Entry(
+            _("Articles due for review (not reviewed for 12 months)"),
+            "content.view_article",
+            lambda: Article.objects.review_due().count(),
+            "admin:content_article_changelist",
+            "review=due",
+        ),
+        Entry(
+            _("Draft articles"),
+            "content.view_article",
+            lambda: Article.objects.filter(status="draft").count(),
+            "admin:content_article_changelist",
+            "status__exact=draft",
+        ),
+    ]

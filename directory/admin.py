@@ -447,3 +447,54 @@ class CsvUploadForm(forms.Form):
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}),
     )
+
+
+def dashboard_entries() -> list:
+    """The directory's entries of the editors' dashboard (core/dashboard.py)."""
+    from core.dashboard import Entry
+
+    published = {"status": Status.PUBLISHED}
+    return [
+        Entry(
+            _("Published specialists not verified for 12 months"),
+            "directory.view_specialist",
+            lambda: Specialist.objects.filter(**published).unverified().count(),
+            "admin:directory_specialist_changelist",
+            "status__exact=published&verification=stale",
+        ),
+        Entry(
+            _("Published clinics not verified for 12 months"),
+            "directory.view_clinic",
+            lambda: Clinic.objects.filter(**published).unverified().count(),
+            "admin:directory_clinic_changelist",
+            "status__exact=published&verification=stale",
+        ),
+        Entry(
+            _("Draft specialists"),
+            "directory.view_specialist",
+            lambda: Specialist.objects.filter(status=Status.DRAFT).count(),
+            "admin:directory_specialist_changelist",
+            "status__exact=draft",
+        ),
+        Entry(
+            _("Clinics waiting for review (created by an import)"),
+            "directory.view_clinic",
+            lambda: Clinic.objects.filter(needs_review=True).count(),
+            "admin:directory_clinic_changelist",
+            "needs_review__exact=1",
+        ),
+        Entry(
+            _("Medical fields waiting for approval"),
+            "directory.view_specialty",
+            lambda: Specialty.objects.filter(needs_review=True).count(),
+            "admin:directory_specialty_changelist",
+            "needs_review__exact=1",
+        ),
+        Entry(
+            _("Conditions and treatments waiting for approval"),
+            "directory.view_condition",
+            lambda: Condition.objects.filter(needs_review=True).count(),
+            "admin:directory_condition_changelist",
+            "needs_review__exact=1",
+        ),
+    ]

@@ -2,6 +2,7 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
+from core import dashboard
 from core.roles import grant_app_permissions_to_editors
 
 
@@ -13,3 +14,6 @@ class DirectoryConfig(AppConfig):
     def ready(self) -> None:
         post_migrate.connect(grant_app_permissions_to_editors, sender=self)
         from directory import signals  # noqa: F401  (connects the search index's receivers)
+        from directory.admin import dashboard_entries
+
+        dashboard.register(*dashboard_entries())
