@@ -4,7 +4,7 @@ from modeltranslation.admin import TranslationAdmin
 from reversion.admin import VersionAdmin
 
 from content.models import Article, Page, Source
-from core.admin import GuardedLookups
+from core.admin import GuardedLookups, RevisionAdmin
 from directory.admin import StatusActions
 
 
@@ -26,9 +26,13 @@ class SourceInline(admin.TabularInline):
 
 
 @admin.register(Article)
-class ArticleAdmin(GuardedLookups, StatusActions, VersionAdmin, TranslationAdmin):
+class ArticleAdmin(RevisionAdmin, GuardedLookups, StatusActions, VersionAdmin, TranslationAdmin):
     """Editors write in Markdown; the site shows the sanitised HTML. "View on site" previews a
-    draft (only staff see drafts). History lists every saved version and can revert to one."""
+    draft (only staff see drafts). A live article's text is changed as a draft revision,
+    previewed on the site and published later (RevisionAdmin). History lists every saved version
+    and can revert to one."""
+
+    revisable_fields = ["title_en", "title_de", "summary_en", "summary_de", "body_en", "body_de"]
 
     list_display = ("title", "topic", "status", "publish_at", "reviewed_on", "review_overdue")
     list_filter = ("status", ReviewDueFilter)

@@ -115,9 +115,14 @@ class Article(TimeStamped):
             raise ValidationError(_("Choose either a condition or a medical field, not both."))
 
     def save(self, *args, **kwargs):
+        self.render_text()
+        super().save(*args, **kwargs)
+
+    def render_text(self) -> None:
+        """Make the HTML the site shows from the Markdown (on save, and for a revision's
+        preview)."""
         for code in ("en", "de"):
             setattr(self, f"body_html_{code}", markdown.render(getattr(self, f"body_{code}", "")))
-        super().save(*args, **kwargs)
 
     def is_live(self, now=None) -> bool:
         now = now or timezone.now()

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from content import facts, markdown
 from content.models import Article, Page, Source
 from content.seo import medical_web_page, web_page
+from core import revisions
 from directory.models import Clinic, Condition, Country, SpecialistSearch, Specialty
 from directory.places import fold
 from directory.search import keys
@@ -116,8 +117,10 @@ def condition_detail(request: HttpRequest, slug: str) -> HttpResponse:
     now = timezone.now()
     article = _article_of(condition)
     shown = _shown(request, article, now)
+    preview = revisions.for_preview(request, shown, "content.view_article") if shown else None
     sources = condition.source_list if shown else []
     context = {
+        "revision_preview": preview,
         "condition": condition,
         "article": shown,
         "sources": sources,

@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 
-from core.admin import GuardedLookups, LoggedChanges
+from core.admin import GuardedLookups, LoggedChanges, RevisionAdmin
 from directory.csv_format import (
     CsvFormatError,
     export_specialists,
@@ -184,7 +184,8 @@ class ClinicAdminForm(forms.ModelForm):
 
 
 @admin.register(Clinic)
-class ClinicAdmin(PublishableAdmin):
+class ClinicAdmin(RevisionAdmin, PublishableAdmin):
+    revisable_fields = ["description_en", "description_de"]
     form = ClinicAdminForm
     list_display = ["name", "kind", "status", "last_verified", "needs_review", "modified"]
     list_filter = ["status", NotVerifiedFilter, "kind", "needs_review", "locations__country"]
@@ -272,7 +273,8 @@ class SpecialistAdminForm(forms.ModelForm):
 
 
 @admin.register(Specialist)
-class SpecialistAdmin(PublishableAdmin):
+class SpecialistAdmin(RevisionAdmin, PublishableAdmin):
+    revisable_fields = ["headline_en", "headline_de", "biography_en", "biography_de"]
     form = SpecialistAdminForm
     list_display = ["family_name", "given_name", "honorific_prefix", "status", "last_verified"]
     list_display_links = ["family_name", "given_name"]

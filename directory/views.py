@@ -13,6 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from core import revisions
 from core.pagination import paginate
 from directory import seo
 from directory.models import (
@@ -121,6 +122,7 @@ def specialist_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
     specialist = _listing_or_404(request, specialists, slug, "directory.view_specialist")
     context = {
+        "revision_preview": revisions.for_preview(request, specialist, "directory.view_specialist"),
         "specialist": specialist,
         "crumbs": [
             seo.home_crumb(),
@@ -149,6 +151,7 @@ def clinic_detail(request: HttpRequest, slug: str) -> HttpResponse:
         ),
     )
     clinic = _listing_or_404(request, clinics, slug, "directory.view_clinic")
+    revision_preview = revisions.for_preview(request, clinic, "directory.view_clinic")
     form = ClinicPageForm(request.GET)
     valid = form.is_valid()
     # A hospital's own specialists and those of its published departments.
@@ -164,6 +167,7 @@ def clinic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     page = paginator.page(number) if paginator.count and number <= paginator.num_pages else None
     parent = clinic.published_parent
     context = {
+        "revision_preview": revision_preview,
         "clinic": clinic,
         "parent": parent,
         "crumbs": [

@@ -98,3 +98,74 @@ def test_editor_edits_an_article_previews_the_draft_and_publishes_it(
     expect(public.get_by_text("Hard stones that form in the gallbladder.")).to_be_visible()
     expect(public.get_by_text("Medically reviewed by Dr. med. Ida Probe")).to_be_visible()
     public.close()
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_editor_revises_the_live_article_while_visitors_keep_reading_it(
+    live_server, page: Page, browser, language
+):
+    """The published liver-metastases article is revised: the editor previews the draft while
+    an anonymous visitor still reads the live text, publishes it, the visitor reads the new
+    text, and a revert brings the old one back."""
+    from content.models import Article
+    from tests.factories import ConditionFactory
+
+    condition = ConditionFactory(
+        name_en="Liver metastases", name_de="Lebermetastasen", slug="liver-metastases"
+    )
+    article = Article.objects.create(
+        condition=condition,
+        title_en="Liver metastases",
+        title_de="Lebermetastasen",
+        summary_en="Tumours that have spread to the liver.",
+        summary_de="Tumoren, die sich in der Leber angesiedelt haben.",
+        body_en="## What are they?\n\nThe live English text.\n",
+        body_de="## Was ist das?\n\nDer veröffentlichte deutsche Text.\n",
+        reviewer_name="Dr. med. Ida Probe",
+        status="published",
+    )
+    live_text = {"en": "The live English text.", "de": "Der veröffentlichte deutsche Text."}[
+        language
+    ]
+    new_text = {"en": "The revised English text.", "de": "Der überarbeitete deutsche Text."}[
+        language
+    ]
+    public = f"{live_server.url}/{language}/conditions/liver-metastases/"
+    visitor = browser.new_context().new_page()
+    EditorFactory(username="redakteurin", password="a-long-test-password")
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_label("Username").fill("redakteurin")
+    page.get_by_label("Password").fill("a-long-test-password")
+    page.get_by_role("button", name="Log in").click()
+
+    page.goto(f"{live_server.url}/admin/content/article/{article.pk}/change/")
+    page.locator(f"#id_body_{language}").fill(f"## {new_text}\n\n{new_text}\n")
+    page.get_by_role("button", name="Save as draft revision").click()
+    expect(page.locator(".messagelist")).to_contain_text("the live version stays online")
+    expect(page.locator(".revision-diff").first).to_contain_text(new_text.split()[-2])
+
+    visitor.goto(public)
+    expect(visitor.locator("main")).to_contain_text(live_text)
+    preview_link = page.get_by_role("link", name="Preview on the site")
+    preview = page.context.new_page()
+    preview.goto(
+        live_server.url + preview_link.get_attribute("href").replace("/en/", f"/{language}/")
+    )
+    expect(preview.locator("main")).to_contain_text(new_text)
+    expect(preview.get_by_role("status")).to_contain_text("draft revision")
+    visitor.reload()
+    expect(visitor.locator("main")).to_contain_text(live_text)  # still the live text
+
+    page.get_by_role("button", name="Publish now").click()
+    expect(page.locator(".messagelist")).to_contain_text("Published")
+    visitor.reload()
+    expect(visitor.locator("main")).to_contain_text(new_text)
+    expect(visitor.locator("main")).not_to_contain_text(live_text)
+
+    page.get_by_role("button", name="Revert: make the text before it the draft").click()
+    page.get_by_role("button", name="Publish now").click()
+    visitor.reload()
+    expect(visitor.locator("main")).to_contain_text(live_text)
+    expect(visitor.locator("main")).not_to_contain_text(new_text)
+    preview.close()
+    visitor.context.close()  # its open connections would keep the test database in use
