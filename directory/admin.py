@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 
 from core.admin import GuardedLookups, LoggedChanges, RevisionAdmin
+from directory import merging
 from directory.csv_format import (
     CsvFormatError,
     export_specialists,
@@ -95,9 +96,66 @@ class PublishableAdmin(GuardedLookups, StatusActions, TranslationAdmin):
         self._set(request, queryset, "Verified", last_verified=timezone.localdate())
 
 
+class MergeAdmin:
+    """For medical fields and conditions: an entry waiting for review (an import created it)
+    has a button "Merge into “…”" in the list, for the approved entry most like its name; one
+    click makes it a synonym of that one (directory/merging.py)."""
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.merge_view)
+        name = f"{self.model._meta.app_label}_{self.model._meta.model_name}_merge"
+        return [
+            path("<int:object_id>/merge/<int:target_id>/", view, name=name),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("merge"))
+    def merge_button(self, obj) -> str:
+        if not obj.needs_review:
+            return ""
+        target = merging.suggestion(obj)
+        if target is None:
+            return "–"
+        name = f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_merge"
+        return format_html(
+            '<button type="submit" class="button" formmethod="post" formaction="{}">{}</button>',
+            reverse(name, args=[obj.pk, target.pk]),
+            _("Merge into “%(name)s”") % {"name": target},
+        )
+
+    def merge_view(self, request, object_id: int, target_id: int):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        entry = self.model.objects.filter(pk=object_id).first()
+        target = self.model.objects.filter(pk=target_id).first()
+        if entry is None or target is None:
+            raise Http404
+        if not (
+            self.has_change_permission(request, target)
+            and self.has_delete_permission(request, entry)
+        ):
+            raise PermissionDenied
+        changelist = reverse(
+            f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_changelist"
+        )
+        try:
+            moved = merging.merge(entry, target)
+        except merging.MergeError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return redirect(changelist)
+        self.log_change(request, target, f"Merged {entry} (no. {entry.pk}) into it.")
+        self.message_user(
+            request,
+            _("“%(entry)s” is now a synonym of “%(target)s”; %(count)d specialists moved over.")
+            % {"entry": entry, "target": target, "count": moved},
+            messages.SUCCESS,
+        )
+        return redirect(f"{changelist}?needs_review__exact=1")
+
+
 @admin.register(Specialty)
-class SpecialtyAdmin(GuardedLookups, TranslationAdmin):
-    list_display = ["name_en", "name_de", "parent", "needs_review"]
+class SpecialtyAdmin(MergeAdmin, GuardedLookups, TranslationAdmin):
+    list_display = ["name_en", "name_de", "parent", "needs_review", "merge_button"]
     list_filter = ["needs_review", ("parent", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name_en", "name_de", "synonyms_en", "synonyms_de", "slug"]
     autocomplete_fields = ["parent"]
@@ -112,8 +170,8 @@ class SpecialtyAdmin(GuardedLookups, TranslationAdmin):
 
 
 @admin.register(Condition)
-class ConditionAdmin(GuardedLookups, TranslationAdmin):
-    list_display = ["name_en", "name_de", "kind", "icd10", "needs_review"]
+class ConditionAdmin(MergeAdmin, GuardedLookups, TranslationAdmin):
+    list_display = ["name_en", "name_de", "kind", "icd10", "needs_review", "merge_button"]
     list_filter = ["kind", "needs_review", "specialties"]
     search_fields = ["name_en", "name_de", "synonyms_en", "synonyms_de", "slug", "icd10"]
     autocomplete_fields = ["specialties"]
