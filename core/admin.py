@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import QuerySet
@@ -12,8 +12,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from core import revisions
 from core.models import Revision
@@ -240,3 +241,50 @@ def _local_datetime(value: str):
             continue
         return timezone.make_aware(moment) if 2000 <= moment.year <= 2100 else None
     return None
+
+
+@admin.register(Revision)
+class RevisionListAdmin(admin.ModelAdmin):
+    """Every draft and published revision, read only: each links to its entry's revisions
+    page, where it is previewed, published, scheduled, discarded or reverted."""
+
+    list_display = ["__str__", "entry", "state", "author", "modified", "publish_at"]
+    list_filter = ["state", "content_type"]
+    list_select_related = ["content_type", "author"]
+    ordering = ["-modified"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=gettext_lazy("entry"))
+    def entry(self, revision: Revision) -> str:
+        model = revision.content_type.model_class()
+        if model is None:
+            return "–"
+        opts = model._meta
+        name = f"admin:{opts.app_label}_{opts.model_name}_revisions"
+        label = _("%(kind)s no. %(number)s") % {
+            "kind": opts.verbose_name,
+            "number": revision.object_id,
+        }
+        return format_html('<a href="{}">{}</a>', reverse(name, args=[revision.object_id]), label)
+
+
+def revision_dashboard_entries() -> list:
+    from core.dashboard import Entry
+
+    return [
+        Entry(
+            gettext_lazy("Draft revisions waiting to be published"),
+            "core.view_revision",
+            lambda: Revision.objects.filter(state=Revision.State.PENDING).count(),
+            "admin:core_revision_changelist",
+            "state__exact=pending",
+        )
+    ]

@@ -85,6 +85,7 @@ def test_editors_see_their_work_and_the_patient_service_sees_the_requests(work, 
     assert "What needs you today" in editor
     assert "?status__exact=published&amp;verification=stale" in editor
     assert "Articles due for review" in editor
+    assert "Draft revisions waiting to be published" in editor
     assert "Requests waiting" not in editor  # health data: not theirs
 
     service = UserFactory(is_staff=True)

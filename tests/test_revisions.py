@@ -74,6 +74,10 @@ def test_a_revision_keeps_the_live_article_online_until_it_is_published(
     assert "&lt;script&gt;" in compared  # escaped
     assert "Text [de]" not in compared  # only what changed
 
+    # The list of revisions leads to the entry's revisions page.
+    listed = page(client, "/admin/core/revision/?state__exact=pending")
+    assert f'href="/admin/content/article/{article.pk}/revisions/"' in listed
+
     published = client.post(response.url, {"action": "publish", "revision": draft.pk})
 
     assert published.status_code == 302
