@@ -172,7 +172,9 @@ def specialty_detail(request: HttpRequest, slug: str) -> HttpResponse:
         parent = fields.get(parent.parent_id)
     children = sorted((f for f in fields.values() if f.parent_id == field.pk), key=str)
     shown = _shown(request, _article_of(field))
+    preview = revisions.for_preview(request, shown, "content.view_article") if shown else None
     context = {
+        "revision_preview": preview,
         "field": field,
         "crumbs": [
             home_crumb(),

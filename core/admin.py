@@ -114,10 +114,15 @@ class RevisionAdmin:
             if set(form.changed_data) - set(self.revisable_fields):
                 super().save_model(request, obj, form, change)
             return
-        super().save_model(request, obj, form, change)
         draft = revisions.pending(obj) if change else None
-        if draft is not None:  # saved from the form that showed it: the draft is live now
-            revisions.publish(draft, request.user)
+        before = None
+        if draft is not None:
+            live = self.model._default_manager.get(pk=obj.pk)
+            before = revisions.live_values(live, self.revisable_fields)
+        super().save_model(request, obj, form, change)
+        if draft is not None:  # saved from the form that showed it: what it saved is live now
+            after = revisions.live_values(obj, self.revisable_fields)
+            revisions.settle(draft, before, after, request.user)
 
     def response_change(self, request, obj):
         draft = getattr(request, "saved_revision", None)
@@ -208,7 +213,18 @@ class RevisionAdmin:
         if chosen is None:
             return _("This revision does not belong to this entry.")
         done = ""
-        if action == "publish" and revisions.publish(chosen, request.user):
+        try:
+            published = action == "publish" and revisions.publish(chosen, request.user)
+        except revisions.ConflictError as conflict:
+            labels = [
+                str(self.model._meta.get_field(name).verbose_name) for name in conflict.fields
+            ]
+            return _(
+                "The live text of %(fields)s changed after this draft was saved: publishing it "
+                "would undo that change. Open the draft, check it against the live text and save "
+                "it again."
+            ) % {"fields": ", ".join(labels)}
+        if published:
             done = _("Published: the site shows the new text now.")
         elif action == "schedule":
             when = _local_datetime(request.POST.get("publish_at", ""))

@@ -50,16 +50,46 @@ def live_values(obj: models.Model, fields) -> dict:
     return {name: getattr(obj, name) or "" for name in fields}
 
 
+class ConflictError(Exception):
+    """The live text of these fields changed after the draft was saved: publishing it would
+    undo that change."""
+
+    def __init__(self, fields: list[str]):
+        super().__init__(", ".join(fields))
+        self.fields = fields
+
+
 def save_draft(obj: models.Model, values: dict, user) -> Revision:
-    """Keep `values` (field -> text) as the entry's draft: its draft so far, or a new one."""
+    """Keep `values` (field -> text) as the entry's draft: its draft so far, or a new one. The
+    draft holds the fields whose text differs from the live text, and (in `replaced`, until it
+    is published) the live text they had when first drafted, to tell at publishing whether
+    someone changed them since. The entry's row is locked meanwhile, so two editors saving
+    at once take turns."""
+    model = type(obj)
     with transaction.atomic():
+        live = model._default_manager.select_for_update().get(pk=obj.pk)
         draft = of(obj).select_for_update().filter(state=State.PENDING).first()
         if draft is None:
             draft = Revision(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk)
-        draft.data = values
-        draft.author = user
+        current = live_values(live, values)
+        changed = {name: value for name, value in values.items() if not _same(current[name], value)}
+        base = {name: draft.replaced.get(name, current[name]) for name in changed}
+        draft.data, draft.replaced, draft.author = changed, base, user
         draft.save()
     return draft
+
+
+def settle(draft: Revision, before: dict, after: dict, user) -> None:
+    """The draft was published by saving the form that showed it: record what the save
+    replaced and what it wrote (the editor may have changed the draft's text further)."""
+    Revision.objects.filter(pk=draft.pk, state=State.PENDING).update(
+        state=State.PUBLISHED,
+        data={name: value for name, value in after.items() if not _same(before[name], value)},
+        replaced={name: before[name] for name in after if not _same(before[name], after[name])},
+        published_at=timezone.now(),
+        published_by=user,
+        modified=timezone.now(),
+    )
 
 
 def apply(obj: models.Model, revision: Revision) -> models.Model:
@@ -87,7 +117,8 @@ def for_preview(request, obj: models.Model, permission: str) -> Revision | None:
 
 def publish(revision: Revision, user=None, comment: str = "") -> bool:
     """Replace the live text with the revision's, in one transaction; False when it is no
-    longer a draft (published, discarded, or its entry is gone)."""
+    longer a draft (published, discarded, or its entry is gone). Raises ConflictError, changing
+    nothing, when the live text of a field it changes was changed after the draft was saved."""
     with transaction.atomic():
         revision = Revision.objects.select_for_update().filter(pk=revision.pk).first()
         if revision is None or revision.state != State.PENDING:
@@ -98,7 +129,11 @@ def publish(revision: Revision, user=None, comment: str = "") -> bool:
             revision.state = State.DISCARDED
             revision.save(update_fields=["state", "modified"])
             return False
-        revision.replaced = live_values(obj, revision.data)
+        current = live_values(obj, revision.data)
+        moved = [n for n in revision.data if not _same(current[n], revision.replaced.get(n, ""))]
+        if moved:
+            raise ConflictError(moved)
+        revision.replaced = current
         apply(obj, revision)
         _save(
             obj, user, comment or _("Published revision no. %(number)s") % {"number": revision.pk}
@@ -157,6 +192,10 @@ def publish_due(now=None) -> int:
     for revision in due:
         try:
             published += publish(revision, comment=_("Published as scheduled"))
+        except ConflictError:
+            # Someone changed the live text since: an editor decides. It stays a draft.
+            schedule(revision, None)
+            logger.warning("Revision %s: not published, the live text changed.", revision.pk)
         except Exception as error:  # an entry that no longer saves: the others still go
             logger.warning("Revision %s: not published (%s).", revision.pk, type(error).__name__)
     return published

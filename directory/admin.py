@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 
 from core.admin import GuardedLookups, LoggedChanges, RevisionAdmin
@@ -43,6 +44,8 @@ from directory.spreadsheets import XLSX_CONTENT_TYPE
 # The confirmation step posts the file back base64-encoded (a third larger), which must stay
 # under Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB). Larger files: `manage.py import_directory`.
 MAX_CSV_BYTES = 1800 * 1024
+# The largest workbook the admin writes (at about 4,000 rows a second); larger: the command.
+MAX_ADMIN_XLSX_ROWS = 50_000
 # An import runs inside the request: this many rows take a few seconds, far within the web
 # server's time-out. Larger files: `manage.py import_directory`, which has no time limit.
 MAX_ADMIN_IMPORT_ROWS = 500
@@ -146,7 +149,11 @@ class MergeAdmin:
         self.log_change(request, target, f"Merged {entry} (no. {entry.pk}) into it.")
         self.message_user(
             request,
-            _("“%(entry)s” is now a synonym of “%(target)s”; %(count)d specialists moved over.")
+            ngettext(
+                "“%(entry)s” is now a synonym of “%(target)s”; %(count)d specialist moved over.",
+                "“%(entry)s” is now a synonym of “%(target)s”; %(count)d specialists moved over.",
+                moved,
+            )
             % {"entry": entry, "target": target, "count": moved},
             messages.SUCCESS,
         )
@@ -476,6 +483,21 @@ class SpecialistAdmin(RevisionAdmin, PublishableAdmin):
             raise PermissionDenied
         filename = f"specialists-{timezone.localdate().isoformat()}"
         if request.GET.get("format") == "xlsx":
+            count = Specialist.objects.exclude(status=Status.ARCHIVED).count()
+            if count > MAX_ADMIN_XLSX_ROWS:
+                # A workbook is written at a few thousand rows a second: more would outlast
+                # the web server's time-out.
+                self.message_user(
+                    request,
+                    _(
+                        "%(count)d specialists are too many for a workbook made here (up to "
+                        "%(limit)d). Export them with “manage.py export_directory FILE.xlsx”, or "
+                        "as CSV."
+                    )
+                    % {"count": count, "limit": MAX_ADMIN_XLSX_ROWS},
+                    messages.ERROR,
+                )
+                return redirect(reverse("admin:directory_specialist_changelist"))
             output = io.BytesIO()
             export_specialists(output, xlsx=True)
             response = HttpResponse(output.getvalue(), content_type=XLSX_CONTENT_TYPE)

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Prefetch, signals
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from directory.models import (
     LANGUAGE_CODES,
@@ -133,13 +134,19 @@ def read_rows(data: bytes | str) -> list[dict]:
     return read_file(data)[0]
 
 
+ROW_NUMBER = "__row__"  # each row's number in the file (the header is row 1)
+
+
 def read_file(data: bytes | str) -> tuple[list[dict], str]:
-    """The rows of the file and what it was ("CSV, semicolon-separated, Windows-1252")."""
+    """The rows of the file, each with its number in the file (ROW_NUMBER: empty rows are
+    skipped but counted), and what it was ("CSV, semicolon-separated, Windows-1252")."""
     try:
         table = read_table(data, COLUMNS)
     except SpreadsheetError as error:
         raise CsvFormatError(str(error)) from None
     header = [name.strip() for name in table.header]
+    while header and not header[-1]:
+        header.pop()  # an empty column right of the table (a trailing separator)
     missing = [
         column for column in COLUMNS if column not in header and column not in OPTIONAL_COLUMNS
     ]
@@ -147,28 +154,37 @@ def read_file(data: bytes | str) -> tuple[list[dict], str]:
     if missing or unknown:
         problems = []
         if missing:
-            problems.append("missing columns: " + ", ".join(missing))
+            problems.append(_("missing columns: %(names)s") % {"names": ", ".join(missing)})
         if unknown:
-            problems.append("unknown columns: " + ", ".join(repr(c) for c in unknown))
+            names = ", ".join(repr(c) for c in unknown)
+            problems.append(_("unknown columns: %(names)s") % {"names": names})
         raise CsvFormatError(
-            f"The header row does not match the format ({'; '.join(problems)}); the file was "
-            f"read as {table.description}. The first row must hold the column names of the "
-            "export."
+            _(
+                "The header row does not match the format (%(problems)s); the file was read as "
+                "%(source)s. The first row must hold the column names of the export."
+            )
+            % {"problems": "; ".join(problems), "source": table.description}
         )
     rows = []
     try:
-        for cells in table.rows:
+        for number, cells in enumerate(table.rows, start=FIRST_DATA_ROW):
             if not any(cell.strip() for cell in cells):
                 continue  # an empty line
-            if len(cells) > len(header):
-                rows.append({"__error__": "the row has more cells than the header"})
+            extra = cells[len(header) :]
+            if any(cell.strip() for cell in extra):
+                rows.append(
+                    {"__error__": "the row has more cells than the header", ROW_NUMBER: number}
+                )
                 continue
-            cells = cells + [""] * (len(header) - len(cells))
+            cells = cells[: len(header)] + [""] * (len(header) - len(cells))
             values = zip(header, cells, strict=True)
-            rows.append({key: unguard_formula((value or "").strip()) for key, value in values})
+            row = {key: unguard_formula((value or "").strip()) for key, value in values}
+            row[ROW_NUMBER] = number
+            rows.append(row)
     except csv.Error as error:  # e.g. a cell longer than the csv module's field limit
         raise CsvFormatError(
-            f"Line {table.line_number()} cannot be read ({error}); nothing was imported."
+            _("Line %(line)s cannot be read (%(error)s); nothing was imported.")
+            % {"line": table.line_number(), "error": error}
         ) from None
     return rows, table.description
 
@@ -507,8 +523,9 @@ def import_specialists(
     }
     plans: list[_PlannedRow] = []
     seen_slugs: set[str] = set()
-    for number, row in enumerate(rows, start=FIRST_DATA_ROW):
-        _tell(progress, "checked", number - FIRST_DATA_ROW, len(rows))
+    for done, row in enumerate(rows):
+        _tell(progress, "checked", done, len(rows))
+        number = row[ROW_NUMBER]
         plan, errors = _check_row(row, taxonomy, existing, seen_slugs)
         report.errors.extend((number, error) for error in errors)
         if plan is not None:

@@ -7,6 +7,7 @@ and sub-fields move over, and it is deleted, in one transaction.
 import difflib
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from directory.models import Condition, Specialist, SpecialistCondition, Specialty
 from directory.places import fold
@@ -46,10 +47,15 @@ def merge(entry: Specialty | Condition, target: Specialty | Condition) -> int:
     """Make `entry` a synonym of `target`; returns how many specialists moved over. Raises
     MergeError when it cannot be done."""
     if type(entry) is not type(target) or entry.pk == target.pk:
-        raise MergeError("An entry can only be merged into another entry of its kind.")
+        raise MergeError(_("An entry can only be merged into another entry of its kind."))
     if hasattr(entry, "article"):
-        raise MergeError("The entry has an article of its own: move or delete the article first.")
+        raise MergeError(
+            _("“%(entry)s” has an article of its own: move or delete the article first.")
+            % {"entry": entry}
+        )
     with transaction.atomic(), index.deferred():
+        # Locked: two merges into the same entry at once each keep their synonyms.
+        target = type(target).objects.select_for_update().get(pk=target.pk)
         for language in LANGUAGES:
             known = {fold(line) for line in _lines(target, language)}
             known.add(fold(getattr(target, f"name_{language}") or ""))
@@ -60,7 +66,7 @@ def merge(entry: Specialty | Condition, target: Specialty | Condition) -> int:
                     added.append(name)
             lines = [*filter(None, _lines(target, language)), *added]
             setattr(target, f"synonyms_{language}", "\n".join(lines))
-        target.save()
+        target.save(update_fields=["synonyms_en", "synonyms_de", "modified"])
         if isinstance(entry, Condition):
             moved = _move_condition(entry, target)
         else:

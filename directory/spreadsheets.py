@@ -9,6 +9,7 @@ formats.
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from datetime import date, datetime
 from django.utils.translation import gettext_lazy as _
 
 XLSX_MAGIC = b"PK\x03\x04"  # an XLSX workbook is a ZIP archive
+# A character of two to four bytes as UTF-8 writes it.
+UTF8_SEQUENCE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
 DELIMITERS = {",": _("comma-separated"), ";": _("semicolon-separated"), "\t": _("tab-separated")}
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -53,13 +56,14 @@ def read_table(data: bytes | str, known_columns: Iterable[str] = ()) -> Table:
         return _read_xlsx(data)
     text, encoding = (data, "UTF-8") if isinstance(data, str) else decode(data)
     if "\x00" in text:
-        raise SpreadsheetError("The file contains NUL bytes; it is not a CSV text file.")
+        raise SpreadsheetError(_("The file contains NUL bytes; it is not a CSV text file."))
     delimiter = sniff_delimiter(text, set(known_columns))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader, [])
     except csv.Error as error:
-        raise SpreadsheetError(f"The header row cannot be read ({error}).") from None
+        message = _("The header row cannot be read (%(error)s).") % {"error": error}
+        raise SpreadsheetError(message) from None
     return Table(header, reader, "CSV", encoding, delimiter)
 
 
@@ -69,7 +73,7 @@ def decode(data: bytes) -> tuple[str, str]:
     without one when every other byte of the start is zero), else Windows-1252 (Excel's
     "CSV" on Windows in Western Europe)."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return _decode(data, "utf-8-sig", "UTF-8 with BOM")
+        return _decode(data, "utf-8-sig", str(_("UTF-8 with BOM")))
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return _decode(data, "utf-16", "UTF-16")
     start = data[:200]
@@ -81,12 +85,23 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
         pass
+    if UTF8_SEQUENCE.search(data):
+        # UTF-8 with a stray byte of another encoding: read as Windows-1252, every umlaut
+        # written in UTF-8 would become two wrong letters ("MÃ¼ller").
+        raise SpreadsheetError(
+            _(
+                "The file is mostly UTF-8 but has bytes that are not. Save it from your "
+                "spreadsheet program as “CSV UTF-8” or as an Excel workbook (.xlsx)."
+            )
+        )
     try:
         return data.decode("cp1252"), "Windows-1252"
     except UnicodeDecodeError:
         raise SpreadsheetError(
-            "The file is neither UTF-8, UTF-16 nor Windows-1252 text. Save it from your "
-            "spreadsheet program as “CSV UTF-8” or as an Excel workbook (.xlsx)."
+            _(
+                "The file is neither UTF-8, UTF-16 nor Windows-1252 text. Save it from your "
+                "spreadsheet program as “CSV UTF-8” or as an Excel workbook (.xlsx)."
+            )
         ) from None
 
 
@@ -94,13 +109,15 @@ def _decode(data: bytes, codec: str, name: str) -> tuple[str, str]:
     try:
         return data.decode(codec), name
     except UnicodeDecodeError:
-        raise SpreadsheetError(f"The file starts as {name} but is not {name} text.") from None
+        raise SpreadsheetError(
+            _("The file starts as %(encoding)s but is not %(encoding)s text.") % {"encoding": name}
+        ) from None
 
 
 def sniff_delimiter(text: str, known_columns: set[str]) -> str:
     """Comma, semicolon or tab: the one that splits the first line into the most known column
     names (else into the most cells); a comma when nothing tells."""
-    first = text.split("\n", 1)[0]
+    first = next(iter(text.splitlines()), "")
 
     def score(delimiter: str) -> tuple[int, int]:
         try:
@@ -121,11 +138,13 @@ def _read_xlsx(data: bytes) -> Table:
         # read_only streams the sheet; data_only gives a formula's last value, never the formula.
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # the size a file states may be wrong: read every cell
         rows = sheet.iter_rows(values_only=True)
         header = [_cell(value) for value in next(rows, ())]
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError) as error:
         raise SpreadsheetError(
-            f"The file looks like an Excel workbook but cannot be read ({type(error).__name__})."
+            _("The file looks like an Excel workbook but cannot be read (%(error)s).")
+            % {"error": type(error).__name__}
         ) from None
     while header and header[-1] == "":
         header.pop()  # cells styled but empty right of the table
@@ -172,6 +191,7 @@ def write_xlsx(output, rows: Iterable[list[str]], title: str = "Specialists") ->
     rows. Streams: memory stays small however many rows."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
 
     workbook = Workbook(write_only=True)
@@ -189,7 +209,8 @@ def write_xlsx(output, rows: Iterable[list[str]], title: str = "Specialists") ->
         else:
             cells = []
             for value in row:
-                cell = WriteOnlyCell(sheet, value=value)
+                # Control characters (pasted into a text) have no place in a workbook.
+                cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
                 cell.data_type = "s"  # text, even where it looks like a number or a formula
                 cells.append(cell)
             sheet.append(cells)

@@ -137,14 +137,47 @@ def test_a_scheduled_revision_is_published_when_its_time_comes(client, article, 
     assert Article.objects.get().summary_en == "A new summary."
 
 
-def test_a_plain_save_of_the_form_that_shows_the_draft_publishes_it(client, article, editor):
+def test_a_plain_save_of_the_form_that_shows_the_draft_publishes_what_it_shows(
+    client, article, editor
+):
+    change = f"/admin/content/article/{article.pk}/change/"
+    before = article.title_en
+    save_revision(client, change, title_en="Drafted title")
+    data = change_form_data(client, change)
+    assert data["title_en"] == "Drafted title"  # the form shows the draft
+
+    client.post(change, {**data, "title_en": "Edited further"})
+
+    assert Article.objects.get().title_en == "Edited further"  # what the editor saw and saved
+    assert revisions.pending(article) is None
+    (done,) = revisions.history(article)
+    assert done.data == {"title_en": "Edited further"}
+    assert done.replaced == {"title_en": before}  # so a revert brings back the real text
+
+
+def test_a_draft_is_not_published_over_a_later_change_of_the_live_text(client, article, editor):
     change = f"/admin/content/article/{article.pk}/change/"
     save_revision(client, change, title_en="Drafted title")
+    draft = Revision.objects.get()
+    assert draft.data == {"title_en": "Drafted title"}  # only what it changes
+    live = Article.objects.get()
+    live.title_en = "Changed meanwhile"  # another editor, or an import
+    live.save()
 
-    client.post(change, change_form_data(client, change))
+    response = client.post(
+        f"/admin/content/article/{article.pk}/revisions/",
+        {"action": "publish", "revision": draft.pk},
+    )
 
-    assert Article.objects.get().title_en == "Drafted title"
-    assert revisions.pending(article) is None
+    assert response.status_code == 400
+    assert "changed after this draft was saved" in response.content.decode()
+    assert Article.objects.get().title_en == "Changed meanwhile"
+    assert revisions.pending(article) == draft
+    # A draft of other fields still publishes.
+    save_revision(client, change, title_en="Changed meanwhile", summary_en="New summary.")
+    draft.refresh_from_db()
+    assert draft.data == {"summary_en": "New summary."}
+    assert revisions.publish(draft, editor)
 
 
 def test_a_profiles_biography_is_revised_and_previewed_too(client, editor):

@@ -23,6 +23,16 @@ from tests.test_import_export import FORMULAS, make_row, taxonomy  # noqa: F401 
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def english():
+    """What the file was read as is said in the language of the request or command."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 # Names only Windows-1252 and Unicode hold, beside the ASCII of the rest.
 ROWS = [
     make_row(given_name="Jürgen", family_name="Weiß", bio_de="Fußchirurgie; Öffnungszeiten"),
@@ -218,3 +228,50 @@ def test_the_admin_exports_a_workbook_and_previews_a_german_excel_file(taxonomy,
     preview = client.post("/admin/directory/specialist/import/", {"file": upload})
     assert preview.status_code == 200
     assert "CSV, semicolon-separated, Windows-1252" in preview.text
+
+
+def test_a_mostly_utf8_file_with_a_stray_byte_is_refused_rather_than_garbled(taxonomy):  # noqa: F811
+    data = table(ROWS).encode() + "Zoë\n".encode("cp1252")
+
+    with pytest.raises(CsvFormatError, match="mostly UTF-8"):
+        import_specialists(data)
+
+
+def test_a_workbook_that_misstates_its_size_is_read_in_full(taxonomy):  # noqa: F811
+    import re
+    import zipfile
+
+    data = workbook(ROWS)
+    source, output = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(output, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:B2"', content)
+            target.writestr(item, content)
+
+    report = import_specialists(output.getvalue(), dry_run=True)
+
+    assert report.ok, report.errors
+    assert len(report.results) == 2
+
+
+def test_control_characters_do_not_break_the_workbook(taxonomy):  # noqa: F811
+    import_specialists(table([make_row(bio_en="Line one\x0bline two\x0c")]))
+    output = io.BytesIO()
+
+    export_specialists(output, xlsx=True)
+
+    row = list(load_workbook(io.BytesIO(output.getvalue())).active.values)[1]
+    assert "Line oneline two" in row
+
+
+def test_trailing_separators_old_line_ends_and_blank_lines_keep_row_numbers(taxonomy):  # noqa: F811
+    lines = table([make_row(), make_row(slug="ida-berg", country="XX")], ";").split("\r\n")
+    lines[0] += ";"  # a trailing separator after the header
+    data = "\r".join([lines[0], "", lines[1], ";;;", lines[2]])  # old Mac line ends
+
+    report = import_specialists(data.encode("cp1252"), dry_run=True)
+
+    assert report.source == "CSV, semicolon-separated, UTF-8"
+    assert report.errors == [(5, "country must be DE, AT or CH, not 'XX'")]  # its row in the file

@@ -241,6 +241,7 @@ def test_when_nothing_matches_the_page_offers_what_might_help(client, patients_w
 
 def test_a_city_typed_with_the_words_finds_listings_imported_by_csv(client, vocabulary):
     from directory.csv_format import import_specialists
+    from directory.models import Clinic
     from tests.test_import_export import make_csv, make_row
 
     report = import_specialists(
@@ -266,6 +267,12 @@ def test_a_city_typed_with_the_words_finds_listings_imported_by_csv(client, voca
         .location.place
         == location
     )
+    # The import created the clinic as a draft; an editor publishes it after a look.
+    clinic = Clinic.objects.get(name="Cabinet Blanc")
+    assert (clinic.status, clinic.kind) == ("draft", "practice")
+    assert found(search(client, "cardiologist Geneva")) == []
+    clinic.status = "published"
+    clinic.save()
     assert found(search(client, "cardiologist Geneva")) == ["Blanc"]
     assert found(search(client, "Kardiologe Genf", "de")) == ["Blanc"]
 

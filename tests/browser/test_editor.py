@@ -152,7 +152,8 @@ def test_editor_revises_the_live_article_while_visitors_keep_reading_it(
         live_server.url + preview_link.get_attribute("href").replace("/en/", f"/{language}/")
     )
     expect(preview.locator("main")).to_contain_text(new_text)
-    expect(preview.get_by_role("status")).to_contain_text("draft revision")
+    banner = {"en": "Preview of draft revision", "de": "Vorschau der Entwurfsfassung"}[language]
+    expect(preview.get_by_role("status")).to_contain_text(banner)
     visitor.reload()
     expect(visitor.locator("main")).to_contain_text(live_text)  # still the live text
 
