@@ -29,20 +29,6 @@ from core import rate_limits
 from directory import seo
 from directory.models import Clinic, Specialist, language_name
 
-# What "Update the recipients" keeps of what was typed (the consent is given anew).
-KEPT_ON_UPDATE = [
-    "name",
-    "email",
-    "phone",
-    "condition",
-    "residence",
-    "insurance_status",
-    "interpreter",
-    "travel_from",
-    "travel_until",
-    "message",
-    "preferred_language",
-]
 RATE_LIMIT_WINDOW = 60 * 60  # APPOINTMENT_REQUESTS_PER_HOUR counts per hour
 SENT = "appointments.sent"  # signs the number the thank-you page shows
 
@@ -68,7 +54,10 @@ def appointment_request(request: HttpRequest, slug: str, kind: str) -> HttpRespo
         form = AppointmentRequestForm(
             target=target,
             kind=kind_of(request.POST.get("kind", "")),
-            initial={name: request.POST.get(name, "") for name in KEPT_ON_UPDATE},
+            # What was typed, but the consent: it is given anew.
+            initial={
+                name: request.POST.get(name, "") for name in AppointmentRequestForm.Meta.fields
+            },
             also=request.POST.getlist("also"),
         )
         context.update(_kind_context(target, form), form=form)
