@@ -112,6 +112,12 @@ class MergeAdmin:
             *super().get_urls(),
         ]
 
+    def get_list_display(self, request):
+        shown = list(super().get_list_display(request))
+        if not self.has_delete_permission(request) and "merge_button" in shown:
+            shown.remove("merge_button")  # merging deletes the entry merged
+        return shown
+
     @admin.display(description=_("merge"))
     def merge_button(self, obj) -> str:
         if not obj.needs_review:

@@ -110,3 +110,23 @@ def test_what_cannot_be_merged_changes_nothing(client, meant, misspelt):
     with pytest.raises(merging.MergeError):
         merging.merge(meant, meant)
     assert client.post(f"/admin/directory/condition/{misspelt.pk}/merge/999999/").status_code == 404
+
+
+def test_only_those_who_may_delete_see_the_merge_button(client, meant, misspelt):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_condition", "change_condition"])
+    )
+    client.force_login(viewer)
+
+    listing = client.get("/admin/directory/condition/?needs_review__exact=1").content.decode()
+
+    assert "Merge into" not in listing
+    assert (
+        client.post(f"/admin/directory/condition/{misspelt.pk}/merge/{meant.pk}/").status_code
+        == 403
+    )
