@@ -112,6 +112,17 @@ class MergeAdmin:
             *super().get_urls(),
         ]
 
+    def get_changelist_instance(self, request):
+        """The list, each entry waiting for review with its suggestion (`merge_target`),
+        compared against the known names read once for the whole page."""
+        changelist = super().get_changelist_instance(request)
+        waiting = [entry for entry in changelist.result_list if entry.needs_review]
+        if waiting:
+            names = merging.known_names(self.model)
+            for entry in waiting:
+                entry.merge_target = merging.suggestion(entry, names)
+        return changelist
+
     def get_list_display(self, request):
         shown = list(super().get_list_display(request))
         if not self.has_delete_permission(request) and "merge_button" in shown:
@@ -122,7 +133,7 @@ class MergeAdmin:
     def merge_button(self, obj) -> str:
         if not obj.needs_review:
             return ""
-        target = merging.suggestion(obj)
+        target = getattr(obj, "merge_target", None)
         if target is None:
             return "–"
         name = f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_merge"

@@ -20,21 +20,28 @@ class MergeError(Exception):
     """The entry cannot be merged (it has its own article, say): nothing was changed."""
 
 
-def suggestion(entry: Specialty | Condition) -> Specialty | Condition | None:
-    """The approved entry of the same kind whose name or synonym is most like the entry's name
-    (either language), if one is like it at all."""
-    model = type(entry)
+def known_names(model) -> dict:
+    """Every folded name and synonym of the approved entries of `model`, with its entry: what
+    `suggestion` compares against (one query, for a whole list of entries to suggest for)."""
     names: dict[str, Specialty | Condition] = {}
-    for other in model.objects.filter(needs_review=False).exclude(pk=entry.pk):
+    for other in model.objects.filter(needs_review=False):
         for language in LANGUAGES:
             for name in [getattr(other, f"name_{language}") or "", *_lines(other, language)]:
                 names.setdefault(fold(name), other)
+    return names
+
+
+def suggestion(entry: Specialty | Condition, names: dict | None = None):
+    """The approved entry of the same kind whose name or synonym is most like the entry's name
+    (either language), if one is like it at all. `names`: known_names of its model."""
+    if names is None:
+        names = known_names(type(entry))
     wanted = [fold(getattr(entry, f"name_{language}") or "") for language in LANGUAGES]
     best, score = None, 0.0
     for name in filter(None, wanted):
         for key in difflib.get_close_matches(name, list(names), n=1, cutoff=0.6):
             ratio = difflib.SequenceMatcher(None, name, key).ratio()
-            if ratio > score:
+            if ratio > score and names[key].pk != entry.pk:
                 best, score = names[key], ratio
     return best
 

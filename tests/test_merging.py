@@ -130,3 +130,20 @@ def test_only_those_who_may_delete_see_the_merge_button(client, meant, misspelt)
         client.post(f"/admin/directory/condition/{misspelt.pk}/merge/{meant.pk}/").status_code
         == 403
     )
+
+
+def test_the_suggestions_of_a_list_read_the_known_names_once(client, meant, misspelt):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(EditorFactory())
+    url = "/admin/directory/condition/?needs_review__exact=1"
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for number in range(3):
+        ConditionFactory(name_en=f"liver metastasis {number}", needs_review=True)
+    with CaptureQueriesContext(connection) as four:
+        listing = client.get(url).content.decode()
+
+    assert listing.count("Merge into “Liver metastases”") == 4
+    assert len(four) == len(one)  # not a query per entry

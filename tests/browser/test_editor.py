@@ -7,6 +7,14 @@ from tests.factories import EditorFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def log_in(page: Page, live_server) -> None:
+    """Sign in to admin as the editor the test made (redakteurin)."""
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_label("Username").fill("redakteurin")
+    page.get_by_label("Password").fill("a-long-test-password")
+    page.get_by_role("button", name="Log in").click()
+
+
 def test_editor_creates_a_specialist_with_a_photo_publishes_and_sees_the_profile(
     live_server, page: Page, tmp_path, settings
 ):
@@ -15,10 +23,7 @@ def test_editor_creates_a_specialist_with_a_photo_publishes_and_sees_the_profile
     photo = tmp_path / "portrait.jpg"
     Image.new("RGB", (900, 900), (90, 140, 180)).save(photo, "JPEG")
 
-    page.goto(f"{live_server.url}/admin/")
-    page.get_by_label("Username").fill("redakteurin")
-    page.get_by_label("Password").fill("a-long-test-password")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server)
 
     page.goto(f"{live_server.url}/admin/directory/specialist/add/")
     page.get_by_label("Academic title").fill("Dr. med.")
@@ -67,10 +72,7 @@ def test_editor_edits_an_article_previews_the_draft_and_publishes_it(
         reviewer_name="Dr. med. Ida Probe",
     )
     EditorFactory(username="redakteurin", password="a-long-test-password")
-    page.goto(f"{live_server.url}/admin/")
-    page.get_by_label("Username").fill("redakteurin")
-    page.get_by_label("Password").fill("a-long-test-password")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server)
 
     page.goto(f"{live_server.url}/admin/content/article/{article.pk}/change/")
     page.locator("#id_summary_en").fill("Hard stones that form in the gallbladder.")
@@ -133,10 +135,7 @@ def test_editor_revises_the_live_article_while_visitors_keep_reading_it(
     public = f"{live_server.url}/{language}/conditions/liver-metastases/"
     visitor = browser.new_context().new_page()
     EditorFactory(username="redakteurin", password="a-long-test-password")
-    page.goto(f"{live_server.url}/admin/")
-    page.get_by_label("Username").fill("redakteurin")
-    page.get_by_label("Password").fill("a-long-test-password")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server)
 
     page.goto(f"{live_server.url}/admin/content/article/{article.pk}/change/")
     page.locator(f"#id_body_{language}").fill(f"## {new_text}\n\n{new_text}\n")
