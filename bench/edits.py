@@ -55,7 +55,7 @@ def import_rows(data: str) -> dict:
     started = time.monotonic()
     report = import_specialists(data)
     return {
-        "rows": len(report.results),
+        "rows": report.rows,
         "applied": report.applied,
         "errors": len(report.errors),
         "seconds": round(time.monotonic() - started, 1),

@@ -7,13 +7,17 @@ second time, and export -> import is a round trip.
 
 import csv
 import difflib
+import gc
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
+from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Prefetch, signals
 from django.utils import timezone
 from django.utils.text import slugify
@@ -87,6 +91,10 @@ class RowResult:
 
 @dataclass
 class ImportReport:
+    """What an import did or would do. Each row's result is kept in `results`, or, when the
+    import was given `on_result`, handed to it as soon as it is known and only counted (a file
+    of any length then takes the same memory)."""
+
     results: list[RowResult] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
     new_specialties: list[str] = field(default_factory=list)
@@ -94,9 +102,19 @@ class ImportReport:
     new_clinics: list[str] = field(default_factory=list)
     applied: bool = False
     source: str = ""  # what the file was read as: "CSV, semicolon-separated, Windows-1252"
+    rows: int = 0  # rows with data in the file
+    counts: Counter = field(default_factory=Counter)
+    on_result: Callable[[RowResult], None] | None = field(default=None, repr=False)
+
+    def add(self, result: RowResult) -> None:
+        self.counts[result.action] += 1
+        if self.on_result is None:
+            self.results.append(result)
+        else:
+            self.on_result(result)
 
     def count(self, action: str) -> int:
-        return sum(1 for result in self.results if result.action == action)
+        return self.counts[action]
 
     @property
     def ok(self) -> bool:
@@ -127,19 +145,21 @@ def unguard_formula(value: str) -> str:
     return value[1:] if value.startswith("'") and FORMULA_START.match(value[1:]) else value
 
 
-def read_rows(data: bytes | str) -> list[dict]:
+def read_rows(data: bytes | str | BinaryIO) -> list[dict]:
     """Parse the file (CSV in any of the encodings and with any of the separators spreadsheet
     programs write, or XLSX: directory.spreadsheets); raises CsvFormatError when it cannot be
     read or the header is wrong."""
-    return read_file(data)[0]
+    return list(read_file(data)[0])
 
 
 ROW_NUMBER = "__row__"  # each row's number in the file (the header is row 1)
 
 
-def read_file(data: bytes | str) -> tuple[list[dict], str]:
-    """The rows of the file, each with its number in the file (ROW_NUMBER: empty rows are
-    skipped but counted), and what it was ("CSV, semicolon-separated, Windows-1252")."""
+def read_file(data: bytes | str | BinaryIO) -> tuple[Iterator[dict], str]:
+    """The rows of the file as they are read, each with its number in the file (ROW_NUMBER:
+    empty rows are skipped but counted), and what it was ("CSV, semicolon-separated,
+    Windows-1252"). The header is checked at once; a row the reader cannot take raises
+    CsvFormatError when it is reached."""
     try:
         table = read_table(data, COLUMNS)
     except SpreadsheetError as error:
@@ -165,28 +185,28 @@ def read_file(data: bytes | str) -> tuple[list[dict], str]:
             )
             % {"problems": "; ".join(problems), "source": table.description}
         )
-    rows = []
+    return _rows(table, header), table.description
+
+
+def _rows(table, header: list[str]) -> Iterator[dict]:
     try:
         for number, cells in enumerate(table.rows, start=FIRST_DATA_ROW):
             if not any(cell.strip() for cell in cells):
                 continue  # an empty line
             extra = cells[len(header) :]
             if any(cell.strip() for cell in extra):
-                rows.append(
-                    {"__error__": "the row has more cells than the header", ROW_NUMBER: number}
-                )
+                yield {"__error__": "the row has more cells than the header", ROW_NUMBER: number}
                 continue
             cells = cells[: len(header)] + [""] * (len(header) - len(cells))
             values = zip(header, cells, strict=True)
             row = {key: unguard_formula((value or "").strip()) for key, value in values}
             row[ROW_NUMBER] = number
-            rows.append(row)
+            yield row
     except csv.Error as error:  # e.g. a cell longer than the csv module's field limit
         raise CsvFormatError(
             _("Line %(line)s cannot be read (%(error)s); nothing was imported.")
             % {"line": table.line_number(), "error": error}
         ) from None
-    return rows, table.description
 
 
 class _Taxonomy:
@@ -198,6 +218,7 @@ class _Taxonomy:
     city once."""
 
     KINDS = {"specialties": "medical field", "conditions": "condition or treatment"}
+    PLACES_KEPT = 1000  # cities remembered at once (a file is mostly a few cities)
 
     def __init__(self, report: ImportReport, *, create_taxonomy: bool = False):
         self.report = report
@@ -230,6 +251,8 @@ class _Taxonomy:
         """The gazetteer place of a city, looked up once per import. Runs a query."""
         key = (city.casefold(), country)
         if key not in self.places:
+            if len(self.places) >= self.PLACES_KEPT:
+                del self.places[next(iter(self.places))]  # the one looked up longest ago
             self.places[key] = resolve_place(city, country=country)
         return self.places[key]
 
@@ -315,7 +338,7 @@ def _column_limits() -> dict[str, int]:
     }
 
 
-def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, seen_slugs: set) -> tuple:
+def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, first_rows: dict) -> tuple:
     """Validate one row and plan what it changes; returns (plan or None, errors)."""
     errors: list[str] = []
     if "__error__" in row:
@@ -324,9 +347,8 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, seen_slugs: set) 
     if slug:
         if slugify(slug) != slug:
             errors.append(f"slug {row['slug']!r} may only contain letters, digits and hyphens")
-        elif slug in seen_slugs:
+        elif first_rows[slug] != row[ROW_NUMBER]:
             errors.append(f"slug {slug!r} appears twice in the file")
-        seen_slugs.add(slug)
     for column in ("given_name", "family_name", "clinic", "street", "postcode", "city", "country"):
         if not row[column]:
             errors.append(f"{column} is required")
@@ -424,7 +446,7 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, seen_slugs: set) 
     return plan, []
 
 
-def _unique_slug(model, name: str, taken: set[str] = frozenset()) -> str:
+def _unique_slug(model, name: str, taken: Container[str] = frozenset()) -> str:
     """A slug for `name` that neither `model` nor `taken` uses yet (`name-2`, `name-3` ...).
     Runs a query per candidate."""
     max_length = model._meta.get_field("slug").max_length - 10
@@ -490,26 +512,127 @@ def _coordinates_for(location: Location | None, plan: _PlannedRow) -> tuple:
 
 
 PROGRESS_EVERY = 1000  # rows between two calls of an import's `progress`
+CHUNK_ROWS = 100  # rows checked and written together
+REINDEX_ROWS = 1000  # listings written before their search rows are (fewer, larger rewrites)
+
+
+class _DiscardError(Exception):
+    """Leaves the import's transaction without keeping anything (a dry run, a row error)."""
 
 
 def import_specialists(
-    data: bytes | str,
+    data: bytes | str | BinaryIO,
     *,
     dry_run: bool = False,
     user=None,
     create_taxonomy: bool = False,
     progress=None,
+    on_result: Callable[[RowResult], None] | None = None,
 ) -> ImportReport:
-    """Check every row, then (unless a dry run, and only if no row has an error) apply them all
-    in one transaction. `user` is who imports (None for a command); raises CsvFormatError for a
-    bad file. Planning loads the file's listings at once and looks up each city once; writing
-    updates changed values in bulk, so a 10,000-row file of small changes takes seconds.
-    `progress(step, done, total)`, if given, hears every PROGRESS_EVERY rows of each step
-    ("checked", "written")."""
+    """Import the file all or nothing: every row is checked, and the rows are written (unless a
+    dry run) in one transaction that keeps nothing if any row has an error. `data` is the
+    file's bytes or text, or a binary file open for reading (read twice, from its beginning).
+    `user` is who imports (None for a command); raises CsvFormatError for a file that cannot be
+    read (nothing is written before the whole file has been read once).
+
+    Streams: the file is read once to check it as a file and learn its slugs, then again in
+    chunks of CHUNK_ROWS rows, each checked and written before the next is read, so memory
+    does not grow with the file beyond its slugs (and, unless `on_result` takes them, the
+    rows' results). Each chunk loads its listings at once; each city is looked up once;
+    changed values are written in bulk. `progress(step, done, total)`, if given, hears every
+    PROGRESS_EVERY rows of each step ("checked", "written")."""
     rows, source = read_file(data)
-    report = ImportReport(source=source)
-    taxonomy = _Taxonomy(report, create_taxonomy=create_taxonomy)
-    slugs = {row.get("slug", "").lower() for row in rows if row.get("slug")}
+    report = ImportReport(source=source, on_result=on_result)
+    try:
+        with transaction.atomic():
+            slugs = _Slugs()
+            report.rows = slugs.load(rows)  # all of the file is read before anything is written
+            if not report.rows:
+                report.errors.append((FIRST_DATA_ROW, "the file has no rows"))
+                raise _DiscardError
+            taxonomy = _Taxonomy(report, create_taxonomy=create_taxonomy)
+            writer = None if dry_run else _Writer(taxonomy, user, slugs=slugs, progress=progress)
+            rows, _source = read_file(data)
+            done = 0
+            # What a chunk leaves behind is collected after it (querysets make reference
+            # cycles); the objects that were there before are set aside, so that is quick.
+            gc.freeze()
+            try:
+                with index.deferred():
+                    while chunk := list(islice(rows, CHUNK_ROWS)):
+                        planned = _check_chunk(chunk, done, report.rows, taxonomy, slugs, progress)
+                        if writer is not None and report.ok:
+                            writer.write(planned, done, report.rows)
+                            index.flush(at_least=REINDEX_ROWS)
+                        for _plan, result in planned:
+                            report.add(result)
+                        done += len(chunk)
+                        del chunk, planned
+                        gc.collect()
+                    if dry_run or not report.ok:
+                        raise _DiscardError
+            finally:
+                gc.unfreeze()
+    except _DiscardError:
+        return report
+    report.applied = True
+    return report
+
+
+class _Slugs:
+    """The slugs the file names, and those the import gives to new listings, kept in a
+    temporary table of the import's transaction rather than in memory."""
+
+    def __init__(self):
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.directory_import_slugs")
+            cursor.execute(
+                "CREATE TEMPORARY TABLE directory_import_slugs "
+                "(slug text NOT NULL, row integer NOT NULL) ON COMMIT DROP"
+            )
+
+    def load(self, rows: Iterator[dict]) -> int:
+        """Read all the rows, keeping each slug with its row; returns how many rows there are."""
+        total = 0
+        with connection.cursor() as cursor:
+            with cursor.copy("COPY directory_import_slugs (slug, row) FROM STDIN") as copy:
+                for row in rows:
+                    total += 1
+                    slug = row.get("slug", "").lower()
+                    if slug:
+                        copy.write_row((slug, row[ROW_NUMBER]))
+            cursor.execute("CREATE INDEX ON directory_import_slugs (slug)")
+        return total
+
+    def first_rows(self, slugs: set[str]) -> dict[str, int]:
+        """The row of the file that names each of these slugs first."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT slug, min(row) FROM directory_import_slugs "
+                "WHERE slug = ANY(%s) GROUP BY slug",
+                [list(slugs)],
+            )
+            return dict(cursor.fetchall())
+
+    def __contains__(self, slug: str) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT EXISTS (SELECT FROM directory_import_slugs WHERE slug = %s)", [slug]
+            )
+            return cursor.fetchone()[0]
+
+    def take(self, slug: str) -> None:
+        """A slug the import gives a new listing: no later row may be given it too."""
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO directory_import_slugs (slug, row) VALUES (%s, 0)", [slug])
+
+
+def _check_chunk(chunk, done, total, taxonomy, file_slugs: _Slugs, progress) -> list:
+    """Check a chunk of rows, with its listings loaded at once: [(plan, result)] for the rows
+    without errors (the errors go to the report)."""
+    report = taxonomy.report
+    slugs = {row.get("slug", "").lower() for row in chunk if row.get("slug")}
+    first_rows = file_slugs.first_rows(slugs)
     existing = {
         specialist.slug: specialist
         for specialist in Specialist.objects.filter(slug__in=slugs).prefetch_related(
@@ -521,19 +644,14 @@ def import_specialists(
             Prefetch("affiliations", queryset=Affiliation.objects.select_related("location")),
         )
     }
-    plans: list[_PlannedRow] = []
-    seen_slugs: set[str] = set()
-    for done, row in enumerate(rows):
-        _tell(progress, "checked", done, len(rows))
-        number = row[ROW_NUMBER]
-        plan, errors = _check_row(row, taxonomy, existing, seen_slugs)
-        report.errors.extend((number, error) for error in errors)
-        if plan is not None:
-            plan.row = number
-            plans.append(plan)
-    if not rows:
-        report.errors.append((FIRST_DATA_ROW, "the file has no rows"))
-    for plan in plans:
+    planned = []
+    for number, row in enumerate(chunk, start=done):
+        _tell(progress, "checked", number, total)
+        plan, errors = _check_row(row, taxonomy, existing, first_rows)
+        report.errors.extend((row[ROW_NUMBER], error) for error in errors)
+        if plan is None:
+            continue
+        plan.row = row[ROW_NUMBER]
         if plan.specialist is None:
             action, changes = "create", []
         else:
@@ -542,13 +660,8 @@ def import_specialists(
         slug = plan.values["slug"] or slugify_name(
             f"{plan.values['given_name']} {plan.values['family_name']}"
         )
-        report.results.append(RowResult(plan.row, slug, action, changes))
-    if report.errors or dry_run:
-        return report
-    with transaction.atomic(), index.deferred():
-        _apply(plans, report, taxonomy, user, progress)
-    report.applied = True
-    return report
+        planned.append((plan, RowResult(plan.row, slug, action, changes)))
+    return planned
 
 
 def _tell(progress, step: str, done: int, total: int) -> None:
@@ -595,67 +708,75 @@ def clinic_kind(name: str) -> str:
     return Clinic._meta.get_field("kind").default
 
 
-def _apply(
-    plans: list[_PlannedRow], report: ImportReport, taxonomy: _Taxonomy, user, progress=None
-) -> None:
-    """Write the planned rows. A listing is written only where the file changes it: a changed
-    value is written with the other listings' in a few bulk updates, and fields, conditions and
-    the practice address only where they differ. After the bulk updates each listing's receivers
-    run as after a save (search index, address for requests)."""
-    created: dict[tuple[str, str], object] = {}
+class _Writer:
+    """Writes checked rows a chunk at a time. A listing is written only where the file changes
+    it: a changed value is written with the other listings' in a few bulk updates, and fields,
+    conditions and the practice address only where they differ. After the bulk updates each
+    listing's receivers run as after a save (search index, address for requests)."""
 
-    def resolve(value, kind):
+    def __init__(self, taxonomy: _Taxonomy, user, *, slugs: _Slugs, progress=None):
+        self.user = user
+        self.slugs = slugs  # the slugs the file names or the import gave
+        self.progress = progress
+        self.created: dict[tuple[str, str], object] = {}  # new taxonomy and clinics, by name
+        self.now = timezone.now()
+
+    def resolve(self, value, kind):
         if isinstance(value, str):
             key = (kind, value.casefold())
-            if key not in created:
-                created[key] = _materialise(value, kind)
-            return created[key]
+            if key not in self.created:
+                self.created[key] = _materialise(value, kind)
+            return self.created[key]
         return value
 
-    taken = {plan.values["slug"] for plan in plans if plan.values["slug"]}
-    updated: list[tuple[Specialist, list[str]]] = []
-    for done, (plan, result) in enumerate(zip(plans, report.results, strict=True)):
-        _tell(progress, "written", done, len(plans))
-        if result.action == "unchanged":
-            continue
-        changes = set(result.changes)
-        specialist = plan.specialist
-        values = dict(plan.values)
-        if specialist is None:
-            specialist = Specialist()
-            if not values["slug"]:
-                values["slug"] = _unique_slug(
-                    Specialist, f"{values['given_name']} {values['family_name']}", taken
+    def write(self, planned: list[tuple[_PlannedRow, RowResult]], done: int, total: int) -> None:
+        updated: list[tuple[Specialist, list[str]]] = []
+        for number, (plan, result) in enumerate(planned, start=done):
+            _tell(self.progress, "written", number, total)
+            if result.action == "unchanged":
+                continue
+            changes = set(result.changes)
+            specialist = plan.specialist
+            values = dict(plan.values)
+            if specialist is None:
+                specialist = Specialist()
+                if not values["slug"]:
+                    values["slug"] = _unique_slug(
+                        Specialist, f"{values['given_name']} {values['family_name']}", self.slugs
+                    )
+                    self.slugs.take(values["slug"])
+                for name, value in values.items():
+                    setattr(specialist, name, value)
+                specialist.changed_by = self.user
+                specialist.save()
+            else:
+                fields = [
+                    name
+                    for name, value in values.items()
+                    if name != "slug" and _stored(specialist, name) != value
+                ]
+                for name in fields:
+                    setattr(specialist, name, values[name])
+                # Also a listing whose fields, conditions or address alone changed: its
+                # `modified` moves on and the search sees it again.
+                updated.append((specialist, fields))
+            result.slug = specialist.slug
+            if plan.specialist is None or "specialties" in changes:
+                specialist.specialties.set(
+                    [self.resolve(s, "specialties") for s in plan.specialties]
                 )
-                taken.add(values["slug"])
-            for name, value in values.items():
-                setattr(specialist, name, value)
-            specialist.changed_by = user
-            specialist.save()
-        else:
-            fields = [
-                name
-                for name, value in values.items()
-                if name != "slug" and _stored(specialist, name) != value
-            ]
-            for name in fields:
-                setattr(specialist, name, values[name])
-            # Also a listing whose fields, conditions or address alone changed: its `modified`
-            # moves on and the search sees it again.
-            updated.append((specialist, fields))
-        result.slug = specialist.slug
-        if plan.specialist is None or "specialties" in changes:
-            specialist.specialties.set([resolve(s, "specialties") for s in plan.specialties])
-        if plan.specialist is None or "conditions" in changes:
-            conditions = [resolve(c, "conditions") for c in plan.conditions]
-            SpecialistCondition.objects.filter(specialist=specialist).delete()
-            SpecialistCondition.objects.bulk_create(
-                SpecialistCondition(specialist=specialist, condition=condition, position=position)
-                for position, condition in enumerate(dict.fromkeys(conditions))
-            )
-        if plan.specialist is None or changes & {"clinic", "address"}:
-            _place(specialist, resolve(plan.clinic, "clinics"), plan)
-    _update(updated, user)
+            if plan.specialist is None or "conditions" in changes:
+                conditions = [self.resolve(c, "conditions") for c in plan.conditions]
+                SpecialistCondition.objects.filter(specialist=specialist).delete()
+                SpecialistCondition.objects.bulk_create(
+                    SpecialistCondition(
+                        specialist=specialist, condition=condition, position=position
+                    )
+                    for position, condition in enumerate(dict.fromkeys(conditions))
+                )
+            if plan.specialist is None or changes & {"clinic", "address"}:
+                _place(specialist, self.resolve(plan.clinic, "clinics"), plan)
+        _update(updated, self.user, self.now)
 
 
 def _place(specialist: Specialist, clinic: Clinic, plan: _PlannedRow) -> None:
@@ -678,14 +799,13 @@ def _place(specialist: Specialist, clinic: Clinic, plan: _PlannedRow) -> None:
 UPDATE_BATCH = 100
 
 
-def _update(updated: list[tuple[Specialist, list[str]]], user) -> None:
+def _update(updated: list[tuple[Specialist, list[str]]], user, now) -> None:
     """Write the changed values of existing listings in bulk, then tell each listing's receivers,
     as save(update_fields=...) would: only the fields that changed are named, so a receiver that
     cares about one field (the address for requests) runs only for the listings that changed it.
 
     Listings given the same new value in a field (the common case: a column changed across the
     file) are written by one UPDATE per value; the others in small bulk updates."""
-    now = timezone.now()
     by_value: dict[tuple[str, object], list[Specialist]] = defaultdict(list)
     for specialist, fields in updated:
         specialist.modified = now

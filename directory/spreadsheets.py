@@ -7,13 +7,16 @@ take for a formula is guarded by the caller (directory.csv_format.guard_formula)
 formats.
 """
 
+import codecs
 import csv
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import BinaryIO
 
 from django.utils.translation import gettext_lazy as _
 
@@ -49,16 +52,34 @@ class Table:
         return getattr(self.rows, "line_num", 0)
 
 
-def read_table(data: bytes | str, known_columns: Iterable[str] = ()) -> Table:
-    """The file as a table. Raises SpreadsheetError. `known_columns` picks the CSV separator:
-    the one that splits the header into most of them."""
-    if isinstance(data, bytes) and data.startswith(XLSX_MAGIC):
-        return _read_xlsx(data)
-    text, encoding = (data, "UTF-8") if isinstance(data, str) else decode(data)
-    if "\x00" in text:
-        raise SpreadsheetError(_("The file contains NUL bytes; it is not a CSV text file."))
-    delimiter = sniff_delimiter(text, set(known_columns))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+def read_table(data: bytes | str | BinaryIO, known_columns: Iterable[str] = ()) -> Table:
+    """The file as a table. Raises SpreadsheetError. `data` is the file's bytes or text, or a
+    binary file open for reading, which is read as the rows are taken (a file of any size is
+    read in constant memory) and from its beginning at each call (a second pass calls again).
+    `known_columns` picks the CSV separator: the one that splits the header into most of them."""
+    if isinstance(data, str):
+        if "\x00" in data:
+            raise SpreadsheetError(NUL_MESSAGE)
+        return _read_csv(io.StringIO(data, newline=""), "UTF-8", known_columns)
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    stream.seek(0)
+    magic = stream.read(len(XLSX_MAGIC))
+    stream.seek(0)
+    if magic == XLSX_MAGIC:
+        return _read_xlsx(stream)
+    codec, encoding = detect_encoding(stream)
+    return _read_csv(_text_lines(stream, codec), encoding, known_columns)
+
+
+NUL_MESSAGE = _("The file contains NUL bytes; it is not a CSV text file.")
+CHUNK_BYTES = 1 << 16  # how much of a file is read at a time
+
+
+def _read_csv(lines: Iterable[str], encoding: str, known_columns: Iterable[str]) -> Table:
+    lines = iter(lines)
+    first = next(lines, "")
+    delimiter = sniff_delimiter(first, set(known_columns))
+    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
     try:
         header = next(reader, [])
     except csv.Error as error:
@@ -67,25 +88,36 @@ def read_table(data: bytes | str, known_columns: Iterable[str] = ()) -> Table:
     return Table(header, reader, "CSV", encoding, delimiter)
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """The text of a CSV file and the name of its encoding: UTF-8 (with or without the byte
-    order mark Excel writes), UTF-16 (Excel's "Unicode text", with its byte order mark, or
-    without one when every other byte of the start is zero), else Windows-1252 (Excel's
-    "CSV" on Windows in Western Europe)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return _decode(data, "utf-8-sig", str(_("UTF-8 with BOM")))
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _decode(data, "utf-16", "UTF-16")
-    start = data[:200]
-    if len(start) >= 4 and start[1::2].count(0) >= len(start) // 2 * 0.9:
-        return _decode(data, "utf-16-le", "UTF-16")
-    if len(start) >= 4 and start[0::2].count(0) >= len(start) // 2 * 0.9:
-        return _decode(data, "utf-16-be", "UTF-16")
+def _text_lines(stream: BinaryIO, codec: str) -> Iterator[str]:
+    """The lines of a binary file (ends kept, as a file opened with newline="" gives them),
+    read a chunk at a time. The file stays open for the caller."""
+    text = io.TextIOWrapper(stream, encoding=codec, newline="")
     try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    if UTF8_SEQUENCE.search(data):
+        yield from text
+    finally:
+        if not stream.closed:
+            text.detach()  # leave the caller's file open
+
+
+def detect_encoding(stream: BinaryIO) -> tuple[str, str]:
+    """The codec of a CSV file and its name, from reading all of it once a chunk at a time:
+    UTF-8 (with or without the byte order mark Excel writes), UTF-16 (Excel's "Unicode text",
+    with its byte order mark, or without one when every other byte of the start is zero), else
+    Windows-1252 (Excel's "CSV" on Windows in Western Europe). Leaves the file at its start.
+    Raises SpreadsheetError for a file in none of them, or with NUL characters."""
+    start = stream.read(200)
+    stream.seek(0)
+    if start.startswith(b"\xef\xbb\xbf"):
+        return _check(stream, "utf-8-sig", str(_("UTF-8 with BOM")))
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _check(stream, "utf-16", "UTF-16")
+    if len(start) >= 4 and start[1::2].count(0) >= len(start) // 2 * 0.9:
+        return _check(stream, "utf-16-le", "UTF-16")
+    if len(start) >= 4 and start[0::2].count(0) >= len(start) // 2 * 0.9:
+        return _check(stream, "utf-16-be", "UTF-16")
+    if _decodes(stream, "utf-8"):
+        return "utf-8", "UTF-8"
+    if _has_utf8_sequence(stream):
         # UTF-8 with a stray byte of another encoding: read as Windows-1252, every umlaut
         # written in UTF-8 would become two wrong letters ("MÃ¼ller").
         raise SpreadsheetError(
@@ -94,30 +126,59 @@ def decode(data: bytes) -> tuple[str, str]:
                 "spreadsheet program as “CSV UTF-8” or as an Excel workbook (.xlsx)."
             )
         )
-    try:
-        return data.decode("cp1252"), "Windows-1252"
-    except UnicodeDecodeError:
-        raise SpreadsheetError(
-            _(
-                "The file is neither UTF-8, UTF-16 nor Windows-1252 text. Save it from your "
-                "spreadsheet program as “CSV UTF-8” or as an Excel workbook (.xlsx)."
-            )
-        ) from None
+    if _decodes(stream, "cp1252"):
+        return "cp1252", "Windows-1252"
+    raise SpreadsheetError(
+        _(
+            "The file is neither UTF-8, UTF-16 nor Windows-1252 text. Save it from your "
+            "spreadsheet program as “CSV UTF-8” or as an Excel workbook (.xlsx)."
+        )
+    )
 
 
-def _decode(data: bytes, codec: str, name: str) -> tuple[str, str]:
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    stream.seek(0)
     try:
-        return data.decode(codec), name
+        while chunk := stream.read(CHUNK_BYTES):
+            yield chunk
+    finally:
+        stream.seek(0)
+
+
+def _decodes(stream: BinaryIO, codec: str) -> bool:
+    """Whether all of the file is text in `codec`; raises SpreadsheetError for NUL characters."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    try:
+        for chunk in _chunks(stream):
+            if "\x00" in decoder.decode(chunk):
+                raise SpreadsheetError(NUL_MESSAGE)
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _check(stream: BinaryIO, codec: str, name: str) -> tuple[str, str]:
+    if not _decodes(stream, codec):
         raise SpreadsheetError(
             _("The file starts as %(encoding)s but is not %(encoding)s text.") % {"encoding": name}
-        ) from None
+        )
+    return codec, name
 
 
-def sniff_delimiter(text: str, known_columns: set[str]) -> str:
+def _has_utf8_sequence(stream: BinaryIO) -> bool:
+    tail = b""
+    for chunk in _chunks(stream):
+        if UTF8_SEQUENCE.search(tail + chunk):
+            return True
+        tail = chunk[-1:]  # a sequence may straddle two chunks
+    return False
+
+
+def sniff_delimiter(first: str, known_columns: set[str]) -> str:
     """Comma, semicolon or tab: the one that splits the first line into the most known column
     names (else into the most cells); a comma when nothing tells."""
-    first = next(iter(text.splitlines()), "")
+    first = next(iter(first.splitlines()), "")
 
     def score(delimiter: str) -> tuple[int, int]:
         try:
@@ -131,12 +192,12 @@ def sniff_delimiter(text: str, known_columns: set[str]) -> str:
     return best if score(best) > score(",") else ","
 
 
-def _read_xlsx(data: bytes) -> Table:
+def _read_xlsx(stream: BinaryIO) -> Table:
     from openpyxl import load_workbook
 
     try:
         # read_only streams the sheet; data_only gives a formula's last value, never the formula.
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = load_workbook(stream, read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # the size a file states may be wrong: read every cell
         rows = sheet.iter_rows(values_only=True)

@@ -222,6 +222,70 @@ def test_an_import_that_fails_while_writing_changes_nothing(taxonomy, monkeypatc
     assert SpecialistSearch.objects.count() == indexed
 
 
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Rows checked and written two at a time, so a few rows cross the chunks' edges."""
+    import directory.csv_format
+
+    monkeypatch.setattr(directory.csv_format, "CHUNK_ROWS", 2)
+
+
+def test_a_bad_row_after_chunks_were_written_changes_nothing(taxonomy, small_chunks):
+    from directory.models import SpecialistSearch
+
+    rows = [make_row(slug=f"person-{n}", given_name=f"P{n}", clinic="Praxis Süd") for n in range(4)]
+    report = import_specialists(make_csv(*rows, make_row(slug="last", country="XX")))
+
+    assert report.errors == [(6, "country must be DE, AT or CH, not 'XX'")]
+    assert [r.action for r in report.results] == ["create"] * 4
+    assert not report.applied
+    assert not Specialist.objects.exists()
+    assert not Clinic.objects.filter(name="Praxis Süd").exists()
+    assert not SpecialistSearch.objects.exists()
+
+
+def test_a_slug_twice_is_found_across_chunks(taxonomy, small_chunks):
+    rows = [make_row(slug=f"person-{n}") for n in range(3)]
+
+    report = import_specialists(make_csv(*rows, make_row(slug="person-0")))
+
+    assert report.errors == [(5, "slug 'person-0' appears twice in the file")]
+    assert not Specialist.objects.exists()
+
+
+def test_a_generated_slug_leaves_alone_a_slug_a_later_chunk_names(taxonomy, small_chunks):
+    rows = [
+        make_row(slug="", given_name="Ida", family_name="Berg"),
+        make_row(slug="someone-else"),
+        make_row(slug="ida-berg", given_name="Ida", family_name="Berg", headline="Another Ida"),
+    ]
+
+    report = import_specialists(make_csv(*rows))
+
+    assert report.applied, report.errors
+    assert [r.slug for r in report.results] == ["ida-berg-2", "someone-else", "ida-berg"]
+    assert Specialist.objects.get(slug="ida-berg").headline == "Another Ida"
+
+
+def test_every_chunk_reaches_the_search_and_the_cached_pages_are_renewed_once(
+    taxonomy, small_chunks, monkeypatch
+):
+    """The search rows are written after each chunk; the cached pages start a new generation
+    once, at the end, not once a chunk (a long import would empty the cache again and again)."""
+    from directory.models import SpecialistSearch
+    from directory.search import index
+
+    bumps = []
+    monkeypatch.setattr(index, "bump_generation", lambda **kwargs: bumps.append(kwargs))
+    rows = [make_row(slug=f"person-{n}", given_name=f"P{n}") for n in range(5)]
+
+    report = import_specialists(make_csv(*rows))
+
+    assert report.applied
+    assert SpecialistSearch.objects.count() == 5
+    assert bumps == [{"counts": True}]
+
+
 def test_dry_run_reports_creates_and_updates_but_changes_nothing(taxonomy):
     import_specialists(make_csv(make_row()))
 

@@ -275,3 +275,78 @@ def test_trailing_separators_old_line_ends_and_blank_lines_keep_row_numbers(taxo
 
     assert report.source == "CSV, semicolon-separated, UTF-8"
     assert report.errors == [(5, "country must be DE, AT or CH, not 'XX'")]  # its row in the file
+
+
+def _listings(count: int) -> None:
+    """`count` published listings at one practice, made in bulk (as fast as the test can)."""
+    from directory.models import Affiliation, Condition, SpecialistCondition, Specialty
+    from tests.factories import LocationFactory
+
+    location = LocationFactory(
+        clinic=Clinic.objects.get(slug="klinikum-nord"), street="Nordallee 5"
+    )
+    specialists = Specialist.objects.bulk_create(
+        Specialist(
+            slug=f"listing-{n:05}",
+            given_name="Ada",
+            family_name=f"Example{n}",
+            headline_en="Senior consultant",
+            languages=["de", "en"],
+            insurance=["statutory"],
+            accepts_new_patients=True,
+            status="published",
+        )
+        for n in range(count)
+    )
+    field = Specialty.objects.get(slug="visceral-surgery")
+    condition = Condition.objects.get(slug="liver-metastases")
+    Specialist.specialties.through.objects.bulk_create(
+        Specialist.specialties.through(specialist=s, specialty=field) for s in specialists
+    )
+    SpecialistCondition.objects.bulk_create(
+        SpecialistCondition(specialist=s, condition=condition, position=0) for s in specialists
+    )
+    Affiliation.objects.bulk_create(
+        Affiliation(specialist=s, clinic=location.clinic, location=location, is_primary=True)
+        for s in specialists
+    )
+
+
+def _peak_of_import(path) -> int:
+    """The most memory (bytes, as Python allocates it) the import command took at once."""
+    import gc
+    import os
+    import tracemalloc
+
+    gc.collect()
+    with open(os.devnull, "w") as sink:
+        tracemalloc.start()
+        try:
+            call_command("import_directory", str(path), stdout=sink, stderr=sink)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+
+def test_a_file_of_ten_thousand_rows_imports_in_the_memory_of_a_hundred(taxonomy, tmp_path):  # noqa: F811
+    """The command streams: the file is read as it goes, a chunk of rows at a time, its slugs
+    are kept in the database, and each row's result is written out rather than kept, so a long
+    file takes the memory of a short one."""
+    rows = 10_000
+    _listings(rows)
+    exported = io.StringIO()
+    export_specialists(exported, Specialist.objects.order_by("slug"))
+    lines = list(csv.reader(io.StringIO(exported.getvalue())))
+    column = lines[0].index("new_patients")
+    for line in lines[1:]:
+        line[column] = "no"
+    for name, count in (("short.csv", 100), ("long.csv", rows)):
+        with open(tmp_path / name, "w", newline="", encoding="utf-8") as file:
+            csv.writer(file, lineterminator="\n").writerows(lines[: count + 1])
+    del exported, lines
+
+    short = _peak_of_import(tmp_path / "short.csv")
+    long = _peak_of_import(tmp_path / "long.csv")
+
+    assert Specialist.objects.filter(accepts_new_patients=False).count() == rows
+    assert long < short * 1.2, (short, long)  # measured: 2.15 MB and 2.18 MB

@@ -132,6 +132,12 @@ def rebuild(specialist_ids: Iterable[int]) -> None:
     if pending is not None:
         pending.update(ids)
         return
+    # A change that leaves the rows as they were (a biography, say) keeps the counts.
+    bump_generation(counts=_rewrite(ids))
+
+
+def _rewrite(ids: list[int]) -> bool:
+    """Rewrite these search rows; whether what the search sees of them changed."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_FINGERPRINT_SQL, {"ids": ids})
         before = cursor.fetchone()[0]
@@ -145,9 +151,7 @@ def rebuild(specialist_ids: Iterable[int]) -> None:
             {"ids": ids, "min": MIN_FUZZY_LENGTH},
         )
         cursor.execute(_FINGERPRINT_SQL, {"ids": ids})
-        changed = cursor.fetchone()[0] != before
-    # A change that leaves the rows as they were (a biography, say) keeps the counts.
-    bump_generation(counts=changed)
+        return cursor.fetchone()[0] != before
 
 
 def rebuild_all() -> int:
@@ -186,14 +190,32 @@ def add_taxonomy_terms() -> None:
 
 @contextmanager
 def deferred():
-    """Collect the rebuilds requested inside the block and run them once at its end."""
+    """Collect the rebuilds requested inside the block and run them once at its end (and at
+    each flush() within it), starting new generations once."""
     if getattr(_state, "pending", None) is not None:
         yield
         return
     _state.pending = set()
+    _state.changed = None  # None: nothing rewritten yet; else whether the counts changed
     try:
         yield
-        ids = _state.pending
+        flush()
+        changed = _state.changed
     finally:
         _state.pending = None
-    rebuild(ids)
+    if changed is not None:
+        bump_generation(counts=changed)
+
+
+def flush(at_least: int = 1) -> None:
+    """Inside deferred(): run the rebuilds collected so far now, if there are `at_least` of
+    them (a long import does so as it goes, so what it has to remember does not grow with
+    it)."""
+    pending = getattr(_state, "pending", None)
+    if not pending or len(pending) < at_least:
+        return
+    forgotten = getattr(_state, "forgotten", None) or set()
+    ids = sorted(pending - forgotten)
+    pending.clear()
+    if ids:
+        _state.changed = bool(_state.changed) | _rewrite(ids)

@@ -2,13 +2,17 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from directory.csv_format import CsvFormatError, ImportReport, import_specialists
+from directory.csv_format import CsvFormatError, ImportReport, RowResult, import_specialists
+
+
+def write_result(command: BaseCommand, result: RowResult) -> None:
+    detail = f" ({', '.join(result.changes)})" if result.changes else ""
+    command.stdout.write(f"row {result.row}: {result.action} {result.slug}{detail}")
 
 
 def write_report(command: BaseCommand, report: ImportReport, *, dry_run: bool) -> None:
-    for result in report.results:
-        detail = f" ({', '.join(result.changes)})" if result.changes else ""
-        command.stdout.write(f"row {result.row}: {result.action} {result.slug}{detail}")
+    """The rest of the report, after each row's result."""
+    command.stdout.write(f"read as {report.source}")
     for kind in ("specialties", "conditions", "clinics"):
         names = getattr(report, f"new_{kind}")
         if names:
@@ -56,7 +60,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, dry_run: bool, create_taxonomy: bool, **options) -> None:
         try:
-            data = file.read_bytes()
+            data = file.open("rb")  # read as it goes: a file of any length, in the same memory
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}") from None
 
@@ -66,12 +70,18 @@ class Command(BaseCommand):
             self.stderr.flush()
 
         try:
-            report = import_specialists(
-                data, dry_run=dry_run, create_taxonomy=create_taxonomy, progress=progress
-            )
+            with data:
+                report = import_specialists(
+                    data,
+                    dry_run=dry_run,
+                    create_taxonomy=create_taxonomy,
+                    progress=progress,
+                    on_result=lambda result: write_result(self, result),
+                )
         except CsvFormatError as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(f"read as {report.source}")
+        except OSError as error:
+            raise CommandError(f"Cannot read {file}: {error.strerror}") from None
         write_report(self, report, dry_run=dry_run)
         if report.errors:
             raise CommandError(f"{len(report.errors)} row errors; nothing was imported.")
