@@ -95,3 +95,37 @@ def test_editors_see_their_work_and_the_patient_service_sees_the_requests(work, 
     assert "Requests waiting for the patient service" in page
     assert "?follow_up=service" in page
     assert "Articles due for review" not in page
+
+
+@pytest.mark.parametrize("model", ["specialist", "clinic"])
+def test_the_bulk_actions_verify_today_and_archive_what_the_dashboard_counted(client, model):
+    """From the dashboard's link to the list: select, "Mark as verified today" takes the
+    listings off the count; "Archive" takes others off the site."""
+    factory = SpecialistFactory if model == "specialist" else ClinicFactory
+    old = timezone.localdate() - timedelta(days=400)
+    stale = factory.create_batch(2, last_verified=old)
+    leaving = factory(last_verified=old)
+    client.force_login(EditorFactory())
+    entry = next(
+        e for e in ENTRIES if e.url.startswith(f"/admin/directory/{model}/") and "stale" in e.url
+    )
+    listed = client.get(entry.url)
+    assert {obj.pk for obj in listed.context["cl"].result_list} >= {o.pk for o in stale}
+
+    client.post(
+        f"/admin/directory/{model}/",
+        {"action": "mark_verified", "_selected_action": [o.pk for o in stale]},
+    )
+    client.post(
+        f"/admin/directory/{model}/", {"action": "archive", "_selected_action": [leaving.pk]}
+    )
+
+    for obj in stale:
+        obj.refresh_from_db()
+        assert obj.last_verified == timezone.localdate()
+    leaving.refresh_from_db()
+    assert leaving.status == "archived"
+    after = client.get(entry.url)
+    assert not {obj.pk for obj in after.context["cl"].result_list} & {o.pk for o in stale}
+    history = client.get(f"/admin/directory/{model}/{stale[0].pk}/history/")
+    assert "Verified" in history.text
