@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "core.routers.ReplicaMiddleware",  # public page views may read from a replica
     "django.middleware.common.CommonMiddleware",
+    "directory.middleware.OpenStatusMiddleware",  # inside the language; fills cached pages too
     "core.request_guard.RejectNulCharactersMiddleware",  # admin filters pass values on as is
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

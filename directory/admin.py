@@ -29,6 +29,7 @@ from directory.csv_format import (
 from directory.models import (
     Affiliation,
     Clinic,
+    Closure,
     Condition,
     Insurance,
     Location,
@@ -233,6 +234,8 @@ class LocationInline(TranslationStackedInline):
         ("latitude", "longitude"),
         "place",
         "phone",
+        "hours",
+        "closed_on_public_holidays",
         ("opening_hours_en", "opening_hours_de"),
     ]
 
@@ -308,9 +311,18 @@ class ClinicAdmin(RevisionAdmin, PublishableAdmin):
         return image_preview(clinic.logo_renditions, _("Logo of %(name)s") % {"name": clinic.name})
 
 
+class ClosureInline(admin.TabularInline):
+    model = Closure
+    extra = 1
+    fields = ["first_day", "last_day", "kind", "note"]
+
+
 @admin.register(Location)
 class LocationAdmin(GuardedLookups, TranslationAdmin):
-    """Locations are edited inside their clinic; this list serves search and autocomplete."""
+    """Locations are edited inside their clinic, their closures here; this list also serves
+    search and autocomplete."""
+
+    inlines = [ClosureInline]
 
     list_display = ["__str__", "clinic", "country"]
     list_filter = ["country"]

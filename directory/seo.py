@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from directory.hours import opening_hours_specification
 from directory.models import Clinic, Specialist
 
 SCHEMA = "https://schema.org"
@@ -68,6 +69,14 @@ def _geo(location) -> dict:
     }
 
 
+def _hours(location) -> dict:
+    """The location's opening hours and coming closures (directory.hours), if it has hours."""
+    if not location.hours:
+        return {}
+    closures = getattr(location, "coming_closures", ())
+    return {"openingHoursSpecification": opening_hours_specification(location.hours, closures)}
+
+
 def _image(request: HttpRequest, renditions: list[dict]) -> dict:
     return {"image": absolute(request, renditions[-1]["fallback"])} if renditions else {}
 
@@ -108,6 +117,7 @@ def physician(request: HttpRequest, specialist: Specialist) -> dict:
     if affiliations:
         data["address"] = _address(affiliations[0].location)
         data.update(_geo(affiliations[0].location))
+        data.update(_hours(affiliations[0].location))
         data["memberOf"] = [
             {
                 "@type": _organization_type(affiliation.clinic),
@@ -137,6 +147,7 @@ def medical_organization(request: HttpRequest, clinic: Clinic) -> dict:
     if locations:
         data["address"] = _address(locations[0])
         data.update(_geo(locations[0]))
+        data.update(_hours(locations[0]))
         if len(locations) > 1:
             data["location"] = [
                 {"@type": "Place", "address": _address(location), **_geo(location)}

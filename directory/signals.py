@@ -7,6 +7,7 @@ from django.dispatch import receiver
 from directory.models import (
     Affiliation,
     Clinic,
+    Closure,
     Condition,
     Location,
     Specialist,
@@ -79,6 +80,18 @@ def clinic_saved(sender, instance, **kwargs):
 def location_saved(sender, instance, **kwargs):
     if not _raw(kwargs):
         index.rebuild(instance.affiliations.values_list("specialist_id", flat=True))
+        keys.bump_generation(counts=False)
+
+
+@receiver([post_save, post_delete], sender=Closure)
+def closure_changed(sender, instance, **kwargs):
+    """A closure changes what the cards and pages say about the hours (and "open now")."""
+    if not _raw(kwargs):
+        index.rebuild(
+            Affiliation.objects.filter(location_id=instance.location_id).values_list(
+                "specialist_id", flat=True
+            )
+        )
         keys.bump_generation(counts=False)
 
 

@@ -19,10 +19,12 @@ from directory import seo
 from directory.models import (
     Affiliation,
     Clinic,
+    Location,
     Specialist,
     SpecialistCondition,
     Specialty,
     Status,
+    coming_closures,
 )
 from directory.search import keys
 from directory.search import suggest as suggestions
@@ -115,9 +117,9 @@ def specialist_detail(request: HttpRequest, slug: str) -> HttpResponse:
         ),
         Prefetch(
             "affiliations",
-            queryset=Affiliation.objects.filter(clinic__status=Status.PUBLISHED).select_related(
-                "clinic", "location"
-            ),
+            queryset=Affiliation.objects.filter(clinic__status=Status.PUBLISHED)
+            .select_related("clinic", "location")
+            .prefetch_related(coming_closures("location__")),
         ),
     )
     specialist = _listing_or_404(request, specialists, slug, "directory.view_specialist")
@@ -143,7 +145,7 @@ def clinic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A clinic: logo, kind, description, locations, departments, certifications and its
     specialists, 20 per page. Drafts and archived clinics are 404 (staff may preview a draft)."""
     clinics = Clinic.objects.select_related("parent").prefetch_related(
-        "locations",
+        Prefetch("locations", queryset=Location.objects.prefetch_related(coming_closures())),
         Prefetch(
             "departments",
             queryset=Clinic.objects.published().only("name", "slug", "parent_id"),

@@ -36,6 +36,7 @@ from directory.models import (
     Specialist,
     SpecialistSearch,
     Status,
+    coming_closures,
 )
 from directory.models import language_name as _language_name
 from directory.search import keys, text
@@ -72,6 +73,10 @@ CARD_AFFILIATION_FIELDS = (
     "clinic__name",
     "location__postcode",
     "location__city",
+    "location__country",
+    # The status "open now" (directory.hours): a marker the served page fills in.
+    "location__hours",
+    "location__holiday_region",
     # The map of the page's results (directory.maps.result_markers) reads them with no query.
     "location__latitude",
     "location__longitude",
@@ -510,6 +515,7 @@ class SpecialistList(FilteredList):
                     queryset=Affiliation.objects.filter(clinic__status=Status.PUBLISHED)
                     .select_related("clinic", "location")
                     .only(*CARD_AFFILIATION_FIELDS)
+                    .prefetch_related(coming_closures("location__"))
                     .order_by("-is_primary", "id"),
                     to_attr="public_affiliations",
                 )

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
+from directory.hours import parse, week_ranges
 from directory.models import Condition, Place, Specialty
 from directory.search.index import rebuild_all
 
@@ -249,6 +250,21 @@ def _int_array(values) -> str:
 RANDOM = "(hashtextextended(i::text, %(seed)s) & 9223372036854775807)"
 
 
+# Opening hours of the seeded locations (directory.hours), and the minutes of the week they give.
+HOURS = [
+    "Mo-Fr 08:00-12:00,14:00-18:00",
+    "Mo-Th 08:00-18:00; Fr 08:00-13:00",
+    "Mo-Fr 07:30-17:00; Sa 09:00-12:00",
+    "Mo,Tu,Th 08:00-12:00,15:00-18:00; We,Fr 08:00-12:00",
+    "Mo-Fr 08:00-16:00 appointment",
+    "Mo-Su 00:00-24:00",
+    "",
+]
+OPEN_MINUTES = [
+    "{" + ",".join(f"[{a},{b})" for a, b in week_ranges(parse(text))) + "}" for text in HOURS
+]
+
+
 class Command(BaseCommand):
     help = (
         "Generate N deterministic synthetic specialists with clinics, locations and "
@@ -355,13 +371,17 @@ class Command(BaseCommand):
                 f"""
                 INSERT INTO directory_location (created, modified, clinic_id, name, street, postcode,
                     city, region, country, place_id, latitude, longitude, phone, opening_hours,
-                    opening_hours_en, opening_hours_de)
+                    opening_hours_en, opening_hours_de, hours, closed_on_public_holidays,
+                    open_minutes, holiday_region)
                 SELECT %(time)s, %(time)s, c.id, '', 'Hauptstraße ' || (1 + r %% 120),
                     lpad(((r >> 8) %% 90000 + 1000)::text, CASE WHEN p.country = 'DE' THEN 5 ELSE 4 END, '0'),
                     p.name_de, '', p.country, p.id,
                     p.latitude + (((r >> 24) %% 1000) - 500) / 20000.0,
                     p.longitude + (((r >> 34) %% 1000) - 500) / 15000.0,
-                    '', '', '', ''
+                    '', '', '', '',
+                    ({_sql_array(HOURS)})[1 + (r >> 44) %% {len(HOURS)}], true,
+                    ({_sql_array(OPEN_MINUTES)})[1 + (r >> 44) %% {len(HOURS)}]::int4multirange,
+                    p.country
                 FROM generate_series({start}, {end}) AS i
                 CROSS JOIN LATERAL (SELECT {RANDOM} AS r) AS random
                 JOIN directory_clinic c ON c.slug = %(prefix)s || 'clinic-' || i

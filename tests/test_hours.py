@@ -1,0 +1,328 @@
+"""Opening hours: the compact form read and written back, errors that name the character, and
+what the hours mean at a moment: across midnight, on the nights the clocks change, on a public
+holiday and during a closure."""
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import translation
+
+from directory.hours import (
+    APPOINTMENT,
+    PHONE,
+    Hours,
+    HoursError,
+    Schedule,
+    describe,
+    format_hours,
+    holiday_regions,
+    parse,
+    region_code,
+    week_ranges,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
+
+
+def at(*args) -> datetime:
+    return datetime(*args, tzinfo=BERLIN)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mo-Fr 08:00-12:00,14:00-18:00; Sa 09:00-12:00",
+        "Mo,We 08:00-12:00; Tu,Th 14:00-19:00 appointment; Mo-Fr 07:30-08:00 phone",
+        "Fr 20:00-02:00; Su 22:00-24:00",
+        "Mo-Su 00:00-24:00",
+    ],
+)
+def test_the_compact_form_is_read_and_written_back_the_same(text):
+    hours = parse(text)
+
+    assert format_hours(hours) == text
+    assert parse(format_hours(hours)) == hours
+
+
+def test_german_day_names_kinds_and_loose_spacing_are_read():
+    hours = parse("Mo - Mi 8:00-12:00 ;Do,So 09:00-10:00 Termin;Di 07:00-08:00 Telefon")
+
+    assert format_hours(hours) == (
+        "Mo-We 08:00-12:00; Th,Su 09:00-10:00 appointment; Tu 07:00-08:00 phone"
+    )
+    assert {h.kind for h in hours} == {"consultation", APPOINTMENT, PHONE}
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "message"),
+    [
+        ("Mo-Fr 8h-12:00", 7, "expected a time such as 08:00, found “8h”"),
+        ("Xy 08:00-12:00", 1, "expected a day"),
+        ("Mo-Fr 08:00 12:00", 13, "expected “-” and the closing time"),
+        ("Mo 08:00-12:00 Sa 09:00-10:00", 16, "expected “;”, “appointment” or “phone”"),
+        ("Mo 08:00-08:00", 10, "must not open and close at the same time"),
+        ("Mo 24:00-02:00", 4, "expected a time"),
+        ("Mo 08:00-25:00", 10, "expected a time"),
+        ("Mo 08:00-", 10, "found “the end”"),
+        ("Mo-Fr 08:00-12:00; Mo 11:00-13:00", 1, "two ranges overlap on Mo"),
+    ],
+)
+def test_a_malformed_form_names_the_character(text, position, message):
+    with pytest.raises(HoursError) as raised:
+        parse(text)
+
+    assert raised.value.position == position
+    assert message in str(raised.value)
+    assert str(raised.value).startswith(f"at character {position}: ")
+
+
+def test_the_week_wraps_from_sunday_into_monday():
+    assert week_ranges(parse("Su 22:00-02:00; Mo 08:00-12:00")) == [
+        (0, 120),
+        (480, 720),
+        (6 * 1440 + 1320, 7 * 1440),
+    ]
+    assert week_ranges(parse("Mo 08:00-12:00 phone")) == []
+
+
+def schedule(text: str, **kwargs) -> Schedule:
+    return Schedule(tuple(parse(text)), **kwargs)
+
+
+def test_open_now_until_closing_and_the_next_opening():
+    practice = schedule("Mo-Fr 08:00-12:00,14:00-18:00; Sa 09:00-12:00")
+
+    assert describe(practice.status(at(2026, 12, 2, 9, 30)), at(2026, 12, 2, 9, 30)) == (
+        "Open now · closes 12:00"
+    )
+    lunch = at(2026, 12, 2, 12, 0)  # a Wednesday: closing time itself is closed
+    assert describe(practice.status(lunch), lunch) == "Closed · opens today 14:00"
+    evening = at(2026, 12, 4, 19, 0)  # Friday
+    assert describe(practice.status(evening), evening) == "Closed · opens tomorrow 09:00"
+    saturday = at(2026, 12, 5, 12, 30)
+    assert describe(practice.status(saturday), saturday) == "Closed · opens Monday 08:00"
+    assert schedule("Mo 08:00-12:00 phone").status(saturday) is None
+
+
+def test_hours_across_midnight_stay_open_into_the_next_day():
+    night = schedule("Fr 20:00-02:00")
+
+    late = at(2026, 12, 5, 1, 15)  # Saturday, 01:15
+    status = night.status(late)
+    assert status.open
+    assert status.until == at(2026, 12, 5, 2, 0)
+    evening = at(2026, 12, 4, 21, 0)
+    assert describe(night.status(evening), evening) == "Open now · closes tomorrow 02:00"
+    assert not night.status(at(2026, 12, 5, 2, 0)).open
+
+    weekend = schedule("Su 22:00-02:00")
+    monday = at(2026, 12, 7, 1, 0)
+    assert weekend.status(monday).open
+    assert weekend.status(monday).until == at(2026, 12, 7, 2, 0)
+
+
+def test_the_nights_the_clocks_change_keep_the_wall_clock():
+    night = schedule("Sa 22:00-06:00")
+
+    # 29 March 2026: at 02:00 the clocks go forward to 03:00.
+    spring = datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("UTC"))  # 03:30 in Berlin
+    status = night.status(spring)
+    assert status.open
+    assert status.until.hour == 6
+    # 25 October 2026: at 03:00 the clocks go back to 02:00; 05:30 UTC is 06:30 in Berlin.
+    assert not night.status(datetime(2026, 10, 25, 5, 30, tzinfo=ZoneInfo("UTC"))).open
+    assert night.status(datetime(2026, 10, 25, 4, 30, tzinfo=ZoneInfo("UTC"))).open
+    morning = schedule("Mo-Fr 08:00-12:00")
+    assert morning.status(datetime(2026, 3, 30, 6, 30, tzinfo=ZoneInfo("UTC"))).open  # 08:30
+    assert not morning.status(datetime(2026, 10, 26, 6, 30, tzinfo=ZoneInfo("UTC"))).open  # 07:30
+
+
+def test_a_public_holiday_of_the_state_closes_and_the_next_opening_skips_it():
+    practice = schedule("Mo-Fr 08:00-18:00", holiday_region=region_code("DE", "Bayern"))
+    epiphany = at(2027, 1, 6, 10, 0)  # a Wednesday, a holiday in Bavaria, not in Berlin
+
+    assert region_code("DE", "Bayern") == "DE-BY"
+    assert "DE-BY" in holiday_regions(date(2027, 1, 6))
+    assert "DE-BE" not in holiday_regions(date(2027, 1, 6))
+    status = practice.status(epiphany)
+    assert not status.open
+    assert status.opens == at(2027, 1, 7, 8, 0)
+    berlin = schedule("Mo-Fr 08:00-18:00", holiday_region=region_code("DE", "Berlin"))
+    assert berlin.status(epiphany).open
+    opens_on_holidays = schedule("Mo-Fr 08:00-18:00")
+    assert opens_on_holidays.status(epiphany).open
+
+
+def test_a_closure_closes_whole_days_and_cuts_hours_at_midnight():
+    night = schedule("Fr 20:00-02:00", closures=((date(2026, 12, 5), date(2026, 12, 20)),))
+
+    friday = at(2026, 12, 4, 21, 0)
+    assert night.status(friday).until == at(2026, 12, 5, 0, 0)
+    closed = night.status(at(2026, 12, 5, 1, 0))
+    assert not closed.open
+    assert closed.opens == at(2026, 12, 25, 20, 0)
+    assert describe(closed, at(2026, 12, 5, 1, 0)) == "Closed · opens 12/25/2026 20:00"
+
+
+def test_the_status_speaks_german():
+    practice = schedule("Mo-Fr 08:00-12:00")
+    saturday = at(2026, 12, 5, 12, 30)
+
+    with translation.override("de"):
+        assert describe(practice.status(saturday), saturday) == "Geschlossen · öffnet Montag 08:00"
+
+
+def test_hours_compare_as_values():
+    assert Hours(0, time(8), time(12)) == parse("Mo 08:00-12:00")[0]
+
+
+# --- On the site -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The moment the pages are served at (the middleware's "now")."""
+    import directory.middleware
+
+    moment = {"now": at(2026, 12, 2, 9, 30)}  # a Wednesday
+    monkeypatch.setattr(directory.middleware.timezone, "now", lambda: moment["now"])
+    return moment
+
+
+@pytest.fixture
+def practice(db):
+    from tests.factories import AffiliationFactory
+
+    affiliation = AffiliationFactory(
+        location__hours="Mo-Fr 08:00-12:00,14:00-18:00; Sa 09:00-12:00; Mo-Fr 07:30-08:00 phone",
+        location__region="Bayern",
+        specialist__family_name="Hartmann",
+        specialist__slug="lena-hartmann",
+    )
+    return affiliation
+
+
+def test_a_location_keeps_its_hours_in_one_form_with_what_the_search_needs(practice):
+    location = practice.location
+    location.refresh_from_db()
+
+    assert location.hours == (
+        "Mo-Fr 08:00-12:00,14:00-18:00; Sa 09:00-12:00; Mo-Fr 07:30-08:00 phone"
+    )
+    assert location.holiday_region == "DE-BY"
+    assert [(r.lower, r.upper) for r in location.open_minutes][:2] == [(480, 720), (840, 1080)]
+    location.closed_on_public_holidays = False
+    location.save()
+    assert location.holiday_region == ""
+
+
+def test_the_profile_says_whether_it_is_open_as_the_page_is_served_even_from_the_cache(
+    client, practice, clock, django_assert_num_queries
+):
+    from django.core.cache import cache
+
+    cache.clear()
+    page = client.get("/en/specialists/lena-hartmann/").text
+    assert '<span class="open-status open-status--open">Open now · closes 12:00</span>' in page
+    assert '<th scope="row">Monday</th><td>07:30–08:00 (phone hours)<br>08:00–12:00' in page
+    assert "open-status:" not in page  # no marker left
+
+    clock["now"] = at(2026, 12, 2, 12, 30)
+    with django_assert_num_queries(0):
+        page = client.get("/en/specialists/lena-hartmann/").text  # the cached page
+    assert "Closed · opens today 14:00" in page
+    with translation.override("de"):
+        page = client.get("/de/specialists/lena-hartmann/").text
+    assert "Geschlossen · öffnet heute 14:00" in page
+
+
+def test_a_closure_and_a_public_holiday_close_the_practice_on_the_page(client, practice, clock):
+    from directory.models import Closure
+
+    Closure.objects.create(
+        location=practice.location,
+        first_day=date(2026, 12, 2),
+        last_day=date(2026, 12, 4),
+        note="Team training",
+    )
+    page = client.get("/en/specialists/lena-hartmann/").text
+    assert "Closed · opens Saturday 09:00" in page  # the 5th
+    assert "Closed: 12/02/2026 – 12/04/2026 (Team training)" in page
+
+    clock["now"] = at(2027, 1, 6, 10, 0)  # Epiphany, a public holiday in Bavaria
+    page = client.get("/en/specialists/lena-hartmann/").text
+    assert "Closed · opens tomorrow 07:30" not in page  # phone hours are not opening hours
+    assert "Closed · opens tomorrow 08:00" in page
+
+
+def test_the_card_in_the_results_says_it_too(client, practice, clock):
+    from directory.search.index import rebuild_all
+
+    rebuild_all()
+    page = client.get("/en/specialists/", {"q": "Hartmann"}).text
+    assert '<p class="card__hours"><span class="open-status open-status--open">' in page
+
+    clock["now"] = at(2026, 12, 6, 10, 0)  # Sunday
+    page = client.get("/en/specialists/", {"q": "Hartmann"}).text
+    assert "Closed · opens tomorrow 08:00" in page
+
+
+def test_the_structured_data_gives_the_hours_and_the_closures(client, practice, clock):
+    import json
+
+    from directory.models import Closure
+
+    Closure.objects.create(
+        location=practice.location, first_day=date(2026, 12, 24), last_day=date(2026, 12, 31)
+    )
+    page = client.get("/en/specialists/lena-hartmann/").text
+    data = [
+        json.loads(block.split(">", 1)[1].split("</script>")[0])
+        for block in page.split('<script type="application/ld+json"')[1:]
+    ]
+    physician = next(item for item in data if item["@type"] == "Physician")
+    hours = physician["openingHoursSpecification"]
+    assert hours[0] == {
+        "@type": "OpeningHoursSpecification",
+        "dayOfWeek": "https://schema.org/Monday",
+        "opens": "08:00",
+        "closes": "12:00",
+    }
+    assert len(hours) == 11 + 1  # Mon-Fri twice, Saturday once (not the phone hours), closure
+    assert hours[-1]["validFrom"] == "2026-12-24"
+    assert hours[-1]["validThrough"] == "2026-12-31"
+
+
+def test_an_editor_gets_the_character_of_a_mistake_and_the_hours_are_tidied(client, practice):
+    from tests.factories import UserFactory
+
+    location = practice.location
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = f"/admin/directory/location/{location.pk}/change/"
+    form = {
+        "clinic": location.clinic_id,
+        "street": location.street,
+        "postcode": location.postcode,
+        "city": location.city,
+        "country": "DE",
+        "hours": "Mo-Fr 08:00-12:00; Sa 9h-12:00",
+        "closed_on_public_holidays": "on",
+        "closures-TOTAL_FORMS": "0",
+        "closures-INITIAL_FORMS": "0",
+    }
+
+    response = client.post(url, form)
+    assert response.status_code == 200
+    assert "at character 23: expected a time such as 08:00, found “9h”" in response.text
+
+    form["hours"] = "mo - fr 8:00-12:00 ; sa 09:00-12:00"
+    assert client.post(url, form).status_code == 302
+    location.refresh_from_db()
+    assert location.hours == "Mo-Fr 08:00-12:00; Sa 09:00-12:00"
