@@ -200,13 +200,12 @@ def clock(monkeypatch):
 def practice(db):
     from tests.factories import AffiliationFactory
 
-    affiliation = AffiliationFactory(
+    return AffiliationFactory(
         location__hours="Mo-Fr 08:00-12:00,14:00-18:00; Sa 09:00-12:00; Mo-Fr 07:30-08:00 phone",
         location__region="Bayern",
         specialist__family_name="Hartmann",
         specialist__slug="lena-hartmann",
     )
-    return affiliation
 
 
 def test_a_location_keeps_its_hours_in_one_form_with_what_the_search_needs(practice):
