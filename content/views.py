@@ -135,9 +135,11 @@ def condition_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "clinics": _clinics_treating(condition),
     }
     response = render(request, "content/condition_detail.html", context, status=listing.status)
+    response.cache_seconds = listing.cache_seconds  # short for "open now"
     if article and article.publish_at and article.publish_at > now:
         # Cached no longer than until the scheduled article is due.
-        response.cache_seconds = int((article.publish_at - now).total_seconds()) + 1
+        due = int((article.publish_at - now).total_seconds()) + 1
+        response.cache_seconds = min(response.cache_seconds, due)
     return response
 
 
@@ -186,7 +188,9 @@ def specialty_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "article": shown,
         "sources": list(shown.sources.all()) if shown else [],
     }
-    return render(request, "content/specialty_detail.html", context, status=listing.status)
+    response = render(request, "content/specialty_detail.html", context, status=listing.status)
+    response.cache_seconds = listing.cache_seconds  # short for "open now"
+    return response
 
 
 # The pages that show the operator's details (content.facts) in a box of their own, before the

@@ -23,6 +23,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from directory.hours import HoursError, format_hours
+from directory.hours import parse as parse_hours
 from directory.models import (
     LANGUAGE_CODES,
     Affiliation,
@@ -66,10 +68,11 @@ COLUMNS = [
     "bio_en",
     "bio_de",
     "status",
+    "hours",
 ]
 # Columns a file may leave out (added after the format was first published): what they fill is
 # then left as it is.
-OPTIONAL_COLUMNS = {"headline_de"}
+OPTIONAL_COLUMNS = {"headline_de", "hours"}
 MULTI_SEPARATOR = ";"
 IMPORTABLE_STATUSES = {Status.DRAFT.value, Status.PUBLISHED.value}
 INSURANCE_CODES = set(Insurance.values)
@@ -300,6 +303,7 @@ class _PlannedRow:
     latitude: float | None
     longitude: float | None
     coordinates_given: bool
+    hours: str | None = None  # the practice's opening hours, tidied; None: the file has none
 
 
 def _parse_coordinate(value: str, low: float, high: float, name: str, errors: list[str]):
@@ -387,6 +391,12 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, first_rows: dict)
         for name in _split(row[column]):
             if len(name) > limit:
                 errors.append(f"a name in {column} is longer than {limit} characters")
+    opening = None
+    if "hours" in row:
+        try:
+            opening = format_hours(parse_hours(row["hours"]))
+        except HoursError as error:
+            errors.append(f"hours {row['hours']!r}: {error}")
     latitude = _parse_coordinate(row["latitude"], -90, 90, "latitude", errors)
     longitude = _parse_coordinate(row["longitude"], -180, 180, "longitude", errors)
     coordinates_given = latitude is not None and longitude is not None
@@ -442,6 +452,7 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, first_rows: dict)
         latitude=latitude,
         longitude=longitude,
         coordinates_given=coordinates_given,
+        hours=opening,
     )
     return plan, []
 
@@ -495,6 +506,8 @@ def _describe_changes(plan: _PlannedRow) -> list[str]:
         != (primary.location.latitude, primary.location.longitude)
     ):
         changes.append("address")
+    if "clinic" not in changes and plan.hours is not None and primary.location.hours != plan.hours:
+        changes.append("hours")
     return changes
 
 
@@ -774,7 +787,7 @@ class _Writer:
                     )
                     for position, condition in enumerate(dict.fromkeys(conditions))
                 )
-            if plan.specialist is None or changes & {"clinic", "address"}:
+            if plan.specialist is None or changes & {"clinic", "address", "hours"}:
                 _place(specialist, self.resolve(plan.clinic, "clinics"), plan)
         _update(updated, self.user, self.now)
 
@@ -785,8 +798,15 @@ def _place(specialist: Specialist, clinic: Clinic, plan: _PlannedRow) -> None:
     coordinates = _coordinates_for(location, plan)
     if location is None:
         location = Location(clinic=clinic, **plan.address)
-    if location.pk is None or (location.latitude, location.longitude) != coordinates:
+    hours_changed = plan.hours is not None and location.hours != plan.hours
+    if (
+        location.pk is None
+        or (location.latitude, location.longitude) != coordinates
+        or hours_changed
+    ):
         location.latitude, location.longitude = coordinates
+        if plan.hours is not None:
+            location.hours = plan.hours
         location.save()
     specialist.affiliations.filter(is_primary=True).exclude(location=location).update(
         is_primary=False
@@ -900,5 +920,6 @@ def export_rows(queryset=None):
             specialist.biography_en or "",
             specialist.biography_de or "",
             specialist.status if specialist.status in IMPORTABLE_STATUSES else Status.DRAFT,
+            location.hours if location else "",
         )
         yield [guard_formula(cell) for cell in cells]

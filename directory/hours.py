@@ -288,6 +288,29 @@ def region_code(country: str, region: str) -> str:
     return country
 
 
+@dataclass(frozen=True)
+class Moment:
+    """A moment as the "open now" filter asks about it: the minute of the week and the day in
+    Central European time, and the regions with a public holiday that day."""
+
+    minute: int
+    day: date
+    holiday_regions: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.day.isoformat()}:{self.minute}"
+
+
+def moment(now: datetime) -> Moment:
+    local = now.astimezone(ZoneInfo("Europe/Berlin"))
+    minute = local.weekday() * DAY_MINUTES + local.hour * 60 + local.minute
+    return Moment(minute, local.date(), holiday_regions(local.date()))
+
+
+SATURDAY_TEXT = f"{{[{5 * DAY_MINUTES},{6 * DAY_MINUTES})}}"  # Saturday's minutes of the week
+
+
 @lru_cache(maxsize=256)
 def _holidays(region: str, year: int) -> frozenset[date]:
     import holidays
@@ -302,7 +325,8 @@ def is_public_holiday(region: str, day: date) -> bool:
     return bool(region) and day in _holidays(region, day.year)
 
 
-def holiday_regions(day: date) -> list[str]:
+@lru_cache(maxsize=16)
+def holiday_regions(day: date) -> tuple[str, ...]:
     """Every region (country, or country and state or canton) that has a public holiday on
     `day`: what the "open now" filter leaves out that day."""
     import holidays
@@ -314,7 +338,7 @@ def holiday_regions(day: date) -> list[str]:
         for code in holidays.country_holidays(country).__class__.subdivisions:
             if is_public_holiday(f"{country}-{code}", day):
                 regions.append(f"{country}-{code}")
-    return regions
+    return tuple(regions)
 
 
 @dataclass(frozen=True)

@@ -1034,6 +1034,12 @@ class SpecialistSearch(models.Model):
     # and the box around them.
     points = ArrayField(CubeField(), default=list)
     bounds = CubeField(null=True)
+    # The hours of the specialist's first place of work (the one the card shows; see
+    # directory.hours): the minutes of the week it is open, its closures to come, and the
+    # region whose public holidays close it. "Open now" and "open on Saturdays" read them.
+    open_minutes = IntegerMultiRangeField(null=True)
+    closed_days = DateMultiRangeField(null=True)
+    holiday_region = models.CharField(max_length=8, default="", db_default="")
     # When the row was written: every change to what a card shows rewrites the row, so the
     # cached card of a specialist is named by it (directory.search.keys.card).
     written = models.DateTimeField(db_default=Now(), editable=False)
@@ -1061,6 +1067,7 @@ class SpecialistSearch(models.Model):
             # Radius search: the box around the locations must overlap the box around the
             # place before the exact distance is computed.
             GistIndex(fields=["bounds"], name="search_bounds_gist"),
+            GistIndex(fields=["open_minutes"], name="search_open_minutes_gist"),
         ]
 
     def __str__(self) -> str:

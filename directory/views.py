@@ -205,7 +205,9 @@ def specialist_search(request: HttpRequest) -> HttpResponse:
     anonymous visitors until the next change to a listing, like the condition pages (not while
     the counts are stale)."""
     listing = SpecialistList(request)
-    return render(request, "directory/search.html", {"listing": listing}, status=listing.status)
+    response = render(request, "directory/search.html", {"listing": listing}, status=listing.status)
+    response.cache_seconds = listing.cache_seconds  # until the minute ends for "open now"
+    return response
 
 
 @require_GET

@@ -21,6 +21,7 @@ from directory.hours import (
     region_code,
     week_ranges,
 )
+from tests.test_import_export import taxonomy  # noqa: F401 - the fixture
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -325,3 +326,138 @@ def test_an_editor_gets_the_character_of_a_mistake_and_the_hours_are_tidied(clie
     assert client.post(url, form).status_code == 302
     location.refresh_from_db()
     assert location.hours == "Mo-Fr 08:00-12:00; Sa 09:00-12:00"
+
+
+# --- The filters --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def week(db):
+    """Practices open at different times of the week, found by the word "Wochenplan"."""
+    from directory.models import Closure
+    from directory.search.index import rebuild_all
+    from tests.factories import AffiliationFactory
+
+    def practice(name: str, hours: str, **location):
+        return AffiliationFactory(
+            specialist__family_name=name,
+            location__clinic__name=f"Praxis Wochenplan {name}",
+            location__hours=hours,
+            **{f"location__{key}": value for key, value in location.items()},
+        ).location
+
+    practice("Morgen", "Mo-Fr 08:00-12:00")
+    practice("Abend", "Mo-Fr 16:00-20:00; Sa 09:00-12:00")
+    practice("Nacht", "Fr 20:00-02:00")
+    practice("Telefon", "Mo-Fr 08:00-12:00 phone")
+    closed = practice("Urlaub", "Mo-Fr 08:00-12:00")
+    Closure.objects.create(location=closed, first_day=date(2026, 12, 1), last_day=date(2026, 12, 9))
+    practice("Bayern", "Mo-Fr 08:00-12:00", region="Bayern")
+    practice("Feiertag", "Mo-Fr 08:00-12:00", region="Bayern", closed_on_public_holidays=False)
+    practice("Ohne", "")
+    rebuild_all()
+
+
+def names(client, **params) -> set[str]:
+    import re
+
+    page = client.get("/en/specialists/", {"q": "Wochenplan", **params}).text
+    return set(re.findall(r'class="card__title"><a href="[^"]*">[^<]* (\w+)</a>', page))
+
+
+def test_open_now_lists_exactly_those_open_at_the_moment(client, week, clock):
+    clock["now"] = at(2026, 12, 2, 9, 30)  # Wednesday morning
+    assert names(client, open_now="1") == {"Morgen", "Bayern", "Feiertag"}
+    clock["now"] = at(2026, 12, 2, 17, 0)  # the same list a few hours later: not the cached one
+    assert names(client, open_now="1") == {"Abend"}
+    clock["now"] = at(2026, 12, 5, 1, 0)  # Saturday night, after Friday's evening
+    assert names(client, open_now="1") == {"Nacht"}
+    clock["now"] = at(2027, 1, 6, 9, 30)  # Epiphany: closed in Bavaria unless open on holidays
+    assert names(client, open_now="1") == {"Morgen", "Feiertag", "Urlaub"}
+    assert len(names(client)) == 8
+
+
+def test_the_card_agrees_with_the_filter(client, week, clock):
+    clock["now"] = at(2026, 12, 2, 9, 30)
+    page = client.get("/en/specialists/", {"q": "Wochenplan"}).text
+    cards = page.split('<article class="card')[1:]
+    open_cards = {
+        card.split("Erika ")[1].split("<")[0] for card in cards if "open-status--open" in card
+    }
+    assert open_cards == names(client, open_now="1")
+
+
+def test_open_on_saturdays_lists_those_with_saturday_hours(client, week, clock):
+    assert names(client, saturday="1") == {"Abend", "Nacht"}  # Nacht: Saturday 00:00-02:00
+    page = client.get("/en/specialists/", {"q": "Wochenplan", "saturday": "1"}).text
+    assert 'id="saturday-1" checked' in page
+
+
+def test_the_hours_filters_use_their_index(db):
+    from django.db import connection
+
+    from directory.models import SpecialistSearch
+    from directory.search.plan import _OPEN_NOW_SQL, _SATURDAY_SQL
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for sql, params in (
+            (_OPEN_NOW_SQL, [600, date(2026, 12, 2), []]),
+            (_SATURDAY_SQL, ["{[7200,8640)}"]),
+        ):
+            table = SpecialistSearch._meta.db_table
+            cursor.execute(f"EXPLAIN SELECT 1 FROM {table} WHERE {sql}", params)  # noqa: S608
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert "search_open_minutes_gist" in plan, plan
+
+
+# --- Spreadsheets --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("xlsx", [False, True], ids=["csv", "xlsx"])
+def test_the_hours_column_round_trips_through_csv_and_xlsx(db, taxonomy, xlsx):  # noqa: F811
+    import io
+
+    from directory.csv_format import export_specialists, import_specialists, read_rows
+    from directory.models import Location
+    from tests.test_import_export import make_csv, make_row
+
+    report = import_specialists(
+        make_csv(make_row(hours="mo-fr 8:00-12:00 ; Sa 09:00-12:00; Mo-Fr 07:30-08:00 Telefon"))
+    )
+    assert report.ok, report.errors
+    location = Location.objects.get()
+    assert location.hours == "Mo-Fr 08:00-12:00; Sa 09:00-12:00; Mo-Fr 07:30-08:00 phone"
+
+    output = io.BytesIO() if xlsx else io.StringIO()
+    export_specialists(output, xlsx=xlsx)
+    data = output.getvalue()
+    assert read_rows(data)[0]["hours"] == location.hours
+    again = import_specialists(data)
+    assert [r.action for r in again.results] == ["unchanged"]
+
+    changed = import_specialists(make_csv(make_row(hours="Mo-Fr 08:00-18:00")))
+    assert [r.changes for r in changed.results] == [["hours"]]
+    location.refresh_from_db()
+    assert location.hours == "Mo-Fr 08:00-18:00"
+
+
+def test_malformed_hours_are_a_row_error_naming_the_character(db, taxonomy):  # noqa: F811
+    from directory.csv_format import import_specialists
+    from directory.models import Specialist
+    from tests.test_import_export import make_csv, make_row
+
+    report = import_specialists(
+        make_csv(
+            make_row(slug="first"), make_row(slug="second", hours="Mo-Fr 08:00-12:00; Sa 9-12")
+        )
+    )
+
+    assert report.errors == [
+        (
+            3,
+            "hours 'Mo-Fr 08:00-12:00; Sa 9-12': at character 23: expected a time such as "
+            "08:00, found “9”",
+        )
+    ]
+    assert not Specialist.objects.exists()

@@ -84,6 +84,14 @@ class SpecialistFilterSet(ListParameters):
         label=_("Accepting new patients"),
         choices=(("1", _("Only specialists accepting new patients")),),
     )
+    open_now = django_filters.ChoiceFilter(
+        method=_declared, label=_("Open now"), choices=(("1", _("Only practices open now")),)
+    )
+    saturday = django_filters.ChoiceFilter(
+        method=_declared,
+        label=_("Open on Saturdays"),
+        choices=(("1", _("Only practices open on Saturdays")),),
+    )
     sort = django_filters.ChoiceFilter(method=_declared, label=_("Sort by"), choices=SORT_CHOICES)
     page = IntegerFilter(method=_declared, label=_("Page"), min_value=1)
 

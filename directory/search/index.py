@@ -33,7 +33,8 @@ SELECT s.id,
     topics.ids[1], coalesce(topics.ids[1:3], '{}'),
     coalesce(directory_phonetic_codes(concat_ws(' ', s.given_name, s.family_name)), '{}'),
     s.languages, s.insurance, s.accepts_new_patients,
-    coalesce(loc.points, '{}'), loc.bounds
+    coalesce(loc.points, '{}'), loc.bounds,
+    hrs.open_minutes, hrs.closed_days, coalesce(hrs.holiday_region, '')
 FROM directory_specialist s
 LEFT JOIN LATERAL (
     SELECT string_agg(DISTINCT c.name, ' ') AS clinics,
@@ -56,6 +57,19 @@ LEFT JOIN LATERAL (
     WHERE a.specialist_id = s.id
 ) loc ON true
 LEFT JOIN LATERAL (
+    -- The first place of work at a published clinic, as the card shows it.
+    SELECT l.open_minutes, l.holiday_region,
+        (SELECT range_agg(daterange(cl.first_day, cl.last_day, '[]'))
+         FROM directory_closure cl
+         WHERE cl.location_id = l.id AND cl.last_day >= current_date) AS closed_days
+    FROM directory_affiliation a
+    JOIN directory_clinic c ON c.id = a.clinic_id AND c.status = 'published'
+    JOIN directory_location l ON l.id = a.location_id
+    WHERE a.specialist_id = s.id
+    ORDER BY a.is_primary DESC, a.id
+    LIMIT 1
+) hrs ON true
+LEFT JOIN LATERAL (
     WITH RECURSIVE tree(id, parent_id) AS (
         SELECT t.id, t.parent_id
         FROM directory_specialist_specialties ss
@@ -76,7 +90,7 @@ WHERE s.status = 'published'
 _INSERT = """
 INSERT INTO directory_specialistsearch (specialist_id, sort_name, names, countries,
     specialty_ids, condition_ids, first_focus, top_focus, sounds, languages, insurance,
-    accepts_new_patients, points, bounds)
+    accepts_new_patients, points, bounds, open_minutes, closed_days, holiday_region)
 """
 
 # Words of names and cities (from the rows just written) and of the taxonomy, for typo tolerance.

@@ -92,6 +92,8 @@ CANONICAL_ORDER = (
     "language",
     "insurance",
     "new_patients",
+    "open_now",
+    "saturday",
     "sort",
     "page",
 )
@@ -227,7 +229,8 @@ class FilteredList:
         """How many filter values are chosen (for "Filters · 3 selected")."""
         names = ("country", "language", "insurance", "kind")
         count = sum(len(self.selected(name)) for name in names)
-        return count + bool(self.data.get("specialty")) + bool(self.data.get("new_patients"))
+        flags = ("specialty", "new_patients", "open_now", "saturday")
+        return count + sum(bool(self.data.get(name)) for name in flags)
 
     def selected(self, name: str) -> set[str]:
         """The values chosen for a multiple-choice filter; from the raw query when the form has
@@ -273,6 +276,10 @@ class SpecialistList(FilteredList):
 
     @property
     def cache_seconds(self) -> int:
+        """How long the page may be cached: "open now" lists not at all (they change with the
+        minute; their counts are cached for the minute, their cards as always)."""
+        if self.valid and self.plan.open_now is not None:
+            return 0
         return keys.cache_seconds()
 
     @property
@@ -550,6 +557,8 @@ class SpecialistList(FilteredList):
         }
         if self.data.get("city"):
             data["radius"] = self.radius
+        if self.valid and self.plan.open_now is not None:
+            data["open_now"] = self.plan.open_now.key  # the counts of this minute
         if "sort" not in leave_out:
             data["sort"] = self.sort
         return data

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.db.models import BooleanField, Case, FloatField, IntegerField, Q, Value, When
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
+from directory import hours
 from directory.models import Condition, Specialty
 from directory.places import fold
 from directory.search import geo, keys, text
@@ -39,6 +41,8 @@ class Plan:
     languages: list[str] = field(default_factory=list)
     insurance: list[str] = field(default_factory=list)
     new_patients: bool = False
+    open_now: hours.Moment | None = None  # open at this moment (given `open_now`)
+    saturday: bool = False  # open on Saturdays
     place: geo.Resolution | None = None
     place_from_text: bool = False  # the place was named in `q`
     radius: int = geo.DEFAULT_RADIUS
@@ -111,6 +115,8 @@ def make_plan(data: dict, *, scope_conditions=(), understand_text: bool = True) 
         languages=list(data.get("language") or []),
         insurance=list(data.get("insurance") or []),
         new_patients=bool(data.get("new_patients")),
+        open_now=hours.moment(timezone.now()) if data.get("open_now") else None,
+        saturday=bool(data.get("saturday")),
         radius=data.get("radius") or geo.DEFAULT_RADIUS,
         sort=data.get("sort") or Sort.RELEVANCE,
         page=data.get("page") or 1,
@@ -157,6 +163,14 @@ _CHORD_SQL = """CASE WHEN cardinality(points) <= 3 THEN LEAST(
 _NEARBY_SQL = f"""({_CHORD_SQL}) <= %s"""
 _NEARBY_INDEXED_SQL = f"""bounds && earth_box(ll_to_earth(%s, %s), %s) AND ({_CHORD_SQL}) <= %s"""
 LARGE_RADIUS = 100
+# Open at a moment (directory.hours): within the week's open minutes (the GiST index), not on a
+# closed day, not on a public holiday of its region.
+_OPEN_NOW_SQL = """
+directory_specialistsearch.open_minutes @> %s::integer
+AND NOT coalesce(directory_specialistsearch.closed_days @> %s::date, false)
+AND directory_specialistsearch.holiday_region <> ALL(%s::varchar[])
+"""
+_SATURDAY_SQL = "directory_specialistsearch.open_minutes && %s::int4multirange"
 
 # The parameters whose facets are counted: parameter -> column of SpecialistSearch.
 FACETS = {
@@ -199,6 +213,12 @@ def rows(plan: Plan, queryset, *, skip: str | None = None):
             queryset = queryset.filter(**{f"{FACETS[name]}__overlap": values})
     if plan.new_patients:
         queryset = queryset.filter(accepts_new_patients=True)
+    if plan.open_now is not None:
+        moment = plan.open_now
+        params = [moment.minute, moment.day, list(moment.holiday_regions)]
+        queryset = queryset.filter(RawSQL(_OPEN_NOW_SQL, params, BooleanField()))
+    if plan.saturday:
+        queryset = queryset.filter(RawSQL(_SATURDAY_SQL, [hours.SATURDAY_TEXT], BooleanField()))
     if plan.origin is not None:
         queryset = _nearby(plan, queryset)
     return queryset
