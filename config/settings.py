@@ -218,6 +218,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Appointment requests are health data: kept this many days, then purged.
 APPOINTMENT_RETENTION_DAYS = env_int("APPOINTMENT_RETENTION_DAYS", 180, minimum=1)
+# A fact a filter uses (accessibility, ...) stops counting when not confirmed for this long.
+FACT_MAX_AGE_DAYS = env_int("FACT_MAX_AGE_DAYS", 365, minimum=1)
 # Where a request goes when its listing has no email address of its own.
 APPOINTMENT_INBOX_EMAIL = env_str("APPOINTMENT_INBOX_EMAIL", "appointments@localhost")
 # How long the link that confirms a practice's address for appointment requests works.

@@ -33,6 +33,7 @@ from directory.models import (
     Condition,
     Insurance,
     Location,
+    LocationFeature,
     Place,
     Specialist,
     SpecialistCondition,
@@ -237,6 +238,7 @@ class LocationInline(TranslationStackedInline):
         "hours",
         "closed_on_public_holidays",
         ("opening_hours_en", "opening_hours_de"),
+        ("accessibility_note_en", "accessibility_note_de"),
     ]
 
 
@@ -311,6 +313,12 @@ class ClinicAdmin(RevisionAdmin, PublishableAdmin):
         return image_preview(clinic.logo_renditions, _("Logo of %(name)s") % {"name": clinic.name})
 
 
+class LocationFeatureInline(admin.TabularInline):
+    model = LocationFeature
+    extra = 1
+    fields = ["feature", "present", "source", "confirmed_on"]
+
+
 class ClosureInline(admin.TabularInline):
     model = Closure
     extra = 1
@@ -322,7 +330,7 @@ class LocationAdmin(GuardedLookups, TranslationAdmin):
     """Locations are edited inside their clinic, their closures here; this list also serves
     search and autocomplete."""
 
-    inlines = [ClosureInline]
+    inlines = [LocationFeatureInline, ClosureInline]
 
     list_display = ["__str__", "clinic", "country"]
     list_filter = ["country"]

@@ -445,12 +445,11 @@ MARKER_START = "<!--open-status:"
 _MARKER = re.compile(rb"<!--open-status:([^|<>]*)\|([0-9/,-]*)\|([A-Z0-9-]*)\|([A-Z]{2})-->")
 
 
-def marker(text: str, closures, region: str, country: str) -> str:
+def marker(text: str, spans, region: str, country: str) -> str:
     """The status marker of a location (what `fill_markers` turns into words as the page is
-    served): its hours in the compact form, its closures still to come, its public holidays'
-    region and its country."""
-    spans = ",".join(f"{c.first_day.isoformat()}/{c.last_day.isoformat()}" for c in closures)
-    return f"{MARKER_START}{text}|{spans}|{region}|{country}-->"
+    served): its hours in the compact form, its closures still to come ("2026-12-24/2026-12-31"),
+    its public holidays' region and its country."""
+    return f"{MARKER_START}{text}|{','.join(spans)}|{region}|{country}-->"
 
 
 def fill_markers(content: bytes, now: datetime) -> bytes:

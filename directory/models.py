@@ -7,7 +7,7 @@ to one. Translated fields get one column per language through django-modeltransl
 (directory/translation.py).
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from babel import Locale
@@ -613,6 +613,11 @@ class Location(TimeStamped):
         default=True,
         help_text=_("Those of the country, and of the state or canton given above."),
     )
+    accessibility_note = models.TextField(
+        _("note on accessibility"),
+        blank=True,
+        help_text=_("Anything the facts do not say, e.g. “Ring the bell at the side entrance”."),
+    )
     opening_hours = models.TextField(
         _("note on opening hours"),
         blank=True,
@@ -738,17 +743,101 @@ class Location(TimeStamped):
             days.setdefault(entry.weekday, []).append(entry)
         return [(WEEKDAYS[day], entries) for day, entries in sorted(days.items())]
 
-    def status_marker(self, closures=None) -> str:
+    def accessibility(self) -> list["LocationFeature"]:
+        """Its accessibility facts (prefetched as `features`), in the order of Feature."""
+        order = list(Feature.values)
+        return sorted(self.features.all(), key=lambda fact: order.index(fact.feature))
+
+    def status_marker(self, spans=None) -> str:
         """What the page says about the location's hours now, as a marker the response fills
         in as it is served (directory.middleware.OpenStatusMiddleware): cached pages never
-        hold a status. `closures`: the location's closures, if loaded; else a query."""
+        hold a status. `spans`: its closures to come as "first/last" days (closure_spans), if
+        read; else those prefetched (coming_closures); else a query."""
         from directory import hours
 
         if not self.hours:
             return ""
-        if closures is None:
-            closures = self.closures.filter(last_day__gte=timezone.localdate())
-        return hours.marker(self.hours, closures, self.holiday_region, self.country)
+        if spans is None:
+            closures = getattr(self, "coming_closures", None)
+            if closures is None:
+                closures = self.closures.filter(last_day__gte=timezone.localdate())
+            spans = [f"{c.first_day.isoformat()}/{c.last_day.isoformat()}" for c in closures]
+        return hours.marker(self.hours, spans, self.holiday_region, self.country)
+
+
+class FactSource(models.TextChoices):
+    """Where a fact that a filter uses comes from."""
+
+    PRACTICE = "practice", _("the practice")
+    EDITOR = "editor", _("an editor's call")
+    REGISTER = "register", _("a public register")
+    IMPORT = "import", _("an import file")
+
+
+def fact_cutoff() -> date:
+    """Facts confirmed before this day no longer count for their filter (FACT_MAX_AGE_DAYS)."""
+    from django.conf import settings
+
+    return timezone.localdate() - timedelta(days=settings.FACT_MAX_AGE_DAYS)
+
+
+class Feature(models.TextChoices):
+    """What a location offers people with a disability, as specific facts."""
+
+    STEP_FREE = "step_free", _("step-free entrance")
+    LIFT = "lift", _("lift")
+    TOILET = "accessible_toilet", _("accessible toilet")
+    PARKING = "disabled_parking", _("parking for disabled people")
+    LOOP = "induction_loop", _("induction loop for hearing aids")
+    SIGN_LANGUAGE = "sign_language", _("sign language")
+    VISUAL_HELP = "visual_help", _("help for visually impaired people")
+
+
+# The category of each fact in the accessibility code system of the FHIR directory guide
+# (VhDir, http://hl7.org/fhir/uv/vhdir/CodeSystem/accessibility), which is coarser than ours.
+VHDIR_ACCESSIBILITY = {
+    Feature.STEP_FREE: "handiaccess",
+    Feature.LIFT: "handiaccess",
+    Feature.TOILET: "handiaccess",
+    Feature.PARKING: "handiaccess",
+    Feature.LOOP: "handiaccess",
+    Feature.SIGN_LANGUAGE: "cultcomp",
+    Feature.VISUAL_HELP: "vision",
+}
+
+
+class LocationFeature(models.Model):
+    """One accessibility fact of a location: whether it has it, where that comes from and when
+    it was last checked. A fact not confirmed for FACT_MAX_AGE_DAYS no longer counts for the
+    "step-free access" filter and shows as "not confirmed since …"."""
+
+    location = models.ForeignKey(
+        "Location", verbose_name=_("location"), on_delete=models.CASCADE, related_name="features"
+    )
+    feature = models.CharField(_("accessibility"), max_length=20, choices=Feature.choices)
+    present = models.BooleanField(
+        _("available"), default=True, help_text=_("Untick to state that it is not there.")
+    )
+    source = models.CharField(
+        _("source"), max_length=10, choices=FactSource.choices, default=FactSource.EDITOR
+    )
+    confirmed_on = models.DateField(_("last confirmed"), default=timezone.localdate)
+
+    class Meta:
+        verbose_name = _("accessibility fact")
+        verbose_name_plural = _("accessibility")
+        ordering = ["feature"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "feature"], name="location_feature_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.get_feature_display()
+
+    @property
+    def current(self) -> bool:
+        """Confirmed recently enough to count."""
+        return self.confirmed_on >= fact_cutoff()
 
 
 def coming_closures(path: str = "") -> models.Prefetch:
@@ -759,6 +848,30 @@ def coming_closures(path: str = "") -> models.Prefetch:
         queryset=Closure.objects.filter(last_day__gte=timezone.localdate()),
         to_attr="coming_closures",
     )
+
+
+def closure_spans(location: str = "pk"):
+    """An annotation: the closures still to come of the location at `location` (an OuterRef
+    path) as "first/last" days, read in the same query (a card's status needs them)."""
+    from django.contrib.postgres.expressions import ArraySubquery
+    from django.db.models.functions import Cast, Concat
+
+    spans = (
+        Closure.objects.filter(
+            location_id=models.OuterRef(location), last_day__gte=timezone.localdate()
+        )
+        .order_by("first_day")
+        .annotate(
+            span=Concat(
+                Cast("first_day", models.CharField()),
+                models.Value("/"),
+                Cast("last_day", models.CharField()),
+                output_field=models.CharField(),
+            )
+        )
+        .values("span")
+    )
+    return ArraySubquery(spans)
 
 
 class Closure(models.Model):
@@ -1040,6 +1153,8 @@ class SpecialistSearch(models.Model):
     open_minutes = IntegerMultiRangeField(null=True)
     closed_days = DateMultiRangeField(null=True)
     holiday_region = models.CharField(max_length=8, default="", db_default="")
+    # The accessibility facts of that place that it has and that count (directory.models.Feature).
+    features = ArrayField(models.CharField(max_length=20), default=list)
     # When the row was written: every change to what a card shows rewrites the row, so the
     # cached card of a specialist is named by it (directory.search.keys.card).
     written = models.DateTimeField(db_default=Now(), editable=False)
@@ -1068,6 +1183,7 @@ class SpecialistSearch(models.Model):
             # place before the exact distance is computed.
             GistIndex(fields=["bounds"], name="search_bounds_gist"),
             GistIndex(fields=["open_minutes"], name="search_open_minutes_gist"),
+            GinIndex(fields=["features"], name="search_features_gin"),
         ]
 
     def __str__(self) -> str:

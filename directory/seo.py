@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from directory.hours import opening_hours_specification
@@ -77,6 +78,24 @@ def _hours(location) -> dict:
     return {"openingHoursSpecification": opening_hours_specification(location.hours, closures)}
 
 
+def _amenities(location) -> dict:
+    """The location's accessibility facts that count (recent enough), as schema.org
+    LocationFeatureSpecification: those it has and those it has not."""
+    facts = [fact for fact in location.features.all() if fact.current]
+    if not facts:
+        return {}
+    return {
+        "amenityFeature": [
+            {
+                "@type": "LocationFeatureSpecification",
+                "name": capfirst(str(fact.get_feature_display())),
+                "value": fact.present,
+            }
+            for fact in facts
+        ]
+    }
+
+
 def _image(request: HttpRequest, renditions: list[dict]) -> dict:
     return {"image": absolute(request, renditions[-1]["fallback"])} if renditions else {}
 
@@ -118,6 +137,7 @@ def physician(request: HttpRequest, specialist: Specialist) -> dict:
         data["address"] = _address(affiliations[0].location)
         data.update(_geo(affiliations[0].location))
         data.update(_hours(affiliations[0].location))
+        data.update(_amenities(affiliations[0].location))
         data["memberOf"] = [
             {
                 "@type": _organization_type(affiliation.clinic),
@@ -148,6 +168,7 @@ def medical_organization(request: HttpRequest, clinic: Clinic) -> dict:
         data["address"] = _address(locations[0])
         data.update(_geo(locations[0]))
         data.update(_hours(locations[0]))
+        data.update(_amenities(locations[0]))
         if len(locations) > 1:
             data["location"] = [
                 {"@type": "Place", "address": _address(location), **_geo(location)}

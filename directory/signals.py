@@ -10,6 +10,7 @@ from directory.models import (
     Closure,
     Condition,
     Location,
+    LocationFeature,
     Specialist,
     SpecialistCondition,
     SpecialistSearch,
@@ -84,8 +85,9 @@ def location_saved(sender, instance, **kwargs):
 
 
 @receiver([post_save, post_delete], sender=Closure)
-def closure_changed(sender, instance, **kwargs):
-    """A closure changes what the cards and pages say about the hours (and "open now")."""
+@receiver([post_save, post_delete], sender=LocationFeature)
+def location_fact_changed(sender, instance, **kwargs):
+    """A closure or an accessibility fact changes what the pages say and the filters find."""
     if not _raw(kwargs):
         index.rebuild(
             Affiliation.objects.filter(location_id=instance.location_id).values_list(

@@ -24,7 +24,7 @@ class ClinicTranslation(TranslationOptions):
 
 @register(Location)
 class LocationTranslation(TranslationOptions):
-    fields = ("opening_hours",)
+    fields = ("opening_hours", "accessibility_note")
 
 
 @register(Specialist)

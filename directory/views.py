@@ -119,7 +119,7 @@ def specialist_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "affiliations",
             queryset=Affiliation.objects.filter(clinic__status=Status.PUBLISHED)
             .select_related("clinic", "location")
-            .prefetch_related(coming_closures("location__")),
+            .prefetch_related(coming_closures("location__"), "location__features"),
         ),
     )
     specialist = _listing_or_404(request, specialists, slug, "directory.view_specialist")
@@ -145,7 +145,9 @@ def clinic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A clinic: logo, kind, description, locations, departments, certifications and its
     specialists, 20 per page. Drafts and archived clinics are 404 (staff may preview a draft)."""
     clinics = Clinic.objects.select_related("parent").prefetch_related(
-        Prefetch("locations", queryset=Location.objects.prefetch_related(coming_closures())),
+        Prefetch(
+            "locations", queryset=Location.objects.prefetch_related(coming_closures(), "features")
+        ),
         Prefetch(
             "departments",
             queryset=Clinic.objects.published().only("name", "slug", "parent_id"),

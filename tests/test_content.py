@@ -201,7 +201,7 @@ def test_condition_page_query_count_is_pinned(client, condition, django_assert_n
     for _ in range(3):
         AffiliationFactory().specialist.specialistcondition_set.create(condition=condition)
     cache.clear()
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         client.get(url(condition), {"country": "DE"})
     with django_assert_num_queries(0):
         client.get(url(condition), {"country": "DE"})  # then from the cache

@@ -316,6 +316,8 @@ def test_an_editor_gets_the_character_of_a_mistake_and_the_hours_are_tidied(clie
         "closed_on_public_holidays": "on",
         "closures-TOTAL_FORMS": "0",
         "closures-INITIAL_FORMS": "0",
+        "features-TOTAL_FORMS": "0",
+        "features-INITIAL_FORMS": "0",
     }
 
     response = client.post(url, form)

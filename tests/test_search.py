@@ -497,17 +497,17 @@ def test_query_counts_are_pinned_and_do_not_grow_with_the_results(client, world)
     }
     one, response = queries(client, everything)
     assert found(response) == ["Weiß"]
-    assert one == 9
+    assert one == 8
     call_command("seed_demo", specialists=500, verbosity=0)
     many, response = queries(client, {"q": "schu", "country": "DE"})
     assert int(heading(response).split()[0]) > 20  # more than a page
     few, response = queries(client, {"q": "schussler", "country": "DE"})
     assert found(response)[0] == "Schüßler"
-    # The vocabulary, the typo check, the count, the page's rows, its cards (three: the
-    # listings, their places of work, the closures of those).
-    assert many == few == 8
+    # The vocabulary, the typo check, the count, the page's rows, its cards (two: the listings,
+    # their places of work with the closures of those).
+    assert many == few == 7
     plain, _ = queries(client, {})
-    assert plain == 6
+    assert plain == 5
 
 
 def test_counts_survive_changes_the_search_does_not_see(client, world):
@@ -572,5 +572,5 @@ def test_field_page_errors(client, world):
 
 def test_field_page_query_count_is_pinned(client, world, django_assert_num_queries):
     cache.clear()
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         client.get("/en/specialties/cardiology/", {"country": "DE", "language": "en"})

@@ -92,6 +92,11 @@ class SpecialistFilterSet(ListParameters):
         label=_("Open on Saturdays"),
         choices=(("1", _("Only practices open on Saturdays")),),
     )
+    step_free = django_filters.ChoiceFilter(
+        method=_declared,
+        label=_("Step-free access"),
+        choices=(("1", _("Only practices with a step-free entrance")),),
+    )
     sort = django_filters.ChoiceFilter(method=_declared, label=_("Sort by"), choices=SORT_CHOICES)
     page = IntegerFilter(method=_declared, label=_("Page"), min_value=1)
 

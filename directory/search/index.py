@@ -34,7 +34,8 @@ SELECT s.id,
     coalesce(directory_phonetic_codes(concat_ws(' ', s.given_name, s.family_name)), '{}'),
     s.languages, s.insurance, s.accepts_new_patients,
     coalesce(loc.points, '{}'), loc.bounds,
-    hrs.open_minutes, hrs.closed_days, coalesce(hrs.holiday_region, '')
+    hrs.open_minutes, hrs.closed_days, coalesce(hrs.holiday_region, ''),
+    coalesce(hrs.features, '{}')
 FROM directory_specialist s
 LEFT JOIN LATERAL (
     SELECT string_agg(DISTINCT c.name, ' ') AS clinics,
@@ -61,7 +62,12 @@ LEFT JOIN LATERAL (
     SELECT l.open_minutes, l.holiday_region,
         (SELECT range_agg(daterange(cl.first_day, cl.last_day, '[]'))
          FROM directory_closure cl
-         WHERE cl.location_id = l.id AND cl.last_day >= current_date) AS closed_days
+         WHERE cl.location_id = l.id AND cl.last_day >= current_date) AS closed_days,
+        -- Its accessibility facts that it has and that were confirmed recently enough.
+        (SELECT array_agg(f.feature ORDER BY f.feature)
+         FROM directory_locationfeature f
+         WHERE f.location_id = l.id AND f.present
+            AND f.confirmed_on >= current_date - %(max_age)s::integer) AS features
     FROM directory_affiliation a
     JOIN directory_clinic c ON c.id = a.clinic_id AND c.status = 'published'
     JOIN directory_location l ON l.id = a.location_id
@@ -90,7 +96,7 @@ WHERE s.status = 'published'
 _INSERT = """
 INSERT INTO directory_specialistsearch (specialist_id, sort_name, names, countries,
     specialty_ids, condition_ids, first_focus, top_focus, sounds, languages, insurance,
-    accepts_new_patients, points, bounds, open_minutes, closed_days, holiday_region)
+    accepts_new_patients, points, bounds, open_minutes, closed_days, holiday_region, features)
 """
 
 # Words of names and cities (from the rows just written) and of the taxonomy, for typo tolerance.
@@ -122,6 +128,32 @@ _FINGERPRINT_SQL = """
 SELECT md5(coalesce(string_agg((to_jsonb(row) - 'written')::text, ',' ORDER BY specialist_id), ''))
 FROM directory_specialistsearch AS row WHERE specialist_id = ANY(%(ids)s)
 """
+
+
+def _facts() -> dict:
+    """The parameters of the rows' facts: how old a fact may be and still count."""
+    from django.conf import settings
+
+    return {"max_age": settings.FACT_MAX_AGE_DAYS}
+
+
+def expiring(within_days: int = 7) -> list[int]:
+    """The specialists whose rows count a fact that has reached its age in the last
+    `within_days` days: `manage.py refresh_facts` rewrites them each day."""
+    from django.conf import settings
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT DISTINCT a.specialist_id
+            FROM directory_locationfeature f
+            JOIN directory_affiliation a ON a.location_id = f.location_id
+            WHERE f.confirmed_on < current_date - %(max_age)s::integer
+              AND f.confirmed_on >= current_date - %(max_age)s::integer - %(within)s::integer
+            """,
+            {"max_age": settings.FACT_MAX_AGE_DAYS, "within": within_days},
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def forget(specialist_id: int) -> None:
@@ -159,7 +191,7 @@ def _rewrite(ids: list[int]) -> bool:
             "DELETE FROM directory_specialistsearch WHERE specialist_id = ANY(%(ids)s)",
             {"ids": ids},
         )
-        cursor.execute(_INSERT + _ROWS_SQL + " AND s.id = ANY(%(ids)s)", {"ids": ids})
+        cursor.execute(_INSERT + _ROWS_SQL + " AND s.id = ANY(%(ids)s)", {"ids": ids, **_facts()})
         cursor.execute(
             _NAME_TERMS_SQL.format(where="specialist_id = ANY(%(ids)s)"),
             {"ids": ids, "min": MIN_FUZZY_LENGTH},
@@ -184,7 +216,7 @@ def rebuild_all() -> int:
             for index in indexes:
                 editor.remove_index(SpecialistSearch, index)
         cursor.execute("TRUNCATE directory_specialistsearch")
-        cursor.execute(_INSERT + _ROWS_SQL)
+        cursor.execute(_INSERT + _ROWS_SQL, _facts())
         count = cursor.rowcount
         with connection.schema_editor(atomic=False) as editor:
             for index in indexes:

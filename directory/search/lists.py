@@ -36,7 +36,7 @@ from directory.models import (
     Specialist,
     SpecialistSearch,
     Status,
-    coming_closures,
+    closure_spans,
 )
 from directory.models import language_name as _language_name
 from directory.search import keys, text
@@ -94,6 +94,7 @@ CANONICAL_ORDER = (
     "new_patients",
     "open_now",
     "saturday",
+    "step_free",
     "sort",
     "page",
 )
@@ -229,7 +230,7 @@ class FilteredList:
         """How many filter values are chosen (for "Filters · 3 selected")."""
         names = ("country", "language", "insurance", "kind")
         count = sum(len(self.selected(name)) for name in names)
-        flags = ("specialty", "new_patients", "open_now", "saturday")
+        flags = ("specialty", "new_patients", "open_now", "saturday", "step_free")
         return count + sum(bool(self.data.get(name)) for name in flags)
 
     def selected(self, name: str) -> set[str]:
@@ -522,7 +523,7 @@ class SpecialistList(FilteredList):
                     queryset=Affiliation.objects.filter(clinic__status=Status.PUBLISHED)
                     .select_related("clinic", "location")
                     .only(*CARD_AFFILIATION_FIELDS)
-                    .prefetch_related(coming_closures("location__"))
+                    .annotate(closure_spans=closure_spans("location_id"))
                     .order_by("-is_primary", "id"),
                     to_attr="public_affiliations",
                 )

@@ -16,7 +16,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from directory import hours
-from directory.models import Condition, Specialty
+from directory.models import Condition, Feature, Specialty
 from directory.places import fold
 from directory.search import geo, keys, text
 from directory.search.vocabulary import vocabulary
@@ -43,6 +43,7 @@ class Plan:
     new_patients: bool = False
     open_now: hours.Moment | None = None  # open at this moment (given `open_now`)
     saturday: bool = False  # open on Saturdays
+    step_free: bool = False  # a step-free entrance, confirmed recently enough
     place: geo.Resolution | None = None
     place_from_text: bool = False  # the place was named in `q`
     radius: int = geo.DEFAULT_RADIUS
@@ -117,6 +118,7 @@ def make_plan(data: dict, *, scope_conditions=(), understand_text: bool = True) 
         new_patients=bool(data.get("new_patients")),
         open_now=hours.moment(timezone.now()) if data.get("open_now") else None,
         saturday=bool(data.get("saturday")),
+        step_free=bool(data.get("step_free")),
         radius=data.get("radius") or geo.DEFAULT_RADIUS,
         sort=data.get("sort") or Sort.RELEVANCE,
         page=data.get("page") or 1,
@@ -217,6 +219,8 @@ def rows(plan: Plan, queryset, *, skip: str | None = None):
         moment = plan.open_now
         params = [moment.minute, moment.day, list(moment.holiday_regions)]
         queryset = queryset.filter(RawSQL(_OPEN_NOW_SQL, params, BooleanField()))
+    if plan.step_free:
+        queryset = queryset.filter(features__contains=[Feature.STEP_FREE])
     if plan.saturday:
         queryset = queryset.filter(RawSQL(_SATURDAY_SQL, [hours.SATURDAY_TEXT], BooleanField()))
     if plan.origin is not None:

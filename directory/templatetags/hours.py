@@ -9,8 +9,8 @@ register = template.Library()
 
 
 @register.simple_tag
-def open_status(location) -> str:
+def open_status(location, spans=None) -> str:
+    """`spans`: the location's closures to come, where the query read them (closure_spans)."""
     if location is None:
         return ""
-    closures = getattr(location, "coming_closures", None)
-    return mark_safe(location.status_marker(closures))  # noqa: S308 - our own marker
+    return mark_safe(location.status_marker(spans))  # noqa: S308 - our own marker

@@ -372,7 +372,8 @@ class Command(BaseCommand):
                 INSERT INTO directory_location (created, modified, clinic_id, name, street, postcode,
                     city, region, country, place_id, latitude, longitude, phone, opening_hours,
                     opening_hours_en, opening_hours_de, hours, closed_on_public_holidays,
-                    open_minutes, holiday_region)
+                    open_minutes, holiday_region, accessibility_note, accessibility_note_en,
+                    accessibility_note_de)
                 SELECT %(time)s, %(time)s, c.id, '', 'Hauptstraße ' || (1 + r %% 120),
                     lpad(((r >> 8) %% 90000 + 1000)::text, CASE WHEN p.country = 'DE' THEN 5 ELSE 4 END, '0'),
                     p.name_de, '', p.country, p.id,
@@ -381,7 +382,7 @@ class Command(BaseCommand):
                     '', '', '', '',
                     ({_sql_array(HOURS)})[1 + (r >> 44) %% {len(HOURS)}], true,
                     ({_sql_array(OPEN_MINUTES)})[1 + (r >> 44) %% {len(HOURS)}]::int4multirange,
-                    p.country
+                    p.country, '', '', ''
                 FROM generate_series({start}, {end}) AS i
                 CROSS JOIN LATERAL (SELECT {RANDOM} AS r) AS random
                 JOIN directory_clinic c ON c.slug = %(prefix)s || 'clinic-' || i
@@ -391,6 +392,22 @@ class Command(BaseCommand):
                 params,
             )
             self._progress("clinics", end + 1, total)
+        # Accessibility facts for a share of the locations, some older than FACT_MAX_AGE_DAYS.
+        cursor.execute(
+            """
+            INSERT INTO directory_locationfeature (location_id, feature, present, source,
+                confirmed_on)
+            SELECT l.id, f.feature, (l.id / f.every) %% 7 <> 0, 'import',
+                current_date - (l.id %% 500)::integer
+            FROM directory_location l
+            JOIN directory_clinic c ON c.id = l.clinic_id AND c.slug LIKE %(prefix)s || 'clinic-%%'
+            CROSS JOIN (VALUES ('step_free', 2), ('lift', 3), ('accessible_toilet', 5))
+                AS f(feature, every)
+            WHERE l.id %% f.every = 0
+            ON CONFLICT DO NOTHING
+            """,
+            params,
+        )
 
     def _specialists(self, cursor, params, total, specialty_ids, condition_ids) -> None:
         specialties = _int_array(specialty_ids)
