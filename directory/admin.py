@@ -41,6 +41,7 @@ from directory.models import (
     Status,
     language_choices,
 )
+from directory.search import index
 from directory.spreadsheets import XLSX_CONTENT_TYPE
 
 # The confirmation step posts the file back base64-encoded (a third larger), which must stay
@@ -332,6 +333,11 @@ class LocationAdmin(GuardedLookups, TranslationAdmin):
 
     inlines = [LocationFeatureInline, ClosureInline]
 
+    def save_related(self, request, form, formsets, change):
+        # Each closure and fact saved would rewrite the same search rows: once at the end.
+        with index.deferred():
+            super().save_related(request, form, formsets, change)
+
     list_display = ["__str__", "clinic", "country"]
     list_filter = ["country"]
     search_fields = ["street", "postcode", "city", "clinic__name"]
@@ -352,7 +358,16 @@ class AffiliationInline(admin.TabularInline):
     model = Affiliation
     extra = 0
     autocomplete_fields = ["clinic", "location"]
-    fields = ["clinic", "location", "role_title", "is_primary"]
+    fields = [
+        "clinic",
+        "location",
+        "role_title",
+        "is_primary",
+        "video_consultation",
+        "home_visits",
+        "services_source",
+        "services_confirmed_on",
+    ]
 
 
 class SpecialistAdminForm(forms.ModelForm):

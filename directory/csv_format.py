@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from directory.hours import HoursError, format_hours
 from directory.hours import parse as parse_hours
 from directory.models import (
+    HOURS_MAX_LENGTH,
     LANGUAGE_CODES,
     Affiliation,
     Clinic,
@@ -397,6 +398,9 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, first_rows: dict)
             opening = format_hours(parse_hours(row["hours"]))
         except HoursError as error:
             errors.append(f"hours {row['hours']!r}: {error}")
+        else:
+            if len(opening) > HOURS_MAX_LENGTH:
+                errors.append(f"hours are longer than {HOURS_MAX_LENGTH} characters written out")
     latitude = _parse_coordinate(row["latitude"], -90, 90, "latitude", errors)
     longitude = _parse_coordinate(row["longitude"], -180, 180, "longitude", errors)
     coordinates_given = latitude is not None and longitude is not None
@@ -569,7 +573,9 @@ def import_specialists(
             done = 0
             # What a chunk leaves behind is collected after it (querysets make reference
             # cycles); the objects that were there before are set aside, so that is quick.
-            gc.freeze()
+            freeze = gc.get_freeze_count() == 0  # not undoing a freeze made elsewhere
+            if freeze:
+                gc.freeze()
             try:
                 with index.deferred():
                     while chunk := list(islice(rows, CHUNK_ROWS)):
@@ -585,7 +591,8 @@ def import_specialists(
                     if dry_run or not report.ok:
                         raise _DiscardError
             finally:
-                gc.unfreeze()
+                if freeze:
+                    gc.unfreeze()
     except _DiscardError:
         return report
     report.applied = True
@@ -593,35 +600,68 @@ def import_specialists(
 
 
 class _Slugs:
-    """The slugs the file names, and those the import gives to new listings, kept in a
-    temporary table of the import's transaction rather than in memory."""
+    """What the first reading of the file keeps, in a temporary table of the import's
+    transaction rather than in memory: the slug each row names (and those the import gives to
+    new listings), and what each row gives its practice address (hours and coordinates), so
+    that two rows giving one address different values are an error whatever chunks they are
+    in."""
 
     def __init__(self):
         with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE IF EXISTS pg_temp.directory_import_slugs")
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.directory_import_rows")
             cursor.execute(
-                "CREATE TEMPORARY TABLE directory_import_slugs "
-                "(slug text NOT NULL, row integer NOT NULL) ON COMMIT DROP"
+                "CREATE TEMPORARY TABLE directory_import_rows (row integer NOT NULL, slug text, "
+                "place text, hours text, latitude text, longitude text) ON COMMIT DROP"
             )
 
     def load(self, rows: Iterator[dict]) -> int:
-        """Read all the rows, keeping each slug with its row; returns how many rows there are."""
+        """Read all the rows, keeping what each names; returns how many rows there are."""
         total = 0
+        columns = "row, slug, place, hours, latitude, longitude"
         with connection.cursor() as cursor:
-            with cursor.copy("COPY directory_import_slugs (slug, row) FROM STDIN") as copy:
+            with cursor.copy(f"COPY directory_import_rows ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     total += 1
-                    slug = row.get("slug", "").lower()
-                    if slug:
-                        copy.write_row((slug, row[ROW_NUMBER]))
-            cursor.execute("CREATE INDEX ON directory_import_slugs (slug)")
+                    slug = row.get("slug", "").lower() or None
+                    if "__error__" in row:
+                        copy.write_row((row[ROW_NUMBER], slug, None, None, None, None))
+                    else:
+                        place = (_place_key(row), *_place_values(row))
+                        copy.write_row((row[ROW_NUMBER], slug, *place))
+            cursor.execute("CREATE INDEX ON directory_import_rows (slug)")
+            cursor.execute("CREATE INDEX ON directory_import_rows (place)")
         return total
+
+    def place_conflicts(self, rows: list[dict]) -> dict[int, int]:
+        """Row -> another row that gives the same practice address other hours or other
+        coordinates (a value left empty conflicts with nothing)."""
+        keys = {_place_key(row) for row in rows if "__error__" not in row}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT place, hours, latitude, longitude, min(row) FROM directory_import_rows "
+                "WHERE place = ANY(%s) GROUP BY place, hours, latitude, longitude",
+                [list(keys)],
+            )
+            given: dict[str, list] = defaultdict(list)
+            for place, *values, first in cursor.fetchall():
+                given[place].append((values, first))
+        conflicts = {}
+        for row in rows:
+            if "__error__" in row:
+                continue
+            mine = _place_values(row)
+            for values, first in given.get(_place_key(row), []):
+                pairs = zip(mine, values, strict=True)
+                if any(a is not None and b is not None and a != b for a, b in pairs):
+                    conflicts[row[ROW_NUMBER]] = first
+                    break
+        return conflicts
 
     def first_rows(self, slugs: set[str]) -> dict[str, int]:
         """The row of the file that names each of these slugs first."""
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT slug, min(row) FROM directory_import_slugs "
+                "SELECT slug, min(row) FROM directory_import_rows "
                 "WHERE slug = ANY(%s) GROUP BY slug",
                 [list(slugs)],
             )
@@ -630,14 +670,34 @@ class _Slugs:
     def __contains__(self, slug: str) -> bool:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT EXISTS (SELECT FROM directory_import_slugs WHERE slug = %s)", [slug]
+                "SELECT EXISTS (SELECT FROM directory_import_rows WHERE slug = %s)", [slug]
             )
             return cursor.fetchone()[0]
 
     def take(self, slug: str) -> None:
         """A slug the import gives a new listing: no later row may be given it too."""
         with connection.cursor() as cursor:
-            cursor.execute("INSERT INTO directory_import_slugs (slug, row) VALUES (%s, 0)", [slug])
+            cursor.execute("INSERT INTO directory_import_rows (slug, row) VALUES (%s, 0)", [slug])
+
+
+def _place_key(row: dict) -> str:
+    """A practice address as the rows give it (clinic and address, case and accents aside)."""
+    parts = ("clinic", "street", "postcode", "city", "country")
+    return "|".join(fold(row.get(part, "")) for part in parts)
+
+
+def _place_values(row: dict) -> tuple:
+    """What a row gives its practice address: the hours (tidied) and the coordinates, each
+    None when the row leaves it out."""
+    hours = row.get("hours")
+    if hours is not None:
+        try:
+            hours = format_hours(parse_hours(hours))
+        except HoursError:
+            hours = None  # the row's own error says what is wrong with them
+    latitude = row.get("latitude", "").replace(",", ".") or None
+    longitude = row.get("longitude", "").replace(",", ".") or None
+    return hours, latitude, longitude
 
 
 def _check_chunk(chunk, done, total, taxonomy, file_slugs: _Slugs, progress) -> list:
@@ -646,6 +706,7 @@ def _check_chunk(chunk, done, total, taxonomy, file_slugs: _Slugs, progress) -> 
     report = taxonomy.report
     slugs = {row.get("slug", "").lower() for row in chunk if row.get("slug")}
     first_rows = file_slugs.first_rows(slugs)
+    conflicts = file_slugs.place_conflicts(chunk)
     existing = {
         specialist.slug: specialist
         for specialist in Specialist.objects.filter(slug__in=slugs).prefetch_related(
@@ -661,6 +722,12 @@ def _check_chunk(chunk, done, total, taxonomy, file_slugs: _Slugs, progress) -> 
     for number, row in enumerate(chunk, start=done):
         _tell(progress, "checked", number, total)
         plan, errors = _check_row(row, taxonomy, existing, first_rows)
+        if row[ROW_NUMBER] in conflicts:
+            errors.append(
+                f"row {conflicts[row[ROW_NUMBER]]} gives the same practice address other hours "
+                "or coordinates"
+            )
+            plan = None
         report.errors.extend((row[ROW_NUMBER], error) for error in errors)
         if plan is None:
             continue

@@ -72,6 +72,11 @@ class Hours:
     kind: str = CONSULTATION
 
     @property
+    def closing(self) -> str:
+        """The closing time as written: "18:00", "24:00" for midnight."""
+        return _clock(self.closes, closing=True)
+
+    @property
     def start(self) -> int:
         """Minutes into the week where it opens."""
         return self.weekday * DAY_MINUTES + _minutes(self.opens)
@@ -81,11 +86,21 @@ class Hours:
         """Minutes into the week where it closes (beyond the week's end when it runs from
         Sunday into Monday)."""
         closes = _minutes(self.closes)
-        return self.start + (closes - _minutes(self.opens)) % DAY_MINUTES or DAY_MINUTES
+        return self.start + ((closes - _minutes(self.opens)) % DAY_MINUTES or DAY_MINUTES)
 
 
 def _minutes(value: time) -> int:
     return value.hour * 60 + value.minute
+
+
+def week_minute(moment: datetime) -> int:
+    """Minutes into the week (0 = Monday 00:00) of a moment, on its own wall clock."""
+    return moment.weekday() * DAY_MINUTES + moment.hour * 60 + moment.minute
+
+
+def multirange(ranges: list[tuple[int, int]]) -> str:
+    """The text form of an int4multirange: "{[480,720),[840,1080)}"."""
+    return "{" + ",".join(f"[{start},{end})" for start, end in ranges) + "}"
 
 
 _TOKEN = re.compile(r"\s*([^\s,;\-]+|[,;\-])")
@@ -202,11 +217,10 @@ def check(hours: list[Hours]) -> None:
         spans += [(start + WEEK_MINUTES, end + WEEK_MINUTES) for start, end in spans[:1]]
         for (_start, end), (next_start, _end) in itertools.pairwise(spans):
             if next_start < end:
-                day = DAYS[(next_start // DAY_MINUTES) % 7]
-                raise HoursError(
-                    _("two ranges overlap on %(day)s") % {"day": day},
-                    1,
-                )
+                from django.utils.dates import WEEKDAYS
+
+                day = WEEKDAYS[(next_start // DAY_MINUTES) % 7]
+                raise HoursError(_("two ranges overlap on %(day)s") % {"day": day}, 1)
 
 
 def format_hours(hours: list[Hours]) -> str:
@@ -270,22 +284,34 @@ def week_ranges(hours: list[Hours], kinds=OPEN_KINDS) -> list[tuple[int, int]]:
     return merged
 
 
+_STATE_CODE = re.compile(r"[A-Z0-9]{1,3}")
+
+
+@lru_cache(maxsize=8)
+def _states(country: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The codes of the country's states or cantons (not the city-level subdivisions the
+    holidays package also has), and their names and abbreviations -> code."""
+    import holidays
+
+    cls = holidays.country_holidays(country).__class__
+    codes = tuple(code for code in cls.subdivisions if _STATE_CODE.fullmatch(code))
+    aliases = {
+        name.casefold(): code
+        for name, code in getattr(cls, "subdivisions_aliases", {}).items()
+        if code in codes
+    }
+    return codes, aliases
+
+
 def region_code(country: str, region: str) -> str:
     """The public holidays' region of an address: "DE-BY" for Bavaria (from the code or the
     name of the state or canton), "DE" when the region is not given or not known."""
-    import holidays
-
     if country not in TIME_ZONES:
         return ""
-    cls = holidays.country_holidays(country).__class__
+    codes, aliases = _states(country)
     wanted = region.strip().casefold()
-    for code in cls.subdivisions:
-        if code.casefold() == wanted:
-            return f"{country}-{code}"
-    for name, code in getattr(cls, "subdivisions_aliases", {}).items():
-        if name.casefold() == wanted:
-            return f"{country}-{code}"
-    return country
+    code = next((c for c in codes if c.casefold() == wanted), None) or aliases.get(wanted)
+    return f"{country}-{code}" if code else country
 
 
 @dataclass(frozen=True)
@@ -304,21 +330,26 @@ class Moment:
 
 def moment(now: datetime) -> Moment:
     local = now.astimezone(ZoneInfo("Europe/Berlin"))
-    minute = local.weekday() * DAY_MINUTES + local.hour * 60 + local.minute
-    return Moment(minute, local.date(), holiday_regions(local.date()))
+    return Moment(week_minute(local), local.date(), holiday_regions(local.date()))
 
 
-SATURDAY_TEXT = f"{{[{5 * DAY_MINUTES},{6 * DAY_MINUTES})}}"  # Saturday's minutes of the week
+SATURDAY_TEXT = multirange([(5 * DAY_MINUTES, 6 * DAY_MINUTES)])  # Saturday's minutes
 
 
 @lru_cache(maxsize=256)
 def _holidays(region: str, year: int) -> frozenset[date]:
+    """The public holidays of a region in a year; none for a region the holidays package
+    does not know (a code it renamed, say), rather than an error on every page."""
     import holidays
 
     country, _dash, subdiv = region.partition("-")
-    return frozenset(
-        holidays.country_holidays(country, subdiv=subdiv or None, years=year, language="en_US")
-    )
+    try:
+        days = holidays.country_holidays(
+            country, subdiv=subdiv or None, years=year, language="en_US"
+        )
+    except (NotImplementedError, KeyError, ValueError):
+        return frozenset()
+    return frozenset(days)
 
 
 def is_public_holiday(region: str, day: date) -> bool:
@@ -329,13 +360,11 @@ def is_public_holiday(region: str, day: date) -> bool:
 def holiday_regions(day: date) -> tuple[str, ...]:
     """Every region (country, or country and state or canton) that has a public holiday on
     `day`: what the "open now" filter leaves out that day."""
-    import holidays
-
     regions = []
     for country in TIME_ZONES:
         if is_public_holiday(country, day):
             regions.append(country)
-        for code in holidays.country_holidays(country).__class__.subdivisions:
+        for code in _states(country)[0]:
             if is_public_holiday(f"{country}-{code}", day):
                 regions.append(f"{country}-{code}")
     return tuple(regions)
@@ -368,7 +397,7 @@ class Schedule:
         return Status(False, opens=self._next_opening(ranges, local))
 
     def _open_at(self, ranges, moment: datetime) -> bool:
-        minute = moment.weekday() * DAY_MINUTES + moment.hour * 60 + moment.minute
+        minute = week_minute(moment)
         return not self.closed_on(moment.date()) and any(s <= minute < e for s, e in ranges)
 
     def _open_until(self, ranges, local: datetime) -> datetime:
@@ -376,7 +405,7 @@ class Schedule:
         end while the next day is open too)."""
         moment = local
         for _step in range(8 * len(ranges) + 2):
-            minute = moment.weekday() * DAY_MINUTES + moment.hour * 60 + moment.minute
+            minute = week_minute(moment)
             _start, end = next((s, e) for s, e in ranges if s <= minute < e)
             midnight = datetime.combine(moment.date() + timedelta(days=1), time(0), local.tzinfo)
             stop = moment + timedelta(minutes=end - minute)
@@ -420,8 +449,10 @@ def describe(status: Status, now: datetime) -> str:
     from django.utils import formats
     from django.utils.dates import WEEKDAYS
 
-    def when(moment: datetime, *, today: str = "") -> str:
+    def when(moment: datetime, *, today: str = "", closing: bool = False) -> str:
         clock = moment.strftime("%H:%M")
+        if closing and clock == "00:00":  # closes at midnight: 24:00 of the day before
+            moment, clock = moment - timedelta(minutes=1), "24:00"
         local_now = now.astimezone(moment.tzinfo)
         days = (moment.date() - local_now.date()).days
         if days == 0:
@@ -435,7 +466,8 @@ def describe(status: Status, now: datetime) -> str:
     if status.open:
         if status.until is None or status.until - now > timedelta(days=7):
             return _("Open now")
-        return _("Open now · closes %(when)s") % {"when": when(status.until, today="%(time)s")}
+        closes = when(status.until, today="%(time)s", closing=True)
+        return _("Open now · closes %(when)s") % {"when": closes}
     if status.opens is None:
         return pgettext("opening hours", "Closed")
     return _("Closed · opens %(when)s") % {"when": when(status.opens)}
@@ -448,7 +480,13 @@ _MARKER = re.compile(rb"<!--open-status:([^|<>]*)\|([0-9/,-]*)\|([A-Z0-9-]*)\|([
 def marker(text: str, spans, region: str, country: str) -> str:
     """The status marker of a location (what `fill_markers` turns into words as the page is
     served): its hours in the compact form, its closures still to come ("2026-12-24/2026-12-31"),
-    its public holidays' region and its country."""
+    its public holidays' region and its country. Written again from what parse() reads, so
+    nothing stored by other means than a form (a raw update) reaches the page; "" for hours
+    that cannot be read."""
+    try:
+        text = format_hours(parse(text))
+    except HoursError:
+        return ""
     return f"{MARKER_START}{text}|{','.join(spans)}|{region}|{country}-->"
 
 
@@ -488,10 +526,14 @@ def opening_hours_specification(text: str, closures=()) -> list[dict]:
     """schema.org OpeningHoursSpecification of the hours (those open to visitors: not phone
     hours), and a closed day range for each closure still to come."""
     result = []
-    for entry in parse(text):
+    try:
+        entries = parse(text)
+    except HoursError:
+        return []
+    for entry in entries:
         if entry.kind not in OPEN_KINDS:
             continue
-        closes = "23:59" if entry.closes == time(0) else entry.closes.strftime("%H:%M")
+        closes = "23:59" if entry.closing == "24:00" else entry.closing  # schema.org has no 24:00
         result.append(
             {
                 "@type": "OpeningHoursSpecification",

@@ -281,9 +281,11 @@ class IntegerMultiRangeField(models.Field):
         return "int4multirange"
 
     def get_db_prep_value(self, value, connection, prepared=False):
+        from directory.hours import multirange
+
         if value is None or isinstance(value, str):
             return value
-        return "{" + ",".join(f"[{start},{end})" for start, end in value) + "}"
+        return multirange(value)
 
 
 class DateMultiRangeField(models.Field):
@@ -542,12 +544,20 @@ class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
 def validate_hours(value: str) -> None:
     from django.core.exceptions import ValidationError
 
-    from directory.hours import HoursError, parse
+    from directory.hours import HoursError, format_hours, parse
 
     try:
-        parse(value)
+        tidy = format_hours(parse(value))
     except HoursError as error:
         raise ValidationError(str(error)) from None
+    if len(tidy) > HOURS_MAX_LENGTH:
+        raise ValidationError(
+            _("Written out, these hours take %(length)d characters; at most %(limit)d fit.")
+            % {"length": len(tidy), "limit": HOURS_MAX_LENGTH}
+        )
+
+
+HOURS_MAX_LENGTH = 500
 
 
 # How far a postcode area's middle may lie from the town named with it and still be taken as
@@ -599,7 +609,7 @@ class Location(TimeStamped):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     hours = models.CharField(
         _("opening hours"),
-        max_length=500,
+        max_length=HOURS_MAX_LENGTH,
         blank=True,
         validators=[validate_hours],
         help_text=_(
@@ -739,7 +749,11 @@ class Location(TimeStamped):
         from directory import hours
 
         days: dict[int, list] = {}
-        for entry in hours.parse(self.hours):
+        try:
+            entries = hours.parse(self.hours)
+        except hours.HoursError:
+            return []
+        for entry in entries:
             days.setdefault(entry.weekday, []).append(entry)
         return [(WEEKDAYS[day], entries) for day, entries in sorted(days.items())]
 
@@ -779,6 +793,13 @@ def fact_cutoff() -> date:
     from django.conf import settings
 
     return timezone.localdate() - timedelta(days=settings.FACT_MAX_AGE_DAYS)
+
+
+class Service(models.TextChoices):
+    """How a specialist sees patients beyond the practice (per place of work)."""
+
+    VIDEO = "video", _("Video consultations")
+    HOME_VISITS = "home_visits", _("Home visits")
 
 
 class Feature(models.TextChoices):
@@ -854,21 +875,20 @@ def closure_spans(location: str = "pk"):
     """An annotation: the closures still to come of the location at `location` (an OuterRef
     path) as "first/last" days, read in the same query (a card's status needs them)."""
     from django.contrib.postgres.expressions import ArraySubquery
-    from django.db.models.functions import Cast, Concat
 
+    span = models.Func(
+        models.F("first_day"),
+        models.F("last_day"),
+        template="to_char(%(expressions)s, 'YYYY-MM-DD')",
+        arg_joiner=", 'YYYY-MM-DD') || '/' || to_char(",
+        output_field=models.CharField(),
+    )
     spans = (
         Closure.objects.filter(
             location_id=models.OuterRef(location), last_day__gte=timezone.localdate()
         )
         .order_by("first_day")
-        .annotate(
-            span=Concat(
-                Cast("first_day", models.CharField()),
-                models.Value("/"),
-                Cast("last_day", models.CharField()),
-                output_field=models.CharField(),
-            )
-        )
+        .annotate(span=span)
         .values("span")
     )
     return ArraySubquery(spans)
@@ -1084,6 +1104,20 @@ class Affiliation(TimeStamped):
     is_primary = models.BooleanField(
         _("primary"), default=False, help_text=_("The main place of work, shown first.")
     )
+    video_consultation = models.BooleanField(_("video consultations"), default=False)
+    home_visits = models.BooleanField(_("home visits"), default=False)
+    services_source = models.CharField(
+        _("source of these"),
+        max_length=10,
+        choices=FactSource.choices,
+        default=FactSource.EDITOR,
+        help_text=_("Where the two facts above come from."),
+    )
+    services_confirmed_on = models.DateField(
+        _("last confirmed"),
+        default=timezone.localdate,
+        help_text=_("When video consultations and home visits were last confirmed."),
+    )
 
     class Meta:
         verbose_name = _("place of work")
@@ -1102,6 +1136,23 @@ class Affiliation(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.specialist} – {self.clinic}"
+
+    @property
+    def services(self) -> list[str]:
+        """The services of Service it offers, whatever their age."""
+        return [
+            code
+            for code, offered in (
+                (Service.VIDEO, self.video_consultation),
+                (Service.HOME_VISITS, self.home_visits),
+            )
+            if offered
+        ]
+
+    @property
+    def services_current(self) -> bool:
+        """The services were confirmed recently enough to count (FACT_MAX_AGE_DAYS)."""
+        return self.services_confirmed_on >= fact_cutoff()
 
     def clean(self):
         from django.core.exceptions import ValidationError
@@ -1155,6 +1206,8 @@ class SpecialistSearch(models.Model):
     holiday_region = models.CharField(max_length=8, default="", db_default="")
     # The accessibility facts of that place that it has and that count (directory.models.Feature).
     features = ArrayField(models.CharField(max_length=20), default=list)
+    # The services of Service offered at any of the published places of work, where they count.
+    services = ArrayField(models.CharField(max_length=20), default=list)
     # When the row was written: every change to what a card shows rewrites the row, so the
     # cached card of a specialist is named by it (directory.search.keys.card).
     written = models.DateTimeField(db_default=Now(), editable=False)
@@ -1184,6 +1237,7 @@ class SpecialistSearch(models.Model):
             GistIndex(fields=["bounds"], name="search_bounds_gist"),
             GistIndex(fields=["open_minutes"], name="search_open_minutes_gist"),
             GinIndex(fields=["features"], name="search_features_gin"),
+            GinIndex(fields=["services"], name="search_services_gin"),
         ]
 
     def __str__(self) -> str:

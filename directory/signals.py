@@ -78,22 +78,15 @@ def clinic_saved(sender, instance, **kwargs):
 
 
 @receiver(post_save, sender=Location)
-def location_saved(sender, instance, **kwargs):
-    if not _raw(kwargs):
-        index.rebuild(instance.affiliations.values_list("specialist_id", flat=True))
-        keys.bump_generation(counts=False)
-
-
 @receiver([post_save, post_delete], sender=Closure)
 @receiver([post_save, post_delete], sender=LocationFeature)
-def location_fact_changed(sender, instance, **kwargs):
-    """A closure or an accessibility fact changes what the pages say and the filters find."""
+def location_changed(sender, instance, **kwargs):
+    """A location, its closures or its accessibility facts change what the pages say and the
+    filters find."""
     if not _raw(kwargs):
-        index.rebuild(
-            Affiliation.objects.filter(location_id=instance.location_id).values_list(
-                "specialist_id", flat=True
-            )
-        )
+        location_id = instance.pk if sender is Location else instance.location_id
+        specialists = Affiliation.objects.filter(location_id=location_id)
+        index.rebuild(specialists.values_list("specialist_id", flat=True))
         keys.bump_generation(counts=False)
 
 

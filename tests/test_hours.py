@@ -463,3 +463,100 @@ def test_malformed_hours_are_a_row_error_naming_the_character(db, taxonomy):  # 
         )
     ]
     assert not Specialist.objects.exists()
+
+
+# --- Found in review ----------------------------------------------------------------------
+
+
+def test_a_whole_day_is_open_on_every_day_of_the_week():
+    always = schedule("Mo-Su 00:00-24:00")
+
+    assert week_ranges(list(always.hours)) == [(0, 7 * 1440)]
+    wednesday = at(2026, 12, 2, 12, 0)
+    assert always.status(wednesday).open
+    assert describe(always.status(wednesday), wednesday) == "Open now"
+    with pytest.raises(HoursError, match="overlap on Tuesday"):
+        parse("Tu 00:00-24:00; Tu 08:00-09:00")
+
+
+def test_closing_at_midnight_reads_24_00():
+    evening = schedule("Mo-Fr 18:00-24:00")
+    now = at(2026, 12, 2, 20, 0)
+
+    assert describe(evening.status(now), now) == "Open now · closes 24:00"
+
+
+def test_city_level_holiday_regions_fall_back_to_the_state_rules():
+    assert region_code("DE", "Augsburg") == "DE"
+    assert region_code("CH", "Stadt Zürich") == "CH"
+    assert region_code("CH", "Zürich") == "CH-ZH"
+    assert region_code("AT", "Wien") == "AT-9"
+    assert not schedule("Mo 08:00-12:00", holiday_region="DE-XX").closed_on(date(2027, 1, 6))
+
+
+def test_hours_stored_behind_the_forms_back_never_reach_the_page_as_html(client, practice, clock):
+    from directory.models import Location
+
+    Location.objects.filter(pk=practice.location_id).update(hours="Mo 08:00-12:00 --><b>x</b>")
+
+    response = client.get("/en/specialists/lena-hartmann/")
+    assert response.status_code == 200
+    assert "<b>x</b>" not in response.text
+
+
+def test_hours_too_long_once_written_out_are_refused_in_the_form():
+    from django.core.exceptions import ValidationError
+
+    from directory.models import validate_hours
+
+    many = "Mo-Su " + ",".join(f"{h:02}:00-{h:02}:30" for h in range(6, 22))
+    many += "; " + "; ".join(f"{day} 22:{n:02}-23:00" for n, day in enumerate(["Mo", "Tu", "We"]))
+    with pytest.raises(ValidationError, match="at most 500 fit"):
+        validate_hours(many)
+
+
+def test_two_rows_giving_one_address_different_hours_are_an_error_in_any_chunk(
+    db,
+    taxonomy,  # noqa: F811
+    monkeypatch,
+):
+    import directory.csv_format
+    from directory.csv_format import import_specialists
+    from tests.test_import_export import make_csv, make_row
+
+    monkeypatch.setattr(directory.csv_format, "CHUNK_ROWS", 2)
+    rows = [
+        make_row(slug="first", hours="Mo-Fr 08:00-12:00"),
+        make_row(slug="second", hours="Mo-Fr 8:00-12:00"),  # the same hours, written otherwise
+        make_row(slug="third", hours="Mo-Fr 08:00-18:00"),
+    ]
+
+    report = import_specialists(make_csv(*rows))
+
+    assert report.errors == [
+        (2, "row 4 gives the same practice address other hours or coordinates"),
+        (3, "row 4 gives the same practice address other hours or coordinates"),
+        (4, "row 2 gives the same practice address other hours or coordinates"),
+    ]
+
+
+def test_the_command_reads_a_file_from_a_pipe(db, taxonomy):  # noqa: F811
+    import io
+    import os
+    import threading
+
+    from django.core.management import call_command
+
+    from directory.models import Specialist
+    from tests.test_import_export import make_csv, make_row
+
+    read, write = os.pipe()
+    data = make_csv(make_row(slug="piped")).encode()
+    writer = threading.Thread(target=lambda: (os.write(write, data), os.close(write)))
+    writer.start()
+    try:
+        call_command("import_directory", f"/dev/fd/{read}", stdout=io.StringIO())
+    finally:
+        writer.join()
+        os.close(read)
+    assert Specialist.objects.filter(slug="piped").exists()

@@ -8,7 +8,14 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from directory.models import LANGUAGE_CODES, Clinic, Country, Insurance, SpecialistSearch
+from directory.models import (
+    LANGUAGE_CODES,
+    Clinic,
+    Country,
+    Insurance,
+    Service,
+    SpecialistSearch,
+)
 from directory.search.geo import MAX_RADIUS
 from directory.search.plan import Sort
 
@@ -78,6 +85,9 @@ class SpecialistFilterSet(ListParameters):
     language = LanguageFilter(method=_declared, label=_("Language spoken"), choices=())
     insurance = django_filters.MultipleChoiceFilter(
         method=_declared, label=_("Insurance"), choices=Insurance.choices
+    )
+    service = django_filters.MultipleChoiceFilter(
+        method=_declared, label=_("Consultations"), choices=Service.choices
     )
     new_patients = django_filters.ChoiceFilter(
         method=_declared,

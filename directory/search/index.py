@@ -35,7 +35,7 @@ SELECT s.id,
     s.languages, s.insurance, s.accepts_new_patients,
     coalesce(loc.points, '{}'), loc.bounds,
     hrs.open_minutes, hrs.closed_days, coalesce(hrs.holiday_region, ''),
-    coalesce(hrs.features, '{}')
+    coalesce(hrs.features, '{}'), coalesce(loc.services, '{}')
 FROM directory_specialist s
 LEFT JOIN LATERAL (
     SELECT string_agg(DISTINCT c.name, ' ') AS clinics,
@@ -48,7 +48,14 @@ LEFT JOIN LATERAL (
             ARRAY[min(cube_ll_coord(e.point, 1)), min(cube_ll_coord(e.point, 2)),
                 min(cube_ll_coord(e.point, 3))],
             ARRAY[max(cube_ll_coord(e.point, 1)), max(cube_ll_coord(e.point, 2)),
-                max(cube_ll_coord(e.point, 3))]) END AS bounds
+                max(cube_ll_coord(e.point, 3))]) END AS bounds,
+        -- Video consultations and home visits, where confirmed recently enough.
+        array_remove(ARRAY[
+            CASE WHEN bool_or(a.video_consultation AND a.services_confirmed_on
+                >= %(cutoff)s::date) THEN 'video' END,
+            CASE WHEN bool_or(a.home_visits AND a.services_confirmed_on
+                >= %(cutoff)s::date) THEN 'home_visits' END
+        ], NULL) AS services
     FROM directory_affiliation a
     JOIN directory_clinic c ON c.id = a.clinic_id AND c.status = 'published'
     JOIN directory_location l ON l.id = a.location_id
@@ -62,12 +69,12 @@ LEFT JOIN LATERAL (
     SELECT l.open_minutes, l.holiday_region,
         (SELECT range_agg(daterange(cl.first_day, cl.last_day, '[]'))
          FROM directory_closure cl
-         WHERE cl.location_id = l.id AND cl.last_day >= current_date) AS closed_days,
+         WHERE cl.location_id = l.id AND cl.last_day >= %(today)s::date) AS closed_days,
         -- Its accessibility facts that it has and that were confirmed recently enough.
         (SELECT array_agg(f.feature ORDER BY f.feature)
          FROM directory_locationfeature f
          WHERE f.location_id = l.id AND f.present
-            AND f.confirmed_on >= current_date - %(max_age)s::integer) AS features
+            AND f.confirmed_on >= %(cutoff)s::date) AS features
     FROM directory_affiliation a
     JOIN directory_clinic c ON c.id = a.clinic_id AND c.status = 'published'
     JOIN directory_location l ON l.id = a.location_id
@@ -96,7 +103,8 @@ WHERE s.status = 'published'
 _INSERT = """
 INSERT INTO directory_specialistsearch (specialist_id, sort_name, names, countries,
     specialty_ids, condition_ids, first_focus, top_focus, sounds, languages, insurance,
-    accepts_new_patients, points, bounds, open_minutes, closed_days, holiday_region, features)
+    accepts_new_patients, points, bounds, open_minutes, closed_days, holiday_region, features,
+    services)
 """
 
 # Words of names and cities (from the rows just written) and of the taxonomy, for typo tolerance.
@@ -131,27 +139,35 @@ FROM directory_specialistsearch AS row WHERE specialist_id = ANY(%(ids)s)
 
 
 def _facts() -> dict:
-    """The parameters of the rows' facts: how old a fact may be and still count."""
-    from django.conf import settings
+    """The parameters of the rows' facts, in the site's time zone (not the database
+    session's): today, and the day before which a fact no longer counts."""
+    from django.utils import timezone
 
-    return {"max_age": settings.FACT_MAX_AGE_DAYS}
+    from directory.models import fact_cutoff
+
+    return {"today": timezone.localdate(), "cutoff": fact_cutoff()}
 
 
 def expiring(within_days: int = 7) -> list[int]:
     """The specialists whose rows count a fact that has reached its age in the last
     `within_days` days: `manage.py refresh_facts` rewrites them each day."""
-    from django.conf import settings
+    from datetime import timedelta
 
+    cutoff = _facts()["cutoff"]
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT DISTINCT a.specialist_id
+            SELECT a.specialist_id
             FROM directory_locationfeature f
             JOIN directory_affiliation a ON a.location_id = f.location_id
-            WHERE f.confirmed_on < current_date - %(max_age)s::integer
-              AND f.confirmed_on >= current_date - %(max_age)s::integer - %(within)s::integer
+            WHERE f.confirmed_on < %(cutoff)s AND f.confirmed_on >= %(since)s
+            UNION
+            SELECT a.specialist_id
+            FROM directory_affiliation a
+            WHERE (a.video_consultation OR a.home_visits)
+              AND a.services_confirmed_on < %(cutoff)s AND a.services_confirmed_on >= %(since)s
             """,
-            {"max_age": settings.FACT_MAX_AGE_DAYS, "within": within_days},
+            {"cutoff": cutoff, "since": cutoff - timedelta(days=within_days)},
         )
         return [row[0] for row in cursor.fetchall()]
 

@@ -33,6 +33,7 @@ from directory.models import (
     Affiliation,
     Country,
     Insurance,
+    Service,
     Specialist,
     SpecialistSearch,
     Status,
@@ -74,6 +75,9 @@ CARD_AFFILIATION_FIELDS = (
     "location__postcode",
     "location__city",
     "location__country",
+    "video_consultation",
+    "home_visits",
+    "services_confirmed_on",
     # The status "open now" (directory.hours): a marker the served page fills in.
     "location__hours",
     "location__holiday_region",
@@ -91,6 +95,7 @@ CANONICAL_ORDER = (
     "radius",
     "language",
     "insurance",
+    "service",
     "new_patients",
     "open_now",
     "saturday",
@@ -228,7 +233,7 @@ class FilteredList:
     @property
     def selected_count(self) -> int:
         """How many filter values are chosen (for "Filters · 3 selected")."""
-        names = ("country", "language", "insurance", "kind")
+        names = ("country", "language", "insurance", "service", "kind")
         count = sum(len(self.selected(name)) for name in names)
         flags = ("specialty", "new_patients", "open_now", "saturday", "step_free")
         return count + sum(bool(self.data.get(name)) for name in flags)
@@ -540,6 +545,13 @@ class SpecialistList(FilteredList):
             broader = {f.parent_id for f in own}
             card.fields = sorted((f for f in own if f.pk not in broader), key=lambda f: f.name)
             card.affiliation = next(iter(card.specialist.public_affiliations), None)
+            offered = {
+                code
+                for affiliation in card.specialist.public_affiliations
+                if affiliation.services_current
+                for code in affiliation.services
+            }
+            card.services = [label for code, label in Service.choices if code in offered]
             card.html = template.render({"card": card})
 
     # --- Counts ------------------------------------------------------------------------------
@@ -651,6 +663,7 @@ class SpecialistList(FilteredList):
                 [o for o in options("language", languages) if o.count != 0 or o.selected],
             ),
             Facet("insurance", _("Insurance"), options("insurance", Insurance.choices)),
+            Facet("service", _("Consultations"), options("service", Service.choices)),
         ]
         for facet in facets:
             facet.errors = list(errors.get(facet.name, []))

@@ -40,6 +40,7 @@ class Plan:
     countries: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     insurance: list[str] = field(default_factory=list)
+    services: list[str] = field(default_factory=list)
     new_patients: bool = False
     open_now: hours.Moment | None = None  # open at this moment (given `open_now`)
     saturday: bool = False  # open on Saturdays
@@ -115,6 +116,7 @@ def make_plan(data: dict, *, scope_conditions=(), understand_text: bool = True) 
         countries=list(data.get("country") or []),
         languages=list(data.get("language") or []),
         insurance=list(data.get("insurance") or []),
+        services=list(data.get("service") or []),
         new_patients=bool(data.get("new_patients")),
         open_now=hours.moment(timezone.now()) if data.get("open_now") else None,
         saturday=bool(data.get("saturday")),
@@ -180,6 +182,7 @@ FACETS = {
     "specialty": "specialty_ids",
     "language": "languages",
     "insurance": "insurance",
+    "service": "services",
 }
 
 
@@ -208,6 +211,7 @@ def rows(plan: Plan, queryset, *, skip: str | None = None):
         ("country", plan.countries),
         ("language", plan.languages),
         ("insurance", plan.insurance),
+        ("service", plan.services),
     ):
         # Options of one facet combine with OR: insurance=statutory&insurance=private lists
         # specialists who take either.

@@ -1,3 +1,5 @@
+import shutil
+import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -33,6 +35,15 @@ def write_report(command: BaseCommand, report: ImportReport, *, dry_run: bool) -
         command.stdout.write(command.style.SUCCESS(f"{summary}. Imported."))
 
 
+def _spooled(stream):
+    """A copy of a stream that cannot seek, in memory up to 8 MB and on disk beyond."""
+    copy = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - returned
+    with stream:
+        shutil.copyfileobj(stream, copy)
+    copy.seek(0)
+    return copy
+
+
 class Command(BaseCommand):
     help = (
         "Import specialists from a CSV file (comma, semicolon or tab; UTF-8, UTF-16 or "
@@ -61,8 +72,10 @@ class Command(BaseCommand):
     def handle(self, *args, file: Path, dry_run: bool, create_taxonomy: bool, **options) -> None:
         try:
             data = file.open("rb")  # read as it goes: a file of any length, in the same memory
+            if not data.seekable():  # a pipe (/dev/stdin): the import reads it twice
+                data = _spooled(data)
         except OSError as error:
-            raise CommandError(f"Cannot read {file}: {error.strerror}") from None
+            raise CommandError(f"Cannot read {file}: {error.strerror or error}") from None
 
         def progress(step: str, done: int, total: int) -> None:
             # On standard error, so the report on standard output stays a clean list.
@@ -81,7 +94,7 @@ class Command(BaseCommand):
         except CsvFormatError as error:
             raise CommandError(str(error)) from None
         except OSError as error:
-            raise CommandError(f"Cannot read {file}: {error.strerror}") from None
+            raise CommandError(f"Cannot read {file}: {error.strerror or error}") from None
         write_report(self, report, dry_run=dry_run)
         if report.errors:
             raise CommandError(f"{len(report.errors)} row errors; nothing was imported.")

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from directory.hours import parse, week_ranges
+from directory.hours import multirange, parse, week_ranges
 from directory.models import Condition, Place, Specialty
 from directory.search.index import rebuild_all
 
@@ -260,9 +260,7 @@ HOURS = [
     "Mo-Su 00:00-24:00",
     "",
 ]
-OPEN_MINUTES = [
-    "{" + ",".join(f"[{a},{b})" for a, b in week_ranges(parse(text))) + "}" for text in HOURS
-]
+OPEN_MINUTES = [multirange(week_ranges(parse(text))) for text in HOURS]
 
 
 class Command(BaseCommand):
@@ -329,6 +327,7 @@ class Command(BaseCommand):
         self.stdout.write("Removing earlier synthetic data ...")
         specialists = "SELECT id FROM directory_specialist WHERE slug LIKE %(like)s"
         clinics = "SELECT id FROM directory_clinic WHERE slug LIKE %(like)s"
+        locations = f"SELECT id FROM directory_location WHERE clinic_id IN ({clinics})"
         for statement in (
             f"DELETE FROM directory_appointmentrequest WHERE specialist_id IN ({specialists})",
             f"DELETE FROM directory_appointmentrequest WHERE clinic_id IN ({clinics})",
@@ -338,6 +337,8 @@ class Command(BaseCommand):
             f"DELETE FROM directory_affiliation WHERE specialist_id IN ({specialists})",
             f"DELETE FROM directory_affiliation WHERE clinic_id IN ({clinics})",
             "DELETE FROM directory_specialist WHERE slug LIKE %(like)s",
+            f"DELETE FROM directory_locationfeature WHERE location_id IN ({locations})",
+            f"DELETE FROM directory_closure WHERE location_id IN ({locations})",
             f"DELETE FROM directory_location WHERE clinic_id IN ({clinics})",
             "DELETE FROM directory_clinic WHERE slug LIKE %(like)s",
         ):
@@ -472,8 +473,11 @@ class Command(BaseCommand):
             cursor.execute(
                 f"""
                 INSERT INTO directory_affiliation (created, modified, specialist_id, clinic_id,
-                    location_id, role_title, is_primary)
-                SELECT %(time)s, %(time)s, b.specialist_id, l.clinic_id, l.id, '', true
+                    location_id, role_title, is_primary, video_consultation, home_visits,
+                    services_source, services_confirmed_on)
+                SELECT %(time)s, %(time)s, b.specialist_id, l.clinic_id, l.id, '', true,
+                    (b.r >> 40) %% 5 = 0, (b.r >> 43) %% 11 = 0, 'import',
+                    current_date - ((b.r >> 46) %% 500)::integer
                 FROM seed_batch b
                 JOIN directory_clinic c ON c.slug = %(prefix)s || 'clinic-' || (b.i / {SPECIALISTS_PER_CLINIC})
                 JOIN directory_location l ON l.clinic_id = c.id
