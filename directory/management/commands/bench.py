@@ -64,6 +64,10 @@ SEARCH_MIX = [
         "filters: many",
         "/en/specialists/?specialty=oncology&language=fr&language=it&insurance=private",
     ),
+    ("filters: open now", "/en/specialists/?open_now=1"),
+    ("filters: open now + field", "/de/specialists/?open_now=1&specialty=cardiology"),
+    ("filters: Saturdays + step-free", "/en/specialists/?saturday=1&step_free=1"),
+    ("filters: video + radius", "/en/specialists/?service=video&city=Berlin&radius=25"),
     ("condition list, page 50", "/en/specialists/?condition=liver-metastases&page=50"),
     ("radius: Berlin 25 km", "/en/specialists/?city=Berlin&radius=25"),
     (
