@@ -1138,8 +1138,8 @@ class Affiliation(TimeStamped):
         return f"{self.specialist} – {self.clinic}"
 
     @property
-    def services(self) -> list[str]:
-        """The services of Service it offers, whatever their age."""
+    def services(self) -> list["Service"]:
+        """The services it offers (each with its `label`), whatever their age."""
         return [
             code
             for code, offered in (

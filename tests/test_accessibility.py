@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from directory.models import Feature, LocationFeature
 from directory.search.index import rebuild_all
 from tests.factories import AffiliationFactory
+from tests.test_search import found
 
 pytestmark = pytest.mark.django_db
 
@@ -44,8 +45,7 @@ def practice(name: str, **facts) -> object:
 
 
 def names(client, **params) -> set[str]:
-    page = client.get("/en/specialists/", {"q": "Zugangsprobe", **params}).text
-    return set(re.findall(r'class="card__title"><a href="[^"]*">[^<]* (\w+)</a>', page))
+    return set(found(client.get("/en/specialists/", {"q": "Zugangsprobe", **params})))
 
 
 def test_step_free_access_lists_exactly_those_with_a_current_step_free_entrance(client):

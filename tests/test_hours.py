@@ -361,10 +361,9 @@ def week(db):
 
 
 def names(client, **params) -> set[str]:
-    import re
+    from tests.test_search import found
 
-    page = client.get("/en/specialists/", {"q": "Wochenplan", **params}).text
-    return set(re.findall(r'class="card__title"><a href="[^"]*">[^<]* (\w+)</a>', page))
+    return set(found(client.get("/en/specialists/", {"q": "Wochenplan", **params})))
 
 
 def test_open_now_lists_exactly_those_open_at_the_moment(client, week, clock):

@@ -9,6 +9,7 @@ from django.utils import timezone, translation
 
 from directory.search.index import rebuild_all
 from tests.factories import AffiliationFactory
+from tests.test_search import found
 
 pytestmark = pytest.mark.django_db
 
@@ -41,12 +42,12 @@ def offers(db):
     rebuild_all()
 
 
-def search(client, **params) -> str:
-    return client.get("/en/specialists/", {"q": "Dienstprobe", **params}).text
+def search(client, **params):
+    return client.get("/en/specialists/", {"q": "Dienstprobe", **params})
 
 
-def names(page: str) -> set[str]:
-    return set(re.findall(r'class="card__title"><a href="[^"]*">[^<]* (\w+)</a>', page))
+def names(response) -> set[str]:
+    return set(found(response))
 
 
 def test_the_facet_lists_exactly_those_who_offer_it_and_counts_them(client, offers):
@@ -54,7 +55,7 @@ def test_the_facet_lists_exactly_those_who_offer_it_and_counts_them(client, offe
     assert names(search(client, service="home_visits")) == {"Beides", "Besuch"}
     either = search(client, service=["video", "home_visits"])
     assert names(either) == {"Video", "Beides", "Besuch"}
-    page = search(client)
+    page = search(client).text
     label = '<label for="service-video">Video consultations <span class="facet__count">(2)</span>'
     assert label in page  # the stale one is not counted
     assert search_status(client, service="phone") == 400
@@ -65,7 +66,7 @@ def search_status(client, **params) -> int:
 
 
 def test_the_cards_and_the_profile_say_it_and_a_stale_fact_is_not_shown_as_current(client, offers):
-    cards = search(client).split('<article class="card')[1:]
+    cards = search(client).text.split('<article class="card')[1:]
     by_name = {re.search(r"Erika (\w+)<", card).group(1): card for card in cards}
     assert "Video consultations · Home visits" in by_name["Beides"]
     assert "card__services" not in by_name["Veraltet"]

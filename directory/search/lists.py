@@ -546,12 +546,12 @@ class SpecialistList(FilteredList):
             card.fields = sorted((f for f in own if f.pk not in broader), key=lambda f: f.name)
             card.affiliation = next(iter(card.specialist.public_affiliations), None)
             offered = {
-                code
+                service
                 for affiliation in card.specialist.public_affiliations
                 if affiliation.services_current
-                for code in affiliation.services
+                for service in affiliation.services
             }
-            card.services = [label for code, label in Service.choices if code in offered]
+            card.services = [service.label for service in Service if service in offered]
             card.html = template.render({"card": card})
 
     # --- Counts ------------------------------------------------------------------------------
