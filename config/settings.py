@@ -218,7 +218,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Appointment requests are health data: kept this many days, then purged.
 APPOINTMENT_RETENTION_DAYS = env_int("APPOINTMENT_RETENTION_DAYS", 180, minimum=1)
-# A fact a filter uses (accessibility, ...) stops counting when not confirmed for this long.
+# A fact a filter uses (hours, accessibility, languages ...) stops counting when not confirmed
+# for this long.
 FACT_MAX_AGE_DAYS = env_int("FACT_MAX_AGE_DAYS", 365, minimum=1)
 # Where a request goes when its listing has no email address of its own.
 APPOINTMENT_INBOX_EMAIL = env_str("APPOINTMENT_INBOX_EMAIL", "appointments@localhost")
@@ -229,6 +230,8 @@ RECIPIENT_CONFIRMATION_DAYS = env_int("RECIPIENT_CONFIRMATION_DAYS", 7, minimum=
 APPOINTMENT_LINK_DAYS = env_int("APPOINTMENT_LINK_DAYS", 14, minimum=1)
 # Submissions of the request form per client (IP address) and hour; more get 429.
 APPOINTMENT_REQUESTS_PER_HOUR = env_int("APPOINTMENT_REQUESTS_PER_HOUR", 10, minimum=1)
+# Reports of a wrong fact ("Something wrong?") per client (IP address) and hour; more get 429.
+FACT_REPORTS_PER_HOUR = env_int("FACT_REPORTS_PER_HOUR", 10, minimum=1)
 
 # Who runs the site, for the legal notice, the contact page and the privacy policy (content app:
 # the pages show these facts, and their texts may name them with placeholders). The address is

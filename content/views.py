@@ -1,21 +1,30 @@
 import re
+from datetime import date
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q
 from django.db.models.functions import JSONObject
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from content import facts, markdown
 from content.models import Article, Page, Source
 from content.seo import medical_web_page, web_page
 from core import revisions
-from directory.models import Clinic, Condition, Country, SpecialistSearch, Specialty
+from directory.models import (
+    Certification,
+    CertificationQuerySet,
+    Clinic,
+    Condition,
+    Country,
+    SpecialistSearch,
+    Specialty,
+)
 from directory.places import fold
 from directory.search import keys
 from directory.search.lists import SpecialistList
@@ -82,18 +91,57 @@ def _shown(request: HttpRequest, article: Article | None, now=None) -> Article |
 
 
 def _clinics_treating(condition: Condition) -> list[Clinic]:
-    """Published clinics where specialists listed for the condition work, those with the most
-    first; cached until the next change to the listings."""
+    """Published clinics where specialists listed for the condition work: first those with a
+    certification in force for it (theirs or their hospital's), each with the certificates that
+    say why (`certificates`), then those with the most specialists; cached until the next
+    change to the listings."""
     treating = Q(affiliations__specialist__search_row__condition_ids__contains=[condition.pk])
+    # A plain query set: django-modeltranslation's would select every column in the subquery.
+    certificates = (
+        CertificationQuerySet(Certification)
+        .current()
+        .filter(conditions=condition)
+        .filter(Q(clinic=OuterRef("pk")) | Q(clinic=OuterRef("parent_id")))
+        .order_by("title", "id")
+        .values(
+            json=JSONObject(
+                title_en="title_en",
+                title_de="title_de",
+                issuer="issuer",
+                valid_until="valid_until",
+            )
+        )
+    )
     clinics = (
         Clinic.objects.published()
         .filter(treating)
-        .annotate(listed=Count("affiliations__specialist", filter=treating, distinct=True))
-        .only("name", "slug", "kind")
-        .order_by("-listed", "name")[:CLINICS_SHOWN]
+        .annotate(
+            listed=Count("affiliations__specialist", filter=treating, distinct=True),
+            certificates=ArraySubquery(certificates),
+        )
+        .only("name", "slug", "kind", "parent_id")
+        .order_by(
+            Func(F("certificates"), function="cardinality", output_field=IntegerField()).desc(),
+            "-listed",
+            "name",
+        )[:CLINICS_SHOWN]
     )
     key = keys.clinics_treating(condition.pk)
     return cache.get_or_set(key, lambda: list(clinics), keys.cache_seconds())
+
+
+def certified_reasons(clinic: Clinic) -> list[dict]:
+    """Why a clinic comes first on a condition's page: its certificates for the condition, the
+    title in the page's language, with issuer and end date."""
+    german = get_language() == "de"
+    return [
+        {
+            "title": (german and row["title_de"]) or row["title_en"],
+            "issuer": row["issuer"],
+            "valid_until": date.fromisoformat(row["valid_until"]) if row["valid_until"] else None,
+        }
+        for row in getattr(clinic, "certificates", None) or []
+    ]
 
 
 @cached_public_page
@@ -132,7 +180,7 @@ def condition_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "structured_data": [medical_web_page(request, condition, shown, sources)],
         "listing": listing,
         "related": list(related),
-        "clinics": _clinics_treating(condition),
+        "clinics": [(clinic, certified_reasons(clinic)) for clinic in _clinics_treating(condition)],
     }
     response = render(request, "content/condition_detail.html", context, status=listing.status)
     response.cache_seconds = listing.cache_seconds  # short for "open now"

@@ -3,11 +3,13 @@
 import base64
 import binascii
 import io
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -16,7 +18,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
+from modeltranslation.admin import (
+    TranslationAdmin,
+    TranslationStackedInline,
+    TranslationTabularInline,
+)
 
 from core.admin import GuardedLookups, LoggedChanges, RevisionAdmin
 from directory import merging
@@ -28,9 +34,11 @@ from directory.csv_format import (
 )
 from directory.models import (
     Affiliation,
+    Certification,
     Clinic,
     Closure,
     Condition,
+    FactReport,
     Insurance,
     Location,
     LocationFeature,
@@ -39,6 +47,7 @@ from directory.models import (
     SpecialistCondition,
     Specialty,
     Status,
+    fact_cutoff,
     language_choices,
 )
 from directory.search import index
@@ -72,6 +81,101 @@ class NotVerifiedFilter(admin.SimpleListFilter):
         return queryset
 
 
+# Facts about to reach FACT_MAX_AGE_DAYS within this many days are listed on the dashboard.
+EXPIRING_WITHIN = timedelta(days=30)
+
+
+def expiring_window() -> tuple:
+    """The confirmation days of the facts that stop counting within EXPIRING_WITHIN."""
+    cutoff = fact_cutoff()
+    return cutoff, cutoff + EXPIRING_WITHIN
+
+
+def specialists_with_expiring_facts(queryset):
+    """Specialists with a fact a filter uses that stops counting within EXPIRING_WITHIN: their
+    languages, insurance or new patients, the services of a place of work, or its location's
+    hours or accessibility."""
+    first, last = expiring_window()
+    window = {"gte": first, "lt": last}
+
+    def lookup(path: str) -> Q:
+        return Q(**{f"{path}__{op}": day for op, day in window.items()})
+
+    facts = (
+        lookup("languages_confirmed_on")
+        | lookup("insurance_confirmed_on")
+        | lookup("new_patients_confirmed_on")
+    )
+    places = Affiliation.objects.filter(
+        (lookup("services_confirmed_on") & (Q(video_consultation=True) | Q(home_visits=True)))
+        | (lookup("location__hours_confirmed_on") & ~Q(location__hours=""))
+        | lookup("location__features__confirmed_on")
+    )
+    return queryset.filter(facts | Q(pk__in=places.values("specialist_id")))
+
+
+class ExpiringFactsFilter(admin.SimpleListFilter):
+    """Specialists whose facts stop counting for the filters soon, to confirm them in time."""
+
+    title = _("facts")
+    parameter_name = "facts"
+
+    def lookups(self, request, model_admin):
+        return [("expiring", _("A fact stops counting within 30 days"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "expiring":
+            return specialists_with_expiring_facts(queryset)
+        return queryset
+
+
+def certifications_to_check(queryset):
+    """Certifications that run out, or stop counting unconfirmed, within EXPIRING_WITHIN."""
+    first, last = expiring_window()
+    today = timezone.localdate()
+    return queryset.filter(
+        Q(valid_until__gte=today, valid_until__lt=today + EXPIRING_WITHIN)
+        | Q(confirmed_on__gte=first, confirmed_on__lt=last)
+    )
+
+
+class CertificationStateFilter(admin.SimpleListFilter):
+    title = _("validity")
+    parameter_name = "validity"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("expiring", _("Runs out or needs confirming within 30 days")),
+            ("expired", _("Expired")),
+            ("unconfirmed", _("Not confirmed recently")),
+        ]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "expiring":
+            return certifications_to_check(queryset)
+        if self.value() == "expired":
+            return queryset.filter(valid_until__lt=today)
+        if self.value() == "unconfirmed":
+            return queryset.filter(confirmed_on__lt=fact_cutoff())
+        return queryset
+
+
+# A fact an editor changes is confirmed that day, unless its date was set in the same form.
+FACT_DATES = {
+    "languages": "languages_confirmed_on",
+    "insurance": "insurance_confirmed_on",
+    "accepts_new_patients": "new_patients_confirmed_on",
+    "hours": "hours_confirmed_on",
+}
+
+
+def confirm_changed_facts(form) -> None:
+    for fact, day in FACT_DATES.items():
+        if fact in form.changed_data and day in form.fields and day not in form.changed_data:
+            setattr(form.instance, day, timezone.localdate())
+
+
 class StatusActions(LoggedChanges):
     """Admin actions that publish entries or return them to draft. Mixed into ModelAdmins."""
 
@@ -91,7 +195,13 @@ class PublishableAdmin(GuardedLookups, StatusActions, TranslationAdmin):
 
     def save_model(self, request, obj, form, change):
         obj.changed_by = request.user  # e.g. where a changed address for requests came from
+        confirm_changed_facts(form)
         super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        for inline_form in formset.forms:
+            confirm_changed_facts(inline_form)
+        super().save_formset(request, form, formset, change)
 
     @admin.action(description=_("Archive selected entries"), permissions=["change"])
     def archive(self, request, queryset):
@@ -237,10 +347,73 @@ class LocationInline(TranslationStackedInline):
         "place",
         "phone",
         "hours",
+        ("hours_source", "hours_confirmed_on"),
         "closed_on_public_holidays",
         ("opening_hours_en", "opening_hours_de"),
         ("accessibility_note_en", "accessibility_note_de"),
     ]
+
+
+class CertificationInline(TranslationTabularInline):
+    model = Certification
+    extra = 0
+    autocomplete_fields = ["conditions"]
+    fields = [
+        "title",
+        "issuer",
+        "conditions",
+        "valid_until",
+        "register_url",
+        "source",
+        "confirmed_on",
+    ]
+
+
+@admin.register(Certification)
+class CertificationAdmin(GuardedLookups, TranslationAdmin):
+    """Certifications are edited with their clinic; this list is for checking them in time."""
+
+    list_display = ["title", "clinic", "issuer", "valid_until", "confirmed_on", "source"]
+    list_filter = [CertificationStateFilter, "source"]
+    search_fields = ["title", "issuer", "clinic__name"]
+    list_select_related = ["clinic"]
+    autocomplete_fields = ["clinic", "conditions"]
+    fields = [
+        "clinic",
+        "title",
+        "issuer",
+        "conditions",
+        "valid_until",
+        "register_url",
+        "source",
+        "confirmed_on",
+    ]
+
+
+@admin.register(FactReport)
+class FactReportAdmin(GuardedLookups, admin.ModelAdmin):
+    """The editors' queue of facts visitors reported as wrong. Editors correct the listing,
+    then mark the report corrected or dismissed; they cannot create or rewrite reports."""
+
+    list_display = ["received", "listing_link", "fact", "state", "handled_on"]
+    list_filter = ["state", "fact"]
+    list_select_related = ["specialist", "clinic"]
+    search_fields = ["specialist__family_name", "clinic__name"]
+    fields = ["listing_link", "fact", "message", "email", "received", "state", "handled_on"]
+    readonly_fields = ["listing_link", "fact", "message", "email", "received", "handled_on"]
+    date_hierarchy = "received"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description=_("about"))
+    def listing_link(self, report: FactReport):
+        listing = report.listing
+        if listing is None:
+            return "–"
+        opts = listing._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[listing.pk])
+        return format_html('<a href="{}">{}</a>', url, listing)
 
 
 def image_preview(renditions: list[dict], alt: str):
@@ -280,7 +453,7 @@ class ClinicAdmin(RevisionAdmin, PublishableAdmin):
     search_fields = ["name", "slug", "locations__city"]
     autocomplete_fields = ["parent"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [LocationInline]
+    inlines = [LocationInline, CertificationInline]
     readonly_fields = ["logo_preview"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "kind", "parent", "status", "last_verified"]}),
@@ -297,17 +470,13 @@ class ClinicAdmin(RevisionAdmin, PublishableAdmin):
                 ]
             },
         ),
-        (
-            _("Logo and certifications"),
-            {
-                "fields": [
-                    ("logo", "logo_preview"),
-                    ("certifications_en", "certifications_de"),
-                    "needs_review",
-                ]
-            },
-        ),
+        (_("Logo"), {"fields": [("logo", "logo_preview"), "needs_review"]}),
     ]
+
+    def save_related(self, request, form, formsets, change):
+        # Each location and certification saved would rewrite the same search rows: once.
+        with index.deferred():
+            super().save_related(request, form, formsets, change)
 
     @admin.display(description=_("preview"))
     def logo_preview(self, clinic: Clinic):
@@ -332,6 +501,10 @@ class LocationAdmin(GuardedLookups, TranslationAdmin):
     search and autocomplete."""
 
     inlines = [LocationFeatureInline, ClosureInline]
+
+    def save_model(self, request, obj, form, change):
+        confirm_changed_facts(form)
+        super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
         # Each closure and fact saved would rewrite the same search rows: once at the end.
@@ -398,6 +571,7 @@ class SpecialistAdmin(RevisionAdmin, PublishableAdmin):
     list_filter = [
         "status",
         NotVerifiedFilter,
+        ExpiringFactsFilter,
         "accepts_new_patients",
         "affiliations__location__country",
         "specialties",
@@ -424,7 +598,22 @@ class SpecialistAdmin(RevisionAdmin, PublishableAdmin):
         (_("About"), {"fields": [("biography_en", "biography_de")]}),
         (
             _("For patients"),
-            {"fields": ["specialties", "languages", "insurance", "accepts_new_patients"]},
+            {
+                "description": _(
+                    "Each fact the search filters use says where it comes from and when it was "
+                    "last confirmed. After FACT_MAX_AGE_DAYS without confirmation it stops "
+                    "counting for its filter and the site shows “not confirmed since”."
+                ),
+                "fields": [
+                    "specialties",
+                    "languages",
+                    ("languages_source", "languages_confirmed_on"),
+                    "insurance",
+                    ("insurance_source", "insurance_confirmed_on"),
+                    "accepts_new_patients",
+                    ("new_patients_source", "new_patients_confirmed_on"),
+                ],
+            },
         ),
         (_("Contact"), {"fields": ["phone", "email", "website", "correspondence_language"]}),
         (
@@ -602,6 +791,27 @@ def dashboard_entries() -> list:
             lambda: Clinic.objects.filter(**published).unverified().count(),
             "admin:directory_clinic_changelist",
             "status__exact=published&verification=stale",
+        ),
+        Entry(
+            _("Reported errors to check"),
+            "directory.change_factreport",
+            lambda: FactReport.objects.filter(state=FactReport.State.OPEN).count(),
+            "admin:directory_factreport_changelist",
+            "state__exact=open",
+        ),
+        Entry(
+            _("Published specialists with a fact that stops counting within 30 days"),
+            "directory.view_specialist",
+            lambda: specialists_with_expiring_facts(Specialist.objects.filter(**published)).count(),
+            "admin:directory_specialist_changelist",
+            "status__exact=published&facts=expiring",
+        ),
+        Entry(
+            _("Certifications that run out or need confirming within 30 days"),
+            "directory.view_certification",
+            lambda: certifications_to_check(Certification.objects.all()).count(),
+            "admin:directory_certification_changelist",
+            "validity=expiring",
         ),
         Entry(
             _("Draft specialists"),

@@ -15,7 +15,15 @@ from django.db import transaction
 
 from directory import placeholders
 from directory.csv_format import import_specialists
-from directory.models import Clinic, Condition, Location, Specialist, Specialty, Status
+from directory.models import (
+    Certification,
+    Clinic,
+    Condition,
+    Location,
+    Specialist,
+    Specialty,
+    Status,
+)
 from directory.search import index
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
@@ -64,7 +72,6 @@ def load_demo_directory() -> dict[str, int]:
                 "website": item["website"],
                 "phone": item["phone"],
                 "email": item["email"],
-                "certifications_en": "\n".join(item["certifications"]),
                 "status": Status.PUBLISHED,
                 "last_verified": DEMO_VERIFIED,
             },
@@ -83,6 +90,17 @@ def load_demo_directory() -> dict[str, int]:
                     opening_hours_en=location["opening_hours_en"],
                     opening_hours_de=location["opening_hours_de"],
                 )
+            for entry in item["certifications"]:
+                certification = Certification.objects.create(
+                    clinic=clinic,
+                    title_en=entry["title_en"],
+                    title_de=entry["title_de"],
+                    issuer=entry["issuer"],
+                    valid_until=entry["valid_until"],
+                    register_url=entry["register_url"],
+                    confirmed_on=DEMO_VERIFIED,
+                )
+                certification.conditions.set(Condition.objects.filter(slug__in=entry["conditions"]))
             _give_picture(clinic, "logo", placeholders.logo)
             added["clinics"] += 1
     added["specialists"] = _import_missing_specialists(FIXTURES / "demo_specialists.csv")

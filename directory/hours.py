@@ -322,15 +322,23 @@ class Moment:
     minute: int
     day: date
     holiday_regions: tuple[str, ...]
+    ends: datetime | None = None  # when the minute is over
 
     @property
     def key(self) -> str:
         return f"{self.day.isoformat()}:{self.minute}"
 
+    def seconds_left(self, now: datetime) -> int:
+        """Whole seconds until the minute is over (0 once it is)."""
+        if self.ends is None:
+            return 0
+        return max(0, int((self.ends - now).total_seconds()))
+
 
 def moment(now: datetime) -> Moment:
     local = now.astimezone(ZoneInfo("Europe/Berlin"))
-    return Moment(week_minute(local), local.date(), holiday_regions(local.date()))
+    ends = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return Moment(week_minute(local), local.date(), holiday_regions(local.date()), ends)
 
 
 SATURDAY_TEXT = multirange([(5 * DAY_MINUTES, 6 * DAY_MINUTES)])  # Saturday's minutes

@@ -20,7 +20,7 @@ from django.db.models import F, Func, Value
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import slugify
+from django.utils.text import format_lazy, slugify
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -400,6 +400,45 @@ class Postcode(models.Model):
         return f"{self.country}-{self.code} {self.name}"
 
 
+class FactSource(models.TextChoices):
+    """Where a fact that a filter uses comes from."""
+
+    PRACTICE = "practice", _("the practice")
+    EDITOR = "editor", _("an editor's call")
+    REGISTER = "register", _("a public register")
+    IMPORT = "import", _("an import file")
+
+
+def fact_cutoff() -> date:
+    """Facts confirmed before this day no longer count for their filter (FACT_MAX_AGE_DAYS)."""
+    from django.conf import settings
+
+    return timezone.localdate() - timedelta(days=settings.FACT_MAX_AGE_DAYS)
+
+
+def fact_source_field(about: str) -> models.CharField:
+    """Where a group of facts comes from (`about` names them, translated lazily)."""
+    return models.CharField(
+        _("source"),
+        max_length=10,
+        choices=FactSource.choices,
+        default=FactSource.EDITOR,
+        db_default=FactSource.EDITOR.value,
+        help_text=format_lazy(_("Where {facts} come from."), facts=about),
+    )
+
+
+def fact_date_field(about: str) -> models.DateField:
+    """The day a group of facts was last confirmed; older than FACT_MAX_AGE_DAYS, they stop
+    counting for their filter."""
+    return models.DateField(
+        _("last confirmed"),
+        default=timezone.localdate,
+        db_default=Now(),
+        help_text=format_lazy(_("When {facts} were last confirmed."), facts=about),
+    )
+
+
 class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
     """A hospital, practice, centre or department (FHIR Organization)."""
 
@@ -437,11 +476,6 @@ class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
         db_default="",
         choices=CORRESPONDENCE_LANGUAGES,
         help_text=CORRESPONDENCE_LANGUAGE_HELP,
-    )
-    certifications = models.TextField(
-        _("certifications"),
-        blank=True,
-        help_text=_("One per line, e.g. a certified cancer centre."),
     )
 
     class InternationalService(models.TextChoices):
@@ -513,10 +547,6 @@ class Clinic(ProcessedImagesMixin, ReviewFlagged, Publishable):
         return reverse("directory:clinic", kwargs={"slug": self.slug})
 
     @property
-    def certification_list(self) -> list[str]:
-        return lines(self.certifications)
-
-    @property
     def published_parent(self) -> "Clinic | None":
         """The hospital this is part of, when the public may see it."""
         return self.parent if self.parent is not None and self.parent.is_published else None
@@ -558,6 +588,7 @@ def validate_hours(value: str) -> None:
 
 
 HOURS_MAX_LENGTH = 500
+FACT_REPORT_MAX_LENGTH = 2000
 
 
 # How far a postcode area's middle may lie from the town named with it and still be taken as
@@ -618,6 +649,8 @@ class Location(TimeStamped):
             "“phone” phone hours. A range that closes before it opens runs past midnight."
         ),
     )
+    hours_source = fact_source_field(_("the opening hours"))
+    hours_confirmed_on = fact_date_field(_("the opening hours"))
     closed_on_public_holidays = models.BooleanField(
         _("closed on public holidays"),
         default=True,
@@ -667,6 +700,11 @@ class Location(TimeStamped):
         if self.latitude is None or self.longitude is None:
             self.latitude, self.longitude = self.gazetteer_point()
         super().save(*args, **kwargs)
+
+    @property
+    def hours_current(self) -> bool:
+        """The hours were confirmed recently enough to count (FACT_MAX_AGE_DAYS)."""
+        return self.hours_confirmed_on >= fact_cutoff()
 
     def gazetteer_point(self) -> tuple[float | None, float | None]:
         """Where the address is, as near as the reference data knows without the street: the
@@ -777,22 +815,6 @@ class Location(TimeStamped):
                 closures = self.closures.filter(last_day__gte=timezone.localdate())
             spans = [f"{c.first_day.isoformat()}/{c.last_day.isoformat()}" for c in closures]
         return hours.marker(self.hours, spans, self.holiday_region, self.country)
-
-
-class FactSource(models.TextChoices):
-    """Where a fact that a filter uses comes from."""
-
-    PRACTICE = "practice", _("the practice")
-    EDITOR = "editor", _("an editor's call")
-    REGISTER = "register", _("a public register")
-    IMPORT = "import", _("an import file")
-
-
-def fact_cutoff() -> date:
-    """Facts confirmed before this day no longer count for their filter (FACT_MAX_AGE_DAYS)."""
-    from django.conf import settings
-
-    return timezone.localdate() - timedelta(days=settings.FACT_MAX_AGE_DAYS)
 
 
 class Service(models.TextChoices):
@@ -926,6 +948,118 @@ class Closure(models.Model):
         return f"{self.location}: {self.first_day} – {self.last_day}"
 
 
+class CertificationQuerySet(models.QuerySet):
+    def current(self):
+        """Valid today and confirmed recently enough to count (FACT_MAX_AGE_DAYS)."""
+        today = timezone.localdate()
+        return self.filter(
+            models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=today),
+            confirmed_on__gte=fact_cutoff(),
+        )
+
+
+class Certification(models.Model):
+    """A certificate a clinic holds, e.g. a cancer society's certified centre: who awarded it,
+    what it covers, until when, and where the issuer's public register shows it. An expired one
+    is shown as expired, never as current; one not confirmed for FACT_MAX_AGE_DAYS no longer
+    counts for the "certified centre" filter."""
+
+    class State(models.TextChoices):
+        CURRENT = "current", _("valid")
+        UNCONFIRMED = "unconfirmed", _("not confirmed recently")
+        EXPIRED = "expired", _("expired")
+
+    clinic = models.ForeignKey(
+        Clinic, verbose_name=_("clinic"), on_delete=models.CASCADE, related_name="certifications"
+    )
+    title = models.CharField(
+        _("certificate"),
+        max_length=200,
+        help_text=_("What it certifies the clinic as, e.g. “Certified Liver Cancer Centre”."),
+    )
+    issuer = models.CharField(
+        _("issued by"),
+        max_length=200,
+        help_text=_("Who awarded it, e.g. a cancer society or a professional society."),
+    )
+    conditions = models.ManyToManyField(
+        Condition,
+        verbose_name=_("covers"),
+        blank=True,
+        related_name="certifications",
+        help_text=_("The conditions and treatments it is awarded for."),
+    )
+    valid_until = models.DateField(
+        _("valid until"),
+        null=True,
+        blank=True,
+        help_text=_("Empty when the issuer gives no end date."),
+    )
+    register_url = models.URLField(
+        _("register entry"),
+        blank=True,
+        help_text=_("Where the issuer's public register shows it, if it has one."),
+    )
+    source = models.CharField(
+        _("source"), max_length=10, choices=FactSource.choices, default=FactSource.EDITOR
+    )
+    confirmed_on = models.DateField(_("last confirmed"), default=timezone.localdate)
+
+    objects = CertificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("certification")
+        verbose_name_plural = _("certifications")
+        ordering = ["title", "id"]
+        indexes = [models.Index(fields=["valid_until"], name="certification_valid_until_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.issuer})" if self.issuer else self.title
+
+    @property
+    def state(self) -> "Certification.State":
+        if self.valid_until is not None and self.valid_until < timezone.localdate():
+            return self.State.EXPIRED
+        if self.confirmed_on < fact_cutoff():
+            return self.State.UNCONFIRMED
+        return self.State.CURRENT
+
+    @property
+    def is_current(self) -> bool:
+        return self.state == self.State.CURRENT
+
+    @property
+    def covered(self) -> list[dict]:
+        """The public conditions it covers (name in the page's language, slug), from the
+        `covered_conditions` annotation (certifications_shown)."""
+        language = "de" if get_language() == "de" else "en"
+        return [
+            {"slug": row["slug"], "name": row[f"name_{language}"] or row["name_en"]}
+            for row in getattr(self, "covered_conditions", None) or []
+        ]
+
+
+def certifications_shown() -> models.QuerySet:
+    """A clinic's certifications for its page, in force first, with the public conditions they
+    cover (`covered`) read in the same query."""
+    from django.contrib.postgres.expressions import ArraySubquery
+    from django.db.models.functions import JSONObject
+
+    # A plain query set: django-modeltranslation's would select every column in the subquery.
+    covered = (
+        models.QuerySet(Condition)
+        .filter(certifications=models.OuterRef("pk"), needs_review=False)
+        .order_by(f"name_{get_language() or 'en'}")
+        .values(json=JSONObject(slug="slug", name_en="name_en", name_de="name_de"))
+    )
+    today = timezone.localdate()
+    expired = models.Q(valid_until__isnull=False, valid_until__lt=today)
+    return Certification.objects.annotate(
+        covered_conditions=ArraySubquery(covered),
+        expired=models.ExpressionWrapper(expired, output_field=models.BooleanField()),
+    ).order_by("expired", "title", "id")
+
+
 class SpecialistQuerySet(PublishableQuerySet):
     def in_country(self, *countries: str):
         return self.filter(affiliations__location__country__in=countries).distinct()
@@ -978,6 +1112,13 @@ class Specialist(ProcessedImagesMixin, Publishable):
         blank=True,
     )
     accepts_new_patients = models.BooleanField(_("accepting new patients"), default=True)
+    # Where the facts the filters use come from, and when each was last confirmed.
+    languages_source = fact_source_field(_("the languages"))
+    languages_confirmed_on = fact_date_field(_("the languages"))
+    insurance_source = fact_source_field(_("the insurance accepted"))
+    insurance_confirmed_on = fact_date_field(_("the insurance accepted"))
+    new_patients_source = fact_source_field(_("whether new patients are accepted"))
+    new_patients_confirmed_on = fact_date_field(_("whether new patients are accepted"))
     memberships = models.TextField(
         _("memberships"), blank=True, help_text=_("Professional societies, one per line.")
     )
@@ -1057,6 +1198,18 @@ class Specialist(ProcessedImagesMixin, Publishable):
     @property
     def photo_renditions(self) -> list[dict]:
         return renditions(self.photo, self.image_fields["photo"])
+
+    @property
+    def languages_current(self) -> bool:
+        return self.languages_confirmed_on >= fact_cutoff()
+
+    @property
+    def insurance_current(self) -> bool:
+        return self.insurance_confirmed_on >= fact_cutoff()
+
+    @property
+    def new_patients_current(self) -> bool:
+        return self.new_patients_confirmed_on >= fact_cutoff()
 
 
 class SpecialistCondition(models.Model):
@@ -1208,6 +1361,13 @@ class SpecialistSearch(models.Model):
     features = ArrayField(models.CharField(max_length=20), default=list)
     # The services of Service offered at any of the published places of work, where they count.
     services = ArrayField(models.CharField(max_length=20), default=list)
+    # The certifications in force at its published clinics: 0 when there is any, and the IDs
+    # of the conditions they cover ("certified centre" filter).
+    certified = ArrayField(
+        models.IntegerField(),
+        default=list,
+        db_default=Value([], output_field=ArrayField(models.IntegerField())),
+    )
     # When the row was written: every change to what a card shows rewrites the row, so the
     # cached card of a specialist is named by it (directory.search.keys.card).
     written = models.DateTimeField(db_default=Now(), editable=False)
@@ -1238,6 +1398,7 @@ class SpecialistSearch(models.Model):
             GistIndex(fields=["open_minutes"], name="search_open_minutes_gist"),
             GinIndex(fields=["features"], name="search_features_gin"),
             GinIndex(fields=["services"], name="search_services_gin"),
+            GinIndex(fields=["certified"], name="search_certified_gin"),
         ]
 
     def __str__(self) -> str:
@@ -1261,3 +1422,76 @@ class SearchTerm(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+class FactReport(models.Model):
+    """A visitor's report that a fact on a profile or clinic page is wrong ("Something
+    wrong?"), for the editors' queue. It holds what the visitor wrote and, only if they gave
+    it, an email address for an answer: no address, no browser, no account."""
+
+    class Fact(models.TextChoices):
+        HOURS = "hours", _("Opening hours")
+        ACCESSIBILITY = "accessibility", _("Accessibility")
+        INSURANCE = "insurance", _("Insurance accepted")
+        NEW_PATIENTS = "new_patients", _("Accepting new patients")
+        LANGUAGES = "languages", _("Languages spoken")
+        SERVICES = "services", _("Video consultations or home visits")
+        CERTIFICATIONS = "certifications", _("Certifications")
+        CONTACT = "contact", _("Address, phone or website")
+        OTHER = "other", _("Something else")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("to check")
+        CORRECTED = "corrected", _("corrected")
+        DISMISSED = "dismissed", _("no change needed")
+
+    specialist = models.ForeignKey(
+        Specialist,
+        verbose_name=_("specialist"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="fact_reports",
+    )
+    clinic = models.ForeignKey(
+        Clinic,
+        verbose_name=_("clinic"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="fact_reports",
+    )
+    fact = models.CharField(_("what is wrong"), max_length=16, choices=Fact.choices)
+    message = models.TextField(_("what the visitor wrote"), max_length=FACT_REPORT_MAX_LENGTH)
+    email = models.EmailField(_("email for an answer"), blank=True)
+    received = models.DateTimeField(_("received"), auto_now_add=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.OPEN, db_index=True
+    )
+    handled_on = models.DateField(_("handled on"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("reported error")
+        verbose_name_plural = _("reported errors")
+        ordering = ["-received"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(specialist__isnull=False, clinic__isnull=True)
+                | models.Q(specialist__isnull=True, clinic__isnull=False),
+                name="fact_report_about_one_listing",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.listing}: {self.get_fact_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.state != self.State.OPEN and self.handled_on is None:
+            self.handled_on = timezone.localdate()
+        elif self.state == self.State.OPEN:
+            self.handled_on = None
+        super().save(*args, **kwargs)
+
+    @property
+    def listing(self) -> "Specialist | Clinic | None":
+        return self.specialist or self.clinic

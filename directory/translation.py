@@ -2,7 +2,7 @@
 
 from modeltranslation.translator import TranslationOptions, register
 
-from directory.models import Clinic, Condition, Location, Specialist, Specialty
+from directory.models import Certification, Clinic, Condition, Location, Specialist, Specialty
 
 
 @register(Specialty)
@@ -19,7 +19,13 @@ class ConditionTranslation(TranslationOptions):
 
 @register(Clinic)
 class ClinicTranslation(TranslationOptions):
-    fields = ("description", "certifications")
+    fields = ("description",)
+
+
+@register(Certification)
+class CertificationTranslation(TranslationOptions):
+    fields = ("title",)
+    required_languages = {"en": ("title",)}
 
 
 @register(Location)

@@ -8,6 +8,7 @@ from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from core import revisions
 from core.pagination import paginate
-from directory import seo
+from directory import hours, seo
 from directory.models import (
     Affiliation,
     Clinic,
@@ -24,6 +25,7 @@ from directory.models import (
     SpecialistCondition,
     Specialty,
     Status,
+    certifications_shown,
     coming_closures,
 )
 from directory.search import keys
@@ -49,7 +51,7 @@ def cached_public_page(view):
             return view(request, *args, **kwargs)
         # Pages hold absolute URLs (canonical, hreflang, structured data): one entry per host.
         origin = f"{request.scheme}://{request.get_host()}"
-        key = keys.page(get_language(), f"{origin}{request.get_full_path()}")
+        key = keys.page(get_language(), f"{origin}{request.get_full_path()}{_variant(request)}")
         cached = cache.get(key)
         if cached is not None:
             content, content_type = cached
@@ -75,6 +77,14 @@ def cached_public_page(view):
         return response
 
     return wrapper
+
+
+def _variant(request: HttpRequest) -> str:
+    """What a cached page depends on beyond its URL: an "open now" list is that minute's list
+    (its counts are that minute's too), so its page is cached per minute."""
+    if request.GET.get("open_now"):
+        return f"#open-now:{hours.moment(timezone.now()).key}"
+    return ""
 
 
 def _listing_or_404(request: HttpRequest, queryset, slug: str, permission: str):
@@ -153,6 +163,7 @@ def clinic_detail(request: HttpRequest, slug: str) -> HttpResponse:
             queryset=Clinic.objects.published().only("name", "slug", "parent_id"),
             to_attr="public_departments",
         ),
+        Prefetch("certifications", queryset=certifications_shown()),
     )
     clinic = _listing_or_404(request, clinics, slug, "directory.view_clinic")
     revision_preview = revisions.for_preview(request, clinic, "directory.view_clinic")

@@ -23,8 +23,8 @@ def test_clinic_profile_shows_what_the_clinic_offers(client):
         description_de="Ein Zentrum für Leberchirurgie.",
         phone="+49 40 5550",
         website="https://leber.example/",
-        certifications="Certified liver centre\nCertified cancer centre",
     )
+    clinic.certifications.create(title_en="Certified liver centre", issuer="A cancer society")
     LocationFactory(clinic=clinic, street="Parkallee 1", city="Hamburg", postcode="20144")
     department = ClinicFactory(name="Abteilung Ablation", parent=clinic)
     ClinicFactory(name="Abteilung Entwurf", parent=clinic, status="draft")
@@ -48,7 +48,7 @@ def test_clinic_profile_shows_what_the_clinic_offers(client):
     assert "openstreetmap.org" in text
     assert f'<a href="/en/clinics/{department.slug}/">Abteilung Ablation</a>' in text
     assert "Abteilung Entwurf" not in text
-    assert "<li>Certified liver centre</li>" in text
+    assert "<strong>Certified liver centre</strong>, A cancer society" in text
     assert "1 specialist at this clinic" in text
     assert "Lena Aurich" in text
     assert "Hidden" not in text
@@ -98,9 +98,10 @@ def test_clinic_profile_query_count_does_not_grow(client, django_assert_max_num_
         location = LocationFactory(clinic=clinic)
         AffiliationFactory(location=location)
         ClinicFactory(parent=clinic)
+        clinic.certifications.create(title_en="Certified centre", issuer="A society")
 
     # The clinic, its locations with their closures and accessibility, departments, specialists.
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):  # the certifications: one more
         assert client.get("/en/clinics/many/").status_code == 200
 
 

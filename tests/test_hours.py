@@ -313,6 +313,8 @@ def test_an_editor_gets_the_character_of_a_mistake_and_the_hours_are_tidied(clie
         "city": location.city,
         "country": "DE",
         "hours": "Mo-Fr 08:00-12:00; Sa 9h-12:00",
+        "hours_source": "practice",
+        "hours_confirmed_on": "2026-01-05",
         "closed_on_public_holidays": "on",
         "closures-TOTAL_FORMS": "0",
         "closures-INITIAL_FORMS": "0",
@@ -376,6 +378,28 @@ def test_open_now_lists_exactly_those_open_at_the_moment(client, week, clock):
     clock["now"] = at(2027, 1, 6, 9, 30)  # Epiphany: closed in Bavaria unless open on holidays
     assert names(client, open_now="1") == {"Morgen", "Feiertag", "Urlaub"}
     assert len(names(client)) == 8
+
+
+def test_an_open_now_page_is_cached_for_its_minute_only(client, week, clock):
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cache.clear()
+    params = {"q": "Wochenplan", "open_now": "1"}
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/en/specialists/", params).status_code == 200
+        return len(captured)
+
+    clock["now"] = at(2026, 12, 2, 11, 59, 5)
+    assert queries() > 0
+    clock["now"] = at(2026, 12, 2, 11, 59, 58)
+    assert queries() == 0  # the same minute: the same list, from the cache
+    clock["now"] = at(2026, 12, 2, 12, 0, 0)  # the next minute: Morgen closes at 12:00
+    assert queries() > 0
+    assert names(client, open_now="1") == set()
 
 
 def test_the_card_agrees_with_the_filter(client, week, clock):

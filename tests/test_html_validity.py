@@ -32,6 +32,9 @@ PAGES = [
     ("/{lang}/specialists/lena-aurich/request/?kind=second-opinion", 200),
     ("/{lang}/specialists/lena-aurich/request/?kind=cost-estimate", 200),
     ("/{lang}/specialists/lena-aurich/request/sent/", 200),
+    ("/{lang}/specialists/lena-aurich/report/", 200),
+    ("/{lang}/specialists/lena-aurich/report/?sent=1", 200),
+    ("/{lang}/clinics/klinikum-stadtpark/report/", 200),
     ("/{lang}/clinics/", 200),
     ("/{lang}/clinics/?city=Erfurt&sort=distance", 200),
     ("/{lang}/clinics/klinikum-stadtpark/", 200),
@@ -131,6 +134,11 @@ def test_public_pages_are_valid_html(client, site, tmp_path, settings):  # noqa:
         path = tmp_path / f"{language}-form-errors.html"
         path.write_bytes(response.content)
         files.append((path, f"POST /{language}/specialists/lena-aurich/request/"))
+        response = client.post(f"/{language}/specialists/lena-aurich/report/", {"fact": ""})
+        assert response.status_code == 400
+        path = tmp_path / f"{language}-report-errors.html"
+        path.write_bytes(response.content)
+        files.append((path, f"POST /{language}/specialists/lena-aurich/report/"))
 
     result = subprocess.run(  # noqa: S603 - a fixed command on our own files
         [*command, "--format", "json", "--errors-only", *(str(path) for path, _url in files)],

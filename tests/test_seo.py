@@ -4,10 +4,12 @@ asks another host for anything."""
 
 import json
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 from xml.etree import ElementTree
 
 import pytest
+from django.utils import timezone
 
 from content.demo import load_demo_pages
 from directory.models import Specialist
@@ -95,6 +97,16 @@ def site():
     )
     affiliation.specialist.specialties.add(field)
     affiliation.specialist.conditions.add(condition)
+    # A certification in force and one that ran out (the clinic and condition pages show them).
+    today = timezone.localdate()
+    for title, valid_until in (("Certified liver centre", 400), ("Old label", -3)):
+        affiliation.clinic.certifications.create(
+            title_en=title,
+            title_de=title,
+            issuer="A cancer society",
+            valid_until=today + timedelta(days=valid_until),
+            register_url="https://register.example/1",
+        ).conditions.add(condition)
     return affiliation
 
 

@@ -69,7 +69,8 @@ def test_the_cards_and_the_profile_say_it_and_a_stale_fact_is_not_shown_as_curre
     cards = search(client).text.split('<article class="card')[1:]
     by_name = {re.search(r"Erika (\w+)<", card).group(1): card for card in cards}
     assert "Video consultations · Home visits" in by_name["Beides"]
-    assert "card__services" not in by_name["Veraltet"]
+    assert "Video consultations ·" not in by_name["Veraltet"]
+    assert "Video consultations or home visits: not confirmed since" in by_name["Veraltet"]
     assert "card__services" not in by_name["Nichts"]
 
     profile = client.get("/en/specialists/beides/").text

@@ -107,6 +107,11 @@ class SpecialistFilterSet(ListParameters):
         label=_("Step-free access"),
         choices=(("1", _("Only practices with a step-free entrance")),),
     )
+    certified = django_filters.ChoiceFilter(
+        method=_declared,
+        label=_("Certified centre"),
+        choices=(("1", _("Only specialists at a certified centre")),),
+    )
     sort = django_filters.ChoiceFilter(method=_declared, label=_("Sort by"), choices=SORT_CHOICES)
     page = IntegerFilter(method=_declared, label=_("Page"), min_value=1)
 

@@ -32,10 +32,14 @@ SELECT s.id,
     coalesce(loc.countries, '{}'), coalesce(fields.ids, '{}'), coalesce(topics.ids, '{}'),
     topics.ids[1], coalesce(topics.ids[1:3], '{}'),
     coalesce(directory_phonetic_codes(concat_ws(' ', s.given_name, s.family_name)), '{}'),
-    s.languages, s.insurance, s.accepts_new_patients,
+    -- The facts the filters use count only while confirmed recently enough.
+    CASE WHEN s.languages_confirmed_on >= %(cutoff)s::date THEN s.languages ELSE '{}' END,
+    CASE WHEN s.insurance_confirmed_on >= %(cutoff)s::date THEN s.insurance ELSE '{}' END,
+    s.accepts_new_patients AND s.new_patients_confirmed_on >= %(cutoff)s::date,
     coalesce(loc.points, '{}'), loc.bounds,
     hrs.open_minutes, hrs.closed_days, coalesce(hrs.holiday_region, ''),
-    coalesce(hrs.features, '{}'), coalesce(loc.services, '{}')
+    coalesce(hrs.features, '{}'), coalesce(loc.services, '{}'),
+    CASE WHEN cert.held THEN cert.ids ELSE '{}' END
 FROM directory_specialist s
 LEFT JOIN LATERAL (
     SELECT string_agg(DISTINCT c.name, ' ') AS clinics,
@@ -66,7 +70,9 @@ LEFT JOIN LATERAL (
 ) loc ON true
 LEFT JOIN LATERAL (
     -- The first place of work at a published clinic, as the card shows it.
-    SELECT l.open_minutes, l.holiday_region,
+    SELECT CASE WHEN l.hours_confirmed_on >= %(cutoff)s::date THEN l.open_minutes END
+            AS open_minutes,
+        l.holiday_region,
         (SELECT range_agg(daterange(cl.first_day, cl.last_day, '[]'))
          FROM directory_closure cl
          WHERE cl.location_id = l.id AND cl.last_day >= %(today)s::date) AS closed_days,
@@ -82,6 +88,20 @@ LEFT JOIN LATERAL (
     ORDER BY a.is_primary DESC, a.id
     LIMIT 1
 ) hrs ON true
+LEFT JOIN LATERAL (
+    -- The certifications in force of the published clinics (or of the hospital a department
+    -- belongs to): 0 for any, and the conditions they cover.
+    SELECT count(t.id) > 0 AS held,
+        ARRAY[0] || coalesce(array_agg(DISTINCT tc.condition_id ORDER BY tc.condition_id)
+            FILTER (WHERE tc.condition_id IS NOT NULL), '{}') AS ids
+    FROM directory_affiliation a
+    JOIN directory_clinic c ON c.id = a.clinic_id AND c.status = 'published'
+    JOIN directory_certification t ON t.clinic_id IN (c.id, c.parent_id)
+        AND (t.valid_until IS NULL OR t.valid_until >= %(today)s::date)
+        AND t.confirmed_on >= %(cutoff)s::date
+    LEFT JOIN directory_certification_conditions tc ON tc.certification_id = t.id
+    WHERE a.specialist_id = s.id
+) cert ON true
 LEFT JOIN LATERAL (
     WITH RECURSIVE tree(id, parent_id) AS (
         SELECT t.id, t.parent_id
@@ -104,7 +124,7 @@ _INSERT = """
 INSERT INTO directory_specialistsearch (specialist_id, sort_name, names, countries,
     specialty_ids, condition_ids, first_focus, top_focus, sounds, languages, insurance,
     accepts_new_patients, points, bounds, open_minutes, closed_days, holiday_region, features,
-    services)
+    services, certified)
 """
 
 # Words of names and cities (from the rows just written) and of the taxonomy, for typo tolerance.
@@ -149,11 +169,12 @@ def _facts() -> dict:
 
 
 def expiring(within_days: int = 7) -> list[int]:
-    """The specialists whose rows count a fact that has reached its age in the last
-    `within_days` days: `manage.py refresh_facts` rewrites them each day."""
+    """The specialists whose rows count a fact that has reached its age, or a certification
+    that ran out, in the last `within_days` days: `manage.py refresh_facts` rewrites them each
+    day."""
     from datetime import timedelta
 
-    cutoff = _facts()["cutoff"]
+    facts = _facts()
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -166,8 +187,31 @@ def expiring(within_days: int = 7) -> list[int]:
             FROM directory_affiliation a
             WHERE (a.video_consultation OR a.home_visits)
               AND a.services_confirmed_on < %(cutoff)s AND a.services_confirmed_on >= %(since)s
+            UNION
+            SELECT a.specialist_id
+            FROM directory_affiliation a
+            JOIN directory_location l ON l.id = a.location_id
+            WHERE l.hours_confirmed_on < %(cutoff)s AND l.hours_confirmed_on >= %(since)s
+            UNION
+            SELECT s.id
+            FROM directory_specialist s
+            WHERE (s.languages_confirmed_on < %(cutoff)s AND s.languages_confirmed_on >= %(since)s)
+              OR (s.insurance_confirmed_on < %(cutoff)s AND s.insurance_confirmed_on >= %(since)s)
+              OR (s.new_patients_confirmed_on < %(cutoff)s
+                  AND s.new_patients_confirmed_on >= %(since)s)
+            UNION
+            SELECT a.specialist_id
+            FROM directory_certification t
+            JOIN directory_clinic c ON t.clinic_id IN (c.id, c.parent_id)
+            JOIN directory_affiliation a ON a.clinic_id = c.id
+            WHERE (t.confirmed_on < %(cutoff)s AND t.confirmed_on >= %(since)s)
+              OR (t.valid_until < %(today)s AND t.valid_until >= %(today)s - %(days)s)
             """,
-            {"cutoff": cutoff, "since": cutoff - timedelta(days=within_days)},
+            {
+                **facts,
+                "since": facts["cutoff"] - timedelta(days=within_days),
+                "days": within_days,
+            },
         )
         return [row[0] for row in cursor.fetchall()]
 

@@ -22,6 +22,7 @@ from django.db.models import Case, F, FloatField, Func, Prefetch, Q, Value, When
 from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.template.loader import get_template
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -67,6 +68,10 @@ CARD_FIELDS = (
     "insurance",
     "accepts_new_patients",
     "photo",
+    # A fact too old to count says so on the card ("not confirmed since").
+    "languages_confirmed_on",
+    "insurance_confirmed_on",
+    "new_patients_confirmed_on",
 )
 CARD_AFFILIATION_FIELDS = (
     "specialist_id",
@@ -81,6 +86,7 @@ CARD_AFFILIATION_FIELDS = (
     # The status "open now" (directory.hours): a marker the served page fills in.
     "location__hours",
     "location__holiday_region",
+    "location__hours_confirmed_on",
     # The map of the page's results (directory.maps.result_markers) reads them with no query.
     "location__latitude",
     "location__longitude",
@@ -100,6 +106,7 @@ CANONICAL_ORDER = (
     "open_now",
     "saturday",
     "step_free",
+    "certified",
     "sort",
     "page",
 )
@@ -235,7 +242,7 @@ class FilteredList:
         """How many filter values are chosen (for "Filters · 3 selected")."""
         names = ("country", "language", "insurance", "service", "kind")
         count = sum(len(self.selected(name)) for name in names)
-        flags = ("specialty", "new_patients", "open_now", "saturday", "step_free")
+        flags = ("specialty", "new_patients", "open_now", "saturday", "step_free", "certified")
         return count + sum(bool(self.data.get(name)) for name in flags)
 
     def selected(self, name: str) -> set[str]:
@@ -282,10 +289,10 @@ class SpecialistList(FilteredList):
 
     @property
     def cache_seconds(self) -> int:
-        """How long the page may be cached: "open now" lists not at all (they change with the
-        minute; their counts are cached for the minute, their cards as always)."""
+        """How long the page may be cached: an "open now" list until its minute is over (it is
+        that minute's list; the statuses on it are filled in per response, as on every page)."""
         if self.valid and self.plan.open_now is not None:
-            return 0
+            return min(self.plan.open_now.seconds_left(timezone.now()), keys.cache_seconds())
         return keys.cache_seconds()
 
     @property
@@ -552,6 +559,13 @@ class SpecialistList(FilteredList):
                 for service in affiliation.services
             }
             card.services = [service.label for service in Service if service in offered]
+            # Services stated but too old to count: the card says since when.
+            unconfirmed = [
+                affiliation.services_confirmed_on
+                for affiliation in card.specialist.public_affiliations
+                if affiliation.services and not affiliation.services_current
+            ]
+            card.services_unconfirmed = None if offered else max(unconfirmed, default=None)
             card.html = template.render({"card": card})
 
     # --- Counts ------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ class Plan:
     open_now: hours.Moment | None = None  # open at this moment (given `open_now`)
     saturday: bool = False  # open on Saturdays
     step_free: bool = False  # a step-free entrance, confirmed recently enough
+    certified: bool = False  # at a certified centre (for the conditions asked for, if any)
     place: geo.Resolution | None = None
     place_from_text: bool = False  # the place was named in `q`
     radius: int = geo.DEFAULT_RADIUS
@@ -121,6 +122,7 @@ def make_plan(data: dict, *, scope_conditions=(), understand_text: bool = True) 
         open_now=hours.moment(timezone.now()) if data.get("open_now") else None,
         saturday=bool(data.get("saturday")),
         step_free=bool(data.get("step_free")),
+        certified=bool(data.get("certified")),
         radius=data.get("radius") or geo.DEFAULT_RADIUS,
         sort=data.get("sort") or Sort.RELEVANCE,
         page=data.get("page") or 1,
@@ -227,6 +229,13 @@ def rows(plan: Plan, queryset, *, skip: str | None = None):
         queryset = queryset.filter(features__contains=[Feature.STEP_FREE])
     if plan.saturday:
         queryset = queryset.filter(RawSQL(_SATURDAY_SQL, [hours.SATURDAY_TEXT], BooleanField()))
+    if plan.certified:
+        # Certified for one of the conditions the list is about; with none, for anything (0).
+        conditions = plan.focus_condition_ids
+        if conditions:
+            queryset = queryset.filter(certified__overlap=conditions)
+        else:
+            queryset = queryset.filter(certified__contains=[0])
     if plan.origin is not None:
         queryset = _nearby(plan, queryset)
     return queryset

@@ -68,6 +68,8 @@ SEARCH_MIX = [
     ("filters: open now + field", "/de/specialists/?open_now=1&specialty=cardiology"),
     ("filters: Saturdays + step-free", "/en/specialists/?saturday=1&step_free=1"),
     ("filters: video + radius", "/en/specialists/?service=video&city=Berlin&radius=25"),
+    ("filters: certified centre", "/en/specialists/?certified=1&country=AT"),
+    ("filters: certified + condition", "/de/specialists/?condition=liver-metastases&certified=1"),
     ("condition list, page 50", "/en/specialists/?condition=liver-metastases&page=50"),
     ("radius: Berlin 25 km", "/en/specialists/?city=Berlin&radius=25"),
     (

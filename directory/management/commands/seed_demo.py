@@ -331,6 +331,8 @@ class Command(BaseCommand):
         for statement in (
             f"DELETE FROM directory_appointmentrequest WHERE specialist_id IN ({specialists})",
             f"DELETE FROM directory_appointmentrequest WHERE clinic_id IN ({clinics})",
+            f"DELETE FROM directory_factreport WHERE specialist_id IN ({specialists})",
+            f"DELETE FROM directory_factreport WHERE clinic_id IN ({clinics})",
             f"DELETE FROM directory_specialistsearch WHERE specialist_id IN ({specialists})",
             f"DELETE FROM directory_specialistcondition WHERE specialist_id IN ({specialists})",
             f"DELETE FROM directory_specialist_specialties WHERE specialist_id IN ({specialists})",
@@ -339,6 +341,9 @@ class Command(BaseCommand):
             "DELETE FROM directory_specialist WHERE slug LIKE %(like)s",
             f"DELETE FROM directory_locationfeature WHERE location_id IN ({locations})",
             f"DELETE FROM directory_closure WHERE location_id IN ({locations})",
+            "DELETE FROM directory_certification_conditions WHERE certification_id IN "
+            f"(SELECT id FROM directory_certification WHERE clinic_id IN ({clinics}))",
+            f"DELETE FROM directory_certification WHERE clinic_id IN ({clinics})",
             f"DELETE FROM directory_location WHERE clinic_id IN ({clinics})",
             "DELETE FROM directory_clinic WHERE slug LIKE %(like)s",
         ):
@@ -353,14 +358,14 @@ class Command(BaseCommand):
                 f"""
                 INSERT INTO directory_clinic (created, modified, status, last_verified, name, slug,
                     kind, description, description_en, description_de, logo, website, phone,
-                    email, certifications, needs_review)
+                    email, needs_review)
                 SELECT %(time)s, %(time)s, 'published', DATE '2026-01-01',
                     ({_sql_array(CLINIC_WORDS)})[1 + r %% {len(CLINIC_WORDS)}] || ' ' || p.name_de
                         || ' ' || i,
                     %(prefix)s || 'clinic-' || i,
                     ({_sql_array(CLINIC_KINDS)})[1 + r %% {len(CLINIC_KINDS)}],
                     '', 'A synthetic clinic for load tests.', 'Eine synthetische Klinik für Lasttests.',
-                    '', '', '', '', '', false
+                    '', '', '', '', false
                 FROM generate_series({start}, {end}) AS i
                 CROSS JOIN LATERAL (SELECT {RANDOM} AS r) AS random
                 JOIN directory_place p ON p.id = ({places})[
@@ -374,7 +379,7 @@ class Command(BaseCommand):
                     city, region, country, place_id, latitude, longitude, phone, opening_hours,
                     opening_hours_en, opening_hours_de, hours, closed_on_public_holidays,
                     open_minutes, holiday_region, accessibility_note, accessibility_note_en,
-                    accessibility_note_de)
+                    accessibility_note_de, hours_source, hours_confirmed_on)
                 SELECT %(time)s, %(time)s, c.id, '', 'Hauptstraße ' || (1 + r %% 120),
                     lpad(((r >> 8) %% 90000 + 1000)::text, CASE WHEN p.country = 'DE' THEN 5 ELSE 4 END, '0'),
                     p.name_de, '', p.country, p.id,
@@ -383,7 +388,7 @@ class Command(BaseCommand):
                     '', '', '', '',
                     ({_sql_array(HOURS)})[1 + (r >> 44) %% {len(HOURS)}], true,
                     ({_sql_array(OPEN_MINUTES)})[1 + (r >> 44) %% {len(HOURS)}]::int4multirange,
-                    p.country, '', '', ''
+                    p.country, '', '', '', 'import', current_date - ((r >> 50) %% 500)::integer
                 FROM generate_series({start}, {end}) AS i
                 CROSS JOIN LATERAL (SELECT {RANDOM} AS r) AS random
                 JOIN directory_clinic c ON c.slug = %(prefix)s || 'clinic-' || i
@@ -406,6 +411,32 @@ class Command(BaseCommand):
                 AS f(feature, every)
             WHERE l.id %% f.every = 0
             ON CONFLICT DO NOTHING
+            """,
+            params,
+        )
+        # A certification for every fourth clinic, covering one condition; some expired, some
+        # not confirmed for FACT_MAX_AGE_DAYS.
+        cursor.execute(
+            """
+            INSERT INTO directory_certification (clinic_id, title, title_en, title_de, issuer,
+                valid_until, register_url, source, confirmed_on)
+            SELECT c.id, 'Certified centre', 'Certified centre', 'Zertifiziertes Zentrum',
+                'A certification programme (synthetic)',
+                current_date + ((c.id %% 900) - 100)::integer, '', 'register',
+                current_date - ((c.id / 4) %% 450)::integer
+            FROM directory_clinic c
+            WHERE c.slug LIKE %(prefix)s || 'clinic-%%' AND c.id %% 4 = 0
+            """,
+            params,
+        )
+        cursor.execute(
+            """
+            INSERT INTO directory_certification_conditions (certification_id, condition_id)
+            SELECT t.id, (SELECT id FROM directory_condition
+                          ORDER BY id OFFSET t.clinic_id %% greatest(1, (SELECT count(*)
+                              FROM directory_condition)) LIMIT 1)
+            FROM directory_certification t
+            JOIN directory_clinic c ON c.id = t.clinic_id AND c.slug LIKE %(prefix)s || 'clinic-%%'
             """,
             params,
         )
@@ -447,7 +478,9 @@ class Command(BaseCommand):
                 INSERT INTO directory_specialist (created, modified, status, last_verified,
                     honorific_prefix, given_name, family_name, slug, photo, headline, headline_en,
                     biography, biography_en, biography_de, languages, insurance,
-                    accepts_new_patients, memberships, certifications, phone, email, website)
+                    accepts_new_patients, memberships, certifications, phone, email, website,
+                    languages_source, languages_confirmed_on, insurance_source,
+                    insurance_confirmed_on, new_patients_source, new_patients_confirmed_on)
                 SELECT %(time)s, %(time)s,
                     CASE WHEN r %% 50 = 0 THEN 'draft' ELSE 'published' END,
                     DATE '2026-01-01' - ((r >> 40) %% 700)::int,
@@ -458,7 +491,10 @@ class Command(BaseCommand):
                     '', 'A synthetic listing for load tests.',
                     'Ein synthetischer Eintrag für Lasttests.',
                     {languages}, {insurance}, (r >> 30) %% 6 <> 0,
-                    '', '', '', '', ''
+                    '', '', '', '', '',
+                    'import', current_date - ((r >> 33) %% 450)::integer,
+                    'import', current_date - ((r >> 36) %% 450)::integer,
+                    'practice', current_date - ((r >> 39) %% 450)::integer
                 FROM seed_rows
                 """,
                 params,
