@@ -32,8 +32,12 @@ from directory.models import (
     Clinic,
     Condition,
     Country,
+    FactSource,
+    Feature,
     Insurance,
     Location,
+    LocationFeature,
+    Service,
     Specialist,
     SpecialistCondition,
     Specialty,
@@ -70,10 +74,12 @@ COLUMNS = [
     "bio_de",
     "status",
     "hours",
+    "accessibility",
+    "services",
 ]
 # Columns a file may leave out (added after the format was first published): what they fill is
 # then left as it is.
-OPTIONAL_COLUMNS = {"headline_de", "hours"}
+OPTIONAL_COLUMNS = {"headline_de", "hours", "accessibility", "services"}
 MULTI_SEPARATOR = ";"
 IMPORTABLE_STATUSES = {Status.DRAFT.value, Status.PUBLISHED.value}
 INSURANCE_CODES = set(Insurance.values)
@@ -131,6 +137,58 @@ def _split(value: str) -> list[str]:
 
 def _join(values) -> str:
     return MULTI_SEPARATOR.join(values)
+
+
+# The column `accessibility` gives the facts of the practice address as Feature codes, each
+# with "-" before it when the place states it does not have it ("step_free;-induction_loop");
+# `services` gives what the place of work offers as Service codes ("video;home_visits").
+FEATURE_CODES = list(Feature.values)
+SERVICE_CODES = list(Service.values)
+ABSENT = "-"
+
+
+def _parse_codes(value: str, codes: list[str], label: str, errors: list[str]) -> dict[str, bool]:
+    """The codes of a cell -> whether each is there ("-code": it is not), in the order of
+    `codes`; an unknown code, a code given twice or given both with and without "-" is an
+    error naming it. `label` names a code in the errors ("accessibility code")."""
+    given: dict[str, bool] = {}
+    for part in _split(value):
+        present = not part.startswith(ABSENT)
+        code = (part if present else part[len(ABSENT) :].strip()).lower()
+        if code not in codes:
+            close = difflib.get_close_matches(code, codes, n=1, cutoff=0.6)
+            hint = f"; did you mean: {close[0]}?" if close else f" (use {', '.join(codes)})"
+            errors.append(f"unknown {label} {code!r}{hint}")
+        elif code not in given:
+            given[code] = present
+        elif given[code] == present:
+            errors.append(f"{label} {code!r} is given twice")
+        else:
+            errors.append(f"{label} {code!r} is given both with and without {ABSENT!r}")
+    return {code: given[code] for code in codes if code in given}
+
+
+def parse_accessibility(value: str, errors: list[str]) -> dict[str, bool]:
+    """The cell `accessibility`: Feature code -> whether the place has it, in Feature order."""
+    return _parse_codes(value, FEATURE_CODES, "accessibility code", errors)
+
+
+def format_accessibility(facts: dict[str, bool]) -> str:
+    """Facts as the column gives them: in Feature order, those not there with "-"."""
+    return _join(("" if facts[code] else ABSENT) + code for code in FEATURE_CODES if code in facts)
+
+
+def parse_services(value: str, errors: list[str]) -> tuple[str, ...]:
+    """The cell `services`: the Service codes offered, in Service order. A service not offered
+    is left out, so "-video" is an error."""
+    given = _parse_codes(value, SERVICE_CODES, "service", errors)
+    for code, offered in given.items():
+        if not offered:
+            errors.append(
+                f"services lists only what is offered: leave {code!r} out rather than "
+                f"writing {ABSENT + code!r}"
+            )
+    return tuple(code for code, offered in given.items() if offered)
 
 
 # A cell that begins with one of these is taken for a formula by spreadsheet programs
@@ -305,6 +363,10 @@ class _PlannedRow:
     longitude: float | None
     coordinates_given: bool
     hours: str | None = None  # the practice's opening hours, tidied; None: the file has none
+    # The practice's accessibility facts (Feature code -> whether it is there) and the services
+    # of the place of work (Service codes); None: the file has no such column.
+    accessibility: dict[str, bool] | None = None
+    services: tuple[str, ...] | None = None
 
 
 def _parse_coordinate(value: str, low: float, high: float, name: str, errors: list[str]):
@@ -401,6 +463,12 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, first_rows: dict)
         else:
             if len(opening) > HOURS_MAX_LENGTH:
                 errors.append(f"hours are longer than {HOURS_MAX_LENGTH} characters written out")
+    accessibility = None
+    if "accessibility" in row:
+        accessibility = parse_accessibility(row["accessibility"], errors)
+    services = None
+    if "services" in row:
+        services = parse_services(row["services"], errors)
     latitude = _parse_coordinate(row["latitude"], -90, 90, "latitude", errors)
     longitude = _parse_coordinate(row["longitude"], -180, 180, "longitude", errors)
     coordinates_given = latitude is not None and longitude is not None
@@ -457,6 +525,8 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, first_rows: dict)
         longitude=longitude,
         coordinates_given=coordinates_given,
         hours=opening,
+        accessibility=accessibility,
+        services=services,
     )
     return plan, []
 
@@ -510,9 +580,20 @@ def _describe_changes(plan: _PlannedRow) -> list[str]:
         != (primary.location.latitude, primary.location.longitude)
     ):
         changes.append("address")
-    if "clinic" not in changes and plan.hours is not None and primary.location.hours != plan.hours:
-        changes.append("hours")
+    if "clinic" not in changes:
+        location = primary.location
+        if plan.hours is not None and location.hours != plan.hours:
+            changes.append("hours")
+        if plan.accessibility is not None and _stored_facts(location) != plan.accessibility:
+            changes.append("accessibility")
+        if plan.services is not None and tuple(primary.services) != plan.services:
+            changes.append("services")
     return changes
+
+
+def _stored_facts(location: Location) -> dict[str, bool]:
+    """A location's accessibility facts (prefetched), as the column gives them."""
+    return {fact.feature: fact.present for fact in location.features.all()}
 
 
 def _stored(specialist: Specialist, name: str):
@@ -602,29 +683,30 @@ def import_specialists(
 class _Slugs:
     """What the first reading of the file keeps, in a temporary table of the import's
     transaction rather than in memory: the slug each row names (and those the import gives to
-    new listings), and what each row gives its practice address (hours and coordinates), so
-    that two rows giving one address different values are an error whatever chunks they are
-    in."""
+    new listings), and what each row gives its practice address (hours, accessibility and
+    coordinates), so that two rows giving one address different values are an error whatever
+    chunks they are in."""
 
     def __init__(self):
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS pg_temp.directory_import_rows")
             cursor.execute(
                 "CREATE TEMPORARY TABLE directory_import_rows (row integer NOT NULL, slug text, "
-                "place text, hours text, latitude text, longitude text) ON COMMIT DROP"
+                "place text, hours text, accessibility text, latitude text, longitude text) "
+                "ON COMMIT DROP"
             )
 
     def load(self, rows: Iterator[dict]) -> int:
         """Read all the rows, keeping what each names; returns how many rows there are."""
         total = 0
-        columns = "row, slug, place, hours, latitude, longitude"
+        columns = "row, slug, place, hours, accessibility, latitude, longitude"
         with connection.cursor() as cursor:
             with cursor.copy(f"COPY directory_import_rows ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     total += 1
                     slug = row.get("slug", "").lower() or None
                     if "__error__" in row:
-                        copy.write_row((row[ROW_NUMBER], slug, None, None, None, None))
+                        copy.write_row((row[ROW_NUMBER], slug, None, None, None, None, None))
                     else:
                         place = (_place_key(row), *_place_values(row))
                         copy.write_row((row[ROW_NUMBER], slug, *place))
@@ -633,13 +715,15 @@ class _Slugs:
         return total
 
     def place_conflicts(self, rows: list[dict]) -> dict[int, int]:
-        """Row -> another row that gives the same practice address other hours or other
-        coordinates (a value left empty conflicts with nothing)."""
+        """Row -> another row that gives the same practice address other hours, other
+        accessibility or other coordinates (a column the file leaves out, or coordinates left
+        empty, conflict with nothing)."""
         keys = {_place_key(row) for row in rows if "__error__" not in row}
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT place, hours, latitude, longitude, min(row) FROM directory_import_rows "
-                "WHERE place = ANY(%s) GROUP BY place, hours, latitude, longitude",
+                "SELECT place, hours, accessibility, latitude, longitude, min(row) "
+                "FROM directory_import_rows WHERE place = ANY(%s) "
+                "GROUP BY place, hours, accessibility, latitude, longitude",
                 [list(keys)],
             )
             given: dict[str, list] = defaultdict(list)
@@ -687,17 +771,23 @@ def _place_key(row: dict) -> str:
 
 
 def _place_values(row: dict) -> tuple:
-    """What a row gives its practice address: the hours (tidied) and the coordinates, each
-    None when the row leaves it out."""
+    """What a row gives its practice address: the hours and the accessibility (each tidied)
+    and the coordinates, each None when the row leaves it out."""
     hours = row.get("hours")
     if hours is not None:
         try:
             hours = format_hours(parse_hours(hours))
         except HoursError:
             hours = None  # the row's own error says what is wrong with them
+    accessibility = row.get("accessibility")
+    if accessibility is not None:
+        errors: list[str] = []
+        facts = parse_accessibility(accessibility, errors)
+        # A malformed cell: the row's own error says what is wrong with it.
+        accessibility = None if errors else format_accessibility(facts)
     latitude = row.get("latitude", "").replace(",", ".") or None
     longitude = row.get("longitude", "").replace(",", ".") or None
-    return hours, latitude, longitude
+    return hours, accessibility, latitude, longitude
 
 
 def _check_chunk(chunk, done, total, taxonomy, file_slugs: _Slugs, progress) -> list:
@@ -715,7 +805,12 @@ def _check_chunk(chunk, done, total, taxonomy, file_slugs: _Slugs, progress) -> 
                 "specialistcondition_set",
                 queryset=SpecialistCondition.objects.order_by("position", "id"),
             ),
-            Prefetch("affiliations", queryset=Affiliation.objects.select_related("location")),
+            Prefetch(
+                "affiliations",
+                queryset=Affiliation.objects.select_related("location").prefetch_related(
+                    "location__features"
+                ),
+            ),
         )
     }
     planned = []
@@ -724,8 +819,8 @@ def _check_chunk(chunk, done, total, taxonomy, file_slugs: _Slugs, progress) -> 
         plan, errors = _check_row(row, taxonomy, existing, first_rows)
         if row[ROW_NUMBER] in conflicts:
             errors.append(
-                f"row {conflicts[row[ROW_NUMBER]]} gives the same practice address other hours "
-                "or coordinates"
+                f"row {conflicts[row[ROW_NUMBER]]} gives the same practice address other hours, "
+                "accessibility or coordinates"
             )
             plan = None
         report.errors.extend((row[ROW_NUMBER], error) for error in errors)
@@ -792,7 +887,9 @@ class _Writer:
     """Writes checked rows a chunk at a time. A listing is written only where the file changes
     it: a changed value is written with the other listings' in a few bulk updates, and fields,
     conditions and the practice address only where they differ. After the bulk updates each
-    listing's receivers run as after a save (search index, address for requests)."""
+    listing's receivers run as after a save (search index, address for requests). The chunk's
+    accessibility facts and services are written in bulk after its rows, only those that
+    differ (those are then the import's, confirmed today)."""
 
     def __init__(self, taxonomy: _Taxonomy, user, *, slugs: _Slugs, progress=None):
         self.user = user
@@ -800,6 +897,7 @@ class _Writer:
         self.progress = progress
         self.created: dict[tuple[str, str], object] = {}  # new taxonomy and clinics, by name
         self.now = timezone.now()
+        self.today = timezone.localdate()
 
     def resolve(self, value, kind):
         if isinstance(value, str):
@@ -811,6 +909,8 @@ class _Writer:
 
     def write(self, planned: list[tuple[_PlannedRow, RowResult]], done: int, total: int) -> None:
         updated: list[tuple[Specialist, list[str]]] = []
+        facts: dict[int, dict[str, bool]] = {}  # location -> its accessibility as the file says
+        services: dict[int, tuple[Affiliation, tuple[str, ...]]] = {}  # by affiliation
         for number, (plan, result) in enumerate(planned, start=done):
             _tell(self.progress, "written", number, total)
             if result.action == "unchanged":
@@ -854,13 +954,98 @@ class _Writer:
                     )
                     for position, condition in enumerate(dict.fromkeys(conditions))
                 )
-            if plan.specialist is None or changes & {"clinic", "address", "hours"}:
-                _place(specialist, self.resolve(plan.clinic, "clinics"), plan)
+            placed = plan.specialist is None or changes & {"clinic", "address", "hours"}
+            if placed:
+                affiliation = _place(
+                    specialist, self.resolve(plan.clinic, "clinics"), plan, self.today
+                )
+            else:  # the same place of work as before (what changed was checked against it)
+                affiliation = _primary_affiliation(specialist)
+            if plan.accessibility is not None and (placed or "accessibility" in changes):
+                facts[affiliation.location_id] = plan.accessibility
+            if plan.services is not None and (placed or "services" in changes):
+                services[affiliation.pk] = (affiliation, plan.services)
+        _write_facts(facts, self.today)
+        _write_services(services.values(), self.today, self.now)
         _update(updated, self.user, self.now)
 
 
-def _place(specialist: Specialist, clinic: Clinic, plan: _PlannedRow) -> None:
-    """Make the row's clinic and address the specialist's primary place of work."""
+# The field of Affiliation that says whether it offers each Service.
+SERVICE_FIELDS = {Service.VIDEO: "video_consultation", Service.HOME_VISITS: "home_visits"}
+
+
+def _write_facts(planned: dict[int, dict[str, bool]], today) -> None:
+    """Give these locations the accessibility facts the file gives them, in a few bulk queries:
+    a fact the import creates or changes is the import's, confirmed today; one it states as it
+    is stays untouched; one it does not state goes. The search rows of everyone who works
+    there are rewritten when anything changed (bulk queries run no receivers)."""
+    if not planned:
+        return
+    stored: dict[int, dict[str, LocationFeature]] = defaultdict(dict)
+    for fact in LocationFeature.objects.filter(location_id__in=planned):
+        stored[fact.location_id][fact.feature] = fact
+    created, updated, deleted, changed = [], [], [], set()
+    for location_id, facts in planned.items():
+        have = stored[location_id]
+        for feature, present in facts.items():
+            fact = have.get(feature)
+            if fact is None:
+                created.append(
+                    LocationFeature(
+                        location_id=location_id,
+                        feature=feature,
+                        present=present,
+                        source=FactSource.IMPORT,
+                        confirmed_on=today,
+                    )
+                )
+            elif fact.present != present:
+                fact.present, fact.source, fact.confirmed_on = present, FactSource.IMPORT, today
+                updated.append(fact)
+            else:
+                continue
+            changed.add(location_id)
+        gone = [fact.pk for feature, fact in have.items() if feature not in facts]
+        if gone:
+            deleted.extend(gone)
+            changed.add(location_id)
+    if not changed:
+        return
+    if deleted:
+        # Not QuerySet.delete(): that would run the receivers for each fact, a query apiece.
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM directory_locationfeature WHERE id = ANY(%s)", [deleted])
+    LocationFeature.objects.bulk_create(created, batch_size=UPDATE_BATCH * 10)
+    LocationFeature.objects.bulk_update(
+        updated, ["present", "source", "confirmed_on"], batch_size=UPDATE_BATCH
+    )
+    working_there = Affiliation.objects.filter(location_id__in=changed)
+    index.rebuild(working_there.values_list("specialist_id", flat=True))
+
+
+def _write_services(planned, today, now) -> None:
+    """Give these places of work the services the file gives them, in bulk: those that differ
+    become the import's, confirmed today; the others stay untouched."""
+    changed = []
+    for affiliation, services in planned:
+        if tuple(affiliation.services) == services:
+            continue
+        for code, name in SERVICE_FIELDS.items():
+            setattr(affiliation, name, code in services)
+        affiliation.services_source = FactSource.IMPORT
+        affiliation.services_confirmed_on = today
+        affiliation.modified = now
+        changed.append(affiliation)
+    if not changed:
+        return
+    fields = [*SERVICE_FIELDS.values(), "services_source", "services_confirmed_on", "modified"]
+    Affiliation.objects.bulk_update(changed, fields, batch_size=UPDATE_BATCH)
+    index.rebuild(affiliation.specialist_id for affiliation in changed)
+
+
+def _place(specialist: Specialist, clinic: Clinic, plan: _PlannedRow, today) -> Affiliation:
+    """Make the row's clinic and address the specialist's primary place of work (returned). A
+    place of work the import creates has the row's services, if the file gives them."""
     location = Location.objects.filter(clinic=clinic, **plan.address).first()
     coordinates = _coordinates_for(location, plan)
     if location is None:
@@ -878,9 +1063,21 @@ def _place(specialist: Specialist, clinic: Clinic, plan: _PlannedRow) -> None:
     specialist.affiliations.filter(is_primary=True).exclude(location=location).update(
         is_primary=False
     )
-    Affiliation.objects.update_or_create(
-        specialist=specialist, clinic=clinic, location=location, defaults={"is_primary": True}
+    created_with = {"is_primary": True}
+    if plan.services is not None:
+        created_with |= {
+            **{field: code in plan.services for code, field in SERVICE_FIELDS.items()},
+            "services_source": FactSource.IMPORT,
+            "services_confirmed_on": today,
+        }
+    affiliation, _created = Affiliation.objects.update_or_create(
+        specialist=specialist,
+        clinic=clinic,
+        location=location,
+        defaults={"is_primary": True},
+        create_defaults=created_with,
     )
+    return affiliation
 
 
 UPDATE_BATCH = 100
@@ -952,9 +1149,9 @@ def export_rows(queryset=None):
         ),
         Prefetch(
             "affiliations",
-            queryset=Affiliation.objects.filter(is_primary=True).select_related(
-                "clinic", "location"
-            ),
+            queryset=Affiliation.objects.filter(is_primary=True)
+            .select_related("clinic", "location")
+            .prefetch_related("location__features"),
             to_attr="primary_affiliations",
         ),
     )
@@ -988,5 +1185,7 @@ def export_rows(queryset=None):
             specialist.biography_de or "",
             specialist.status if specialist.status in IMPORTABLE_STATUSES else Status.DRAFT,
             location.hours if location else "",
+            format_accessibility(_stored_facts(location)) if location else "",
+            _join(primary.services) if primary else "",
         )
         yield [guard_formula(cell) for cell in cells]

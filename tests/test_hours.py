@@ -557,9 +557,9 @@ def test_two_rows_giving_one_address_different_hours_are_an_error_in_any_chunk(
     report = import_specialists(make_csv(*rows))
 
     assert report.errors == [
-        (2, "row 4 gives the same practice address other hours or coordinates"),
-        (3, "row 4 gives the same practice address other hours or coordinates"),
-        (4, "row 2 gives the same practice address other hours or coordinates"),
+        (2, "row 4 gives the same practice address other hours, accessibility or coordinates"),
+        (3, "row 4 gives the same practice address other hours, accessibility or coordinates"),
+        (4, "row 2 gives the same practice address other hours, accessibility or coordinates"),
     ]
 
 
