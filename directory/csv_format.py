@@ -927,6 +927,7 @@ class _Writer:
                     self.slugs.take(values["slug"])
                 for name, value in values.items():
                     setattr(specialist, name, value)
+                _confirm_imported(specialist, IMPORT_CONFIRMS, self.today)
                 specialist.changed_by = self.user
                 specialist.save()
             else:
@@ -937,6 +938,7 @@ class _Writer:
                 ]
                 for name in fields:
                     setattr(specialist, name, values[name])
+                fields += _confirm_imported(specialist, fields, self.today)
                 # Also a listing whose fields, conditions or address alone changed: its
                 # `modified` moves on and the search sees it again.
                 updated.append((specialist, fields))
@@ -1059,6 +1061,8 @@ def _place(specialist: Specialist, clinic: Clinic, plan: _PlannedRow, today) -> 
         location.latitude, location.longitude = coordinates
         if plan.hours is not None:
             location.hours = plan.hours
+        if hours_changed or (location.pk is None and plan.hours is not None):
+            location.hours_source, location.hours_confirmed_on = FactSource.IMPORT, today
         location.save()
     specialist.affiliations.filter(is_primary=True).exclude(location=location).update(
         is_primary=False
@@ -1081,6 +1085,27 @@ def _place(specialist: Specialist, clinic: Clinic, plan: _PlannedRow, today) -> 
 
 
 UPDATE_BATCH = 100
+
+
+# The facts the filters use that a row gives, and where their source and date are kept: the
+# import confirms those it creates or changes (source "import", today).
+IMPORT_CONFIRMS = {
+    "languages": ("languages_source", "languages_confirmed_on"),
+    "insurance": ("insurance_source", "insurance_confirmed_on"),
+    "accepts_new_patients": ("new_patients_source", "new_patients_confirmed_on"),
+}
+
+
+def _confirm_imported(specialist: Specialist, changed, today) -> list[str]:
+    """Mark the facts among `changed` as confirmed by the import today; the fields it set."""
+    fields = []
+    for name in changed:
+        if name in IMPORT_CONFIRMS:
+            source, day = IMPORT_CONFIRMS[name]
+            setattr(specialist, source, FactSource.IMPORT)
+            setattr(specialist, day, today)
+            fields += [source, day]
+    return fields
 
 
 def _update(updated: list[tuple[Specialist, list[str]]], user, now) -> None:

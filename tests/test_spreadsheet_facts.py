@@ -310,3 +310,35 @@ def test_changed_facts_are_written_in_bulk_not_row_by_row(taxonomy):  # noqa: F8
     assert LocationFeature.objects.filter(feature="lift", present=False).count() == 40
     assert LocationFeature.objects.filter(feature="step_free", present=False).count() == 40
     assert Affiliation.objects.filter(home_visits=True, video_consultation=True).count() == 40
+
+
+def test_an_import_confirms_the_listing_facts_and_hours_it_changes(taxonomy):  # noqa: F811
+    assert import_specialists(make_csv(make_row(hours="Mo-Fr 08:00-12:00"))).ok
+    specialist = Specialist.objects.get()
+    location = Location.objects.get()
+    today = timezone.localdate()
+    assert (specialist.languages_source, specialist.languages_confirmed_on) == ("import", today)
+    assert (location.hours_source, location.hours_confirmed_on) == ("import", today)
+    then = today - timedelta(days=100)
+    Specialist.objects.update(
+        languages_source="practice",
+        languages_confirmed_on=then,
+        insurance_source="practice",
+        insurance_confirmed_on=then,
+        new_patients_source="practice",
+        new_patients_confirmed_on=then,
+    )
+    Location.objects.update(hours_source="practice", hours_confirmed_on=then)
+
+    changed = make_row(hours="Mo-Fr 08:00-13:00", languages="de;en;fr", new_patients="no")
+    assert import_specialists(make_csv(changed)).ok
+
+    specialist.refresh_from_db()
+    location.refresh_from_db()
+    assert (specialist.languages_source, specialist.languages_confirmed_on) == ("import", today)
+    assert (specialist.new_patients_source, specialist.new_patients_confirmed_on) == (
+        "import",
+        today,
+    )
+    assert (specialist.insurance_source, specialist.insurance_confirmed_on) == ("practice", then)
+    assert (location.hours_source, location.hours_confirmed_on) == ("import", today)
