@@ -24,6 +24,7 @@ from directory.models import (
     Country,
     SpecialistSearch,
     Specialty,
+    Status,
 )
 from directory.places import fold
 from directory.search import keys
@@ -101,7 +102,10 @@ def _clinics_treating(condition: Condition) -> list[Clinic]:
         CertificationQuerySet(Certification)
         .current()
         .filter(conditions=condition)
-        .filter(Q(clinic=OuterRef("pk")) | Q(clinic=OuterRef("parent_id")))
+        .filter(
+            Q(clinic=OuterRef("pk"))
+            | Q(clinic=OuterRef("parent_id"), clinic__status=Status.PUBLISHED)
+        )
         .order_by("title", "id")
         .values(
             json=JSONObject(

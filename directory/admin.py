@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 from modeltranslation.admin import (
     TranslationAdmin,
     TranslationStackedInline,
@@ -156,22 +156,35 @@ class CertificationStateFilter(admin.SimpleListFilter):
             return certifications_to_check(queryset)
         if self.value() == "expired":
             return queryset.filter(valid_until__lt=today)
-        if self.value() == "unconfirmed":
-            return queryset.filter(confirmed_on__lt=fact_cutoff())
+        if self.value() == "unconfirmed":  # not yet expired: that shows as expired
+            return queryset.filter(
+                Q(valid_until__isnull=True) | Q(valid_until__gte=today),
+                confirmed_on__lt=fact_cutoff(),
+            )
         return queryset
 
 
-# A fact an editor changes is confirmed that day, unless its date was set in the same form.
+# A fact an editor changes is confirmed that day, unless its date was set in the same form:
+# the fields of a fact -> the field of its date, per model.
 FACT_DATES = {
-    "languages": "languages_confirmed_on",
-    "insurance": "insurance_confirmed_on",
-    "accepts_new_patients": "new_patients_confirmed_on",
-    "hours": "hours_confirmed_on",
+    Specialist: {
+        "languages": "languages_confirmed_on",
+        "insurance": "insurance_confirmed_on",
+        "accepts_new_patients": "new_patients_confirmed_on",
+    },
+    Location: {"hours": "hours_confirmed_on"},
+    Affiliation: {
+        "video_consultation": "services_confirmed_on",
+        "home_visits": "services_confirmed_on",
+    },
+    LocationFeature: {"present": "confirmed_on", "feature": "confirmed_on"},
+    Certification: {"valid_until": "confirmed_on", "title": "confirmed_on"},
 }
 
 
 def confirm_changed_facts(form) -> None:
-    for fact, day in FACT_DATES.items():
+    dates = FACT_DATES.get(type(form.instance), {})
+    for fact, day in dates.items():
         if fact in form.changed_data and day in form.fields and day not in form.changed_data:
             setattr(form.instance, day, timezone.localdate())
 
@@ -406,7 +419,7 @@ class FactReportAdmin(GuardedLookups, admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.display(description=_("about"))
+    @admin.display(description=pgettext_lazy("a reported error", "about"))
     def listing_link(self, report: FactReport):
         listing = report.listing
         if listing is None:
@@ -505,6 +518,11 @@ class LocationAdmin(GuardedLookups, TranslationAdmin):
     def save_model(self, request, obj, form, change):
         confirm_changed_facts(form)
         super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        for inline_form in formset.forms:
+            confirm_changed_facts(inline_form)
+        super().save_formset(request, form, formset, change)
 
     def save_related(self, request, form, formsets, change):
         # Each closure and fact saved would rewrite the same search rows: once at the end.

@@ -20,7 +20,7 @@ from django.db.models import F, Func, Value
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import format_lazy, slugify
+from django.utils.text import slugify
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -416,26 +416,23 @@ def fact_cutoff() -> date:
     return timezone.localdate() - timedelta(days=settings.FACT_MAX_AGE_DAYS)
 
 
-def fact_source_field(about: str) -> models.CharField:
-    """Where a group of facts comes from (`about` names them, translated lazily)."""
+def fact_source_field(help_text: str) -> models.CharField:
+    """Where a group of facts comes from."""
     return models.CharField(
         _("source"),
         max_length=10,
         choices=FactSource.choices,
         default=FactSource.EDITOR,
         db_default=FactSource.EDITOR.value,
-        help_text=format_lazy(_("Where {facts} come from."), facts=about),
+        help_text=help_text,
     )
 
 
-def fact_date_field(about: str) -> models.DateField:
+def fact_date_field(help_text: str) -> models.DateField:
     """The day a group of facts was last confirmed; older than FACT_MAX_AGE_DAYS, they stop
     counting for their filter."""
     return models.DateField(
-        _("last confirmed"),
-        default=timezone.localdate,
-        db_default=Now(),
-        help_text=format_lazy(_("When {facts} were last confirmed."), facts=about),
+        _("last confirmed"), default=timezone.localdate, db_default=Now(), help_text=help_text
     )
 
 
@@ -649,8 +646,8 @@ class Location(TimeStamped):
             "“phone” phone hours. A range that closes before it opens runs past midnight."
         ),
     )
-    hours_source = fact_source_field(_("the opening hours"))
-    hours_confirmed_on = fact_date_field(_("the opening hours"))
+    hours_source = fact_source_field(_("Where the opening hours come from."))
+    hours_confirmed_on = fact_date_field(_("When the opening hours were last confirmed."))
     closed_on_public_holidays = models.BooleanField(
         _("closed on public holidays"),
         default=True,
@@ -1113,12 +1110,14 @@ class Specialist(ProcessedImagesMixin, Publishable):
     )
     accepts_new_patients = models.BooleanField(_("accepting new patients"), default=True)
     # Where the facts the filters use come from, and when each was last confirmed.
-    languages_source = fact_source_field(_("the languages"))
-    languages_confirmed_on = fact_date_field(_("the languages"))
-    insurance_source = fact_source_field(_("the insurance accepted"))
-    insurance_confirmed_on = fact_date_field(_("the insurance accepted"))
-    new_patients_source = fact_source_field(_("whether new patients are accepted"))
-    new_patients_confirmed_on = fact_date_field(_("whether new patients are accepted"))
+    languages_source = fact_source_field(_("Where the languages come from."))
+    languages_confirmed_on = fact_date_field(_("When the languages were last confirmed."))
+    insurance_source = fact_source_field(_("Where the insurance accepted comes from."))
+    insurance_confirmed_on = fact_date_field(_("When the insurance accepted was last confirmed."))
+    new_patients_source = fact_source_field(_("Where the statement on new patients comes from."))
+    new_patients_confirmed_on = fact_date_field(
+        _("When the statement on new patients was last confirmed.")
+    )
     memberships = models.TextField(
         _("memberships"), blank=True, help_text=_("Professional societies, one per line.")
     )

@@ -5,9 +5,10 @@ address, no browser), and nothing of what they wrote reaches a log."""
 
 from django import forms
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
 
 from core import rate_limits
 from directory.models import FACT_REPORT_MAX_LENGTH, Clinic, FactReport, Specialist, Status
@@ -77,10 +78,12 @@ class FactReportForm(forms.ModelForm):
         return report
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def specialist_report(request: HttpRequest, slug: str) -> HttpResponse:
     return _report(request, get_object_or_404(Specialist, slug=slug, status=Status.PUBLISHED))
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def clinic_report(request: HttpRequest, slug: str) -> HttpResponse:
     return _report(request, get_object_or_404(Clinic, slug=slug, status=Status.PUBLISHED))
 
@@ -88,8 +91,6 @@ def clinic_report(request: HttpRequest, slug: str) -> HttpResponse:
 def _report(request: HttpRequest, listing) -> HttpResponse:
     """GET: the form (or, with ?sent=1, the thanks); POST: check, store, redirect to the thanks.
     Many reports from one client within the hour get 429."""
-    if request.method not in ("GET", "POST"):
-        raise Http404
     context = {"listing": listing, "sent": request.GET.get("sent") == "1"}
     if request.method == "POST":
         verdict = rate_limits.hit(

@@ -71,8 +71,9 @@ def _geo(location) -> dict:
 
 
 def _hours(location) -> dict:
-    """The location's opening hours and coming closures (directory.hours), if it has hours."""
-    if not location.hours:
+    """The location's opening hours and coming closures (directory.hours), if it has hours
+    confirmed recently enough to state."""
+    if not location.hours or not location.hours_current:
         return {}
     closures = getattr(location, "coming_closures", ())
     return {"openingHoursSpecification": opening_hours_specification(location.hours, closures)}
@@ -130,8 +131,13 @@ def physician(request: HttpRequest, specialist: Specialist) -> dict:
             }
             for item in specialist.specialistcondition_set.all()
         ],
-        "knowsLanguage": list(specialist.languages),
-        "isAcceptingNewPatients": specialist.accepts_new_patients,
+        # Facts too old to count are not stated.
+        **({"knowsLanguage": list(specialist.languages)} if specialist.languages_current else {}),
+        **(
+            {"isAcceptingNewPatients": specialist.accepts_new_patients}
+            if specialist.new_patients_current
+            else {}
+        ),
     }
     if affiliations:
         data["address"] = _address(affiliations[0].location)

@@ -1,11 +1,13 @@
 """Keep the search index (directory.search) in step with every change an editor, an import or
 the code makes to a listing."""
 
+from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from directory.models import (
     Affiliation,
+    Certification,
     Clinic,
     Closure,
     Condition,
@@ -73,8 +75,8 @@ def specialties_changed(sender, instance, action, reverse, pk_set, **kwargs):
 @receiver(post_save, sender=Clinic)
 def clinic_saved(sender, instance, **kwargs):
     if not _raw(kwargs):
-        index.rebuild(instance.affiliations.values_list("specialist_id", flat=True))
-        keys.bump_generation(counts=False)  # clinic pages, also of clinics with no one listed
+        # Its departments' specialists too: a hospital's certification counts for them.
+        _rebuild_certified(instance.pk)  # clinic pages, also of clinics with no one listed
 
 
 @receiver(post_save, sender=Location)
@@ -88,6 +90,34 @@ def location_changed(sender, instance, **kwargs):
         specialists = Affiliation.objects.filter(location_id=location_id)
         index.rebuild(specialists.values_list("specialist_id", flat=True))
         keys.bump_generation(counts=False)
+
+
+@receiver([post_save, post_delete], sender=Certification)
+def certification_changed(sender, instance, **kwargs):
+    """A certification counts for the specialists of its clinic and of the clinic's departments
+    ("certified centre"), and shows on the clinic and condition pages."""
+    if not _raw(kwargs):
+        _rebuild_certified(instance.clinic_id)
+
+
+@receiver(m2m_changed, sender=Certification.conditions.through)
+def certification_conditions_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    if action not in {"post_add", "post_remove", "post_clear"}:
+        return
+    if not reverse:
+        _rebuild_certified(instance.clinic_id)
+    else:  # from the condition: the certifications given, or all of it (clear)
+        certifications = Certification.objects.filter(
+            pk__in=pk_set if pk_set else instance.certifications.values("pk")
+        )
+        for clinic_id in set(certifications.values_list("clinic_id", flat=True)):
+            _rebuild_certified(clinic_id)
+
+
+def _rebuild_certified(clinic_id: int) -> None:
+    at_clinic = Affiliation.objects.filter(Q(clinic_id=clinic_id) | Q(clinic__parent_id=clinic_id))
+    index.rebuild(at_clinic.values_list("specialist_id", flat=True))
+    keys.bump_generation(counts=False)
 
 
 @receiver(post_delete, sender=Clinic)

@@ -305,7 +305,7 @@ def test_the_dashboard_lists_facts_and_certifications_about_to_expire(client, se
 # --- "Something wrong?" --------------------------------------------------------------------------
 
 
-def test_a_reported_error_reaches_the_editors_queue_without_personal_data(client):
+def test_a_reported_error_reaches_the_editors_queue_without_personal_data(client, caplog):
     specialist = listed("Gemeldet")
     profile = client.get("/en/specialists/gemeldet/").content.decode()
     assert 'href="/en/specialists/gemeldet/report/"' in profile
@@ -400,3 +400,48 @@ def test_many_reports_from_one_connection_get_429(client, settings):
     assert statuses == [302, 302, 429]
     assert FactReport.objects.count() == 2
     assert RateLimitCount.objects.exists()
+
+
+def test_a_certification_saved_or_deleted_in_admin_changes_the_filter_at_once(client):
+    specialist = listed("Admin")
+    clinic = specialist.affiliations.get().clinic
+    department_member = listed("Abteilung")
+    department = department_member.affiliations.get().clinic
+    department.parent = clinic
+    department.save()
+    condition = ConditionFactory(slug="liver")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = f"/admin/directory/clinic/{clinic.pk}/change/"
+    data = change_form_data(
+        client,
+        url,
+        **{
+            "certifications-TOTAL_FORMS": "1",
+            "certifications-0-title_en": "Certified centre",
+            "certifications-0-issuer": "A cancer society",
+            "certifications-0-conditions": [str(condition.pk)],
+            "certifications-0-source": "register",
+            "certifications-0-confirmed_on": timezone.localdate().isoformat(),
+        },
+    )
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+
+    assert names(client, certified="1") == {"Admin", "Abteilung"}  # no rebuild_all
+    certification = Certification.objects.get()
+    assert list(certification.conditions.all()) == [condition]
+
+    certification.delete()
+    assert names(client, certified="1") == set()
+
+
+def test_a_draft_hospitals_certification_does_not_count_for_its_departments(client):
+    hospital = ClinicFactory(name="Faktenprobe Haus", status="draft")
+    certify(hospital)
+    department = listed("Abteilung").affiliations.get().clinic
+    department.parent = hospital
+    department.save()
+    assert names(client, certified="1") == set()
+    hospital.status = "published"
+    hospital.save()
+    assert names(client, certified="1") == {"Abteilung"}

@@ -96,7 +96,9 @@ LEFT JOIN LATERAL (
             FILTER (WHERE tc.condition_id IS NOT NULL), '{}') AS ids
     FROM directory_affiliation a
     JOIN directory_clinic c ON c.id = a.clinic_id AND c.status = 'published'
-    JOIN directory_certification t ON t.clinic_id IN (c.id, c.parent_id)
+    LEFT JOIN directory_clinic hospital ON hospital.id = c.parent_id
+        AND hospital.status = 'published'
+    JOIN directory_certification t ON t.clinic_id IN (c.id, hospital.id)
         AND (t.valid_until IS NULL OR t.valid_until >= %(today)s::date)
         AND t.confirmed_on >= %(cutoff)s::date
     LEFT JOIN directory_certification_conditions tc ON tc.certification_id = t.id
