@@ -34,6 +34,6 @@ def test_certifications_and_the_report_form_are_accessible(
 
     page.goto(f"{live_server.url}/{language}/specialists/{affiliation.specialist.slug}/")
     page.locator('a[href$="/report/"]').click()
-    page.locator("button[type=submit]").click()
+    page.locator("form.request-form button[type=submit]").click()
     expect(page.locator(".error-summary")).to_be_visible()
     assert_accessible(page)
