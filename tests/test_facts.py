@@ -445,3 +445,20 @@ def test_a_draft_hospitals_certification_does_not_count_for_its_departments(clie
     hospital.status = "published"
     hospital.save()
     assert names(client, certified="1") == {"Abteilung"}
+
+
+def test_the_certified_filter_uses_its_index(db):
+    from django.db import connection
+
+    from directory.models import SpecialistSearch
+    from directory.search.plan import make_plan, rows
+
+    for condition_ids in ([], [ConditionFactory().pk]):
+        plan = make_plan({"certified": "1"}, scope_conditions=condition_ids)
+        query = rows(plan, SpecialistSearch.objects.all())
+        sql, sql_params = query.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {sql}", sql_params)
+            explained = "\n".join(row[0] for row in cursor.fetchall())
+        assert "search_certified_gin" in explained, explained
