@@ -201,7 +201,7 @@ def test_the_card_and_the_profile_say_since_when_a_fact_is_unconfirmed(client):
     cards = client.get("/en/specialists/", {"q": "Faktenprobe"}).content.decode()
     card = cards[cards.index("Veraltet") :].split("</article>")[0]
     assert f"not confirmed since {shown}" in card  # the languages
-    assert f"Whether new patients are accepted: not confirmed since {shown}" in card
+    assert f"New patients: not confirmed since {shown}" in card
     assert "Opening hours not confirmed since" in card
     assert "open-status" not in card  # no "Open now" from unconfirmed hours
     fresh = cards[cards.index("Frisch") :].split("</article>")[0]
