@@ -232,6 +232,9 @@ APPOINTMENT_LINK_DAYS = env_int("APPOINTMENT_LINK_DAYS", 14, minimum=1)
 APPOINTMENT_REQUESTS_PER_HOUR = env_int("APPOINTMENT_REQUESTS_PER_HOUR", 10, minimum=1)
 # Reports of a wrong fact ("Something wrong?") per client (IP address) and hour; more get 429.
 FACT_REPORTS_PER_HOUR = env_int("FACT_REPORTS_PER_HOUR", 10, minimum=1)
+# Those reports (what was written, the optional email) are deleted this many days after they
+# arrive (`manage.py refresh_facts`, daily).
+FACT_REPORT_RETENTION_DAYS = env_int("FACT_REPORT_RETENTION_DAYS", 180, minimum=1)
 
 # Who runs the site, for the legal notice, the contact page and the privacy policy (content app:
 # the pages show these facts, and their texts may name them with placeholders). The address is

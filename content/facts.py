@@ -26,6 +26,7 @@ PLACEHOLDERS = (
     "operator_register",
     "privacy_email",
     "retention_days",
+    "report_retention_days",
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -74,6 +75,7 @@ def placeholder_values() -> dict[str, tuple[str, str]]:
         "operator_register": escape(facts.register),
         "privacy_email": escape(facts.privacy_email),
         "retention_days": escape(str(settings.APPOINTMENT_RETENTION_DAYS)),
+        "report_retention_days": escape(str(settings.FACT_REPORT_RETENTION_DAYS)),
     }
     linked = {**plain, "operator_email": _mailto(facts.email)}
     linked["privacy_email"] = _mailto(facts.privacy_email)

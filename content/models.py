@@ -193,6 +193,7 @@ class Page(TimeStamped):
                 "These placeholders are replaced by the site's settings: {operator_name}, "
                 "{operator_address}, {operator_email}, {operator_phone}, {operator_register}, "
                 "{privacy_email}, {retention_days} (days before appointment requests are "
+                "deleted), {report_retention_days} (days before reports of wrong entries are "
                 "deleted). Write them in the text, not inside a link."
             ),
         ),

@@ -462,3 +462,16 @@ def test_the_certified_filter_uses_its_index(db):
             cursor.execute(f"EXPLAIN {sql}", sql_params)
             explained = "\n".join(row[0] for row in cursor.fetchall())
         assert "search_certified_gin" in explained, explained
+
+
+def test_reports_are_deleted_after_their_retention_period(settings):
+    settings.FACT_REPORT_RETENTION_DAYS = 30
+    specialist = listed("Alt")
+    old = FactReport.objects.create(specialist=specialist, fact="hours", message="Wrong.")
+    recent = FactReport.objects.create(specialist=specialist, fact="hours", message="Wrong too.")
+    FactReport.objects.filter(pk=old.pk).update(received=timezone.now() - timedelta(days=31))
+    FactReport.objects.filter(pk=recent.pk).update(received=timezone.now() - timedelta(days=29))
+
+    call_command("refresh_facts", stdout=None)
+
+    assert list(FactReport.objects.all()) == [recent]

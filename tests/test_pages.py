@@ -158,10 +158,13 @@ def test_the_privacy_policy_states_the_retention_period_from_the_settings(
     client, pages, settings, language, sentence
 ):
     settings.APPOINTMENT_RETENTION_DAYS = 97
+    settings.FACT_REPORT_RETENTION_DAYS = 45
 
     text = text_of(client.get(f"/{language}/privacy/"))
 
     assert sentence.format(97) in text
+    reports = {"en": "automatically 45 days after", "de": "beides 45 Tage nach dem Eingang"}
+    assert reports[language] in text
     assert not re.search(r"\b180\b", text)  # the default period appears nowhere
     assert "privacy@atlas.example" in text
 
