@@ -6,6 +6,7 @@ import io
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import PermissionDenied
@@ -16,12 +17,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 from modeltranslation.admin import (
     TranslationAdmin,
     TranslationStackedInline,
-    TranslationTabularInline,
 )
 
 from core.admin import GuardedLookups, LoggedChanges, RevisionAdmin
@@ -39,6 +40,7 @@ from directory.models import (
     Closure,
     Condition,
     FactReport,
+    FactSource,
     Insurance,
     Location,
     LocationFeature,
@@ -91,41 +93,45 @@ def expiring_window() -> tuple:
     return cutoff, cutoff + EXPIRING_WITHIN
 
 
-def specialists_with_expiring_facts(queryset):
-    """Specialists with a fact a filter uses that stops counting within EXPIRING_WITHIN: their
-    languages, insurance or new patients, the services of a place of work, or its location's
-    hours or accessibility."""
+def specialists_with_expiring_facts(queryset, *, lapsed: bool = False):
+    """Specialists with a fact a filter uses that stops counting within EXPIRING_WITHIN (or,
+    `lapsed`, that no longer counts): their languages, insurance or new patients, the services
+    of a place of work, or its location's hours or a feature it has."""
     first, last = expiring_window()
-    window = {"gte": first, "lt": last}
+    window = {"lt": first} if lapsed else {"gte": first, "lt": last}
 
-    def lookup(path: str) -> Q:
+    def dated(path: str) -> Q:
         return Q(**{f"{path}__{op}": day for op, day in window.items()})
 
     facts = (
-        lookup("languages_confirmed_on")
-        | lookup("insurance_confirmed_on")
-        | lookup("new_patients_confirmed_on")
+        (dated("languages_confirmed_on") & ~Q(languages=[]))
+        | (dated("insurance_confirmed_on") & ~Q(insurance=[]))
+        | dated("new_patients_confirmed_on")
     )
-    places = Affiliation.objects.filter(
-        (lookup("services_confirmed_on") & (Q(video_consultation=True) | Q(home_visits=True)))
-        | (lookup("location__hours_confirmed_on") & ~Q(location__hours=""))
-        | lookup("location__features__confirmed_on")
+    places = Affiliation.objects.filter(clinic__status=Status.PUBLISHED).filter(
+        (dated("services_confirmed_on") & (Q(video_consultation=True) | Q(home_visits=True)))
+        | (dated("location__hours_confirmed_on") & ~Q(location__hours=""))
+        | (dated("location__features__confirmed_on") & Q(location__features__present=True))
     )
     return queryset.filter(facts | Q(pk__in=places.values("specialist_id")))
 
 
 class ExpiringFactsFilter(admin.SimpleListFilter):
-    """Specialists whose facts stop counting for the filters soon, to confirm them in time."""
+    """Specialists whose facts stop counting for the filters soon, to confirm them in time, or
+    already have."""
 
     title = _("facts")
     parameter_name = "facts"
 
     def lookups(self, request, model_admin):
-        return [("expiring", _("A fact stops counting within 30 days"))]
+        return [
+            ("expiring", _("A fact stops counting within 30 days")),
+            ("lapsed", _("A fact no longer counts")),
+        ]
 
     def queryset(self, request, queryset):
-        if self.value() == "expiring":
-            return specialists_with_expiring_facts(queryset)
+        if self.value() in ("expiring", "lapsed"):
+            return specialists_with_expiring_facts(queryset, lapsed=self.value() == "lapsed")
         return queryset
 
 
@@ -133,9 +139,10 @@ def certifications_to_check(queryset):
     """Certifications that run out, or stop counting unconfirmed, within EXPIRING_WITHIN."""
     first, last = expiring_window()
     today = timezone.localdate()
+    in_force = Q(valid_until__isnull=True) | Q(valid_until__gte=today)
     return queryset.filter(
         Q(valid_until__gte=today, valid_until__lt=today + EXPIRING_WITHIN)
-        | Q(confirmed_on__gte=first, confirmed_on__lt=last)
+        | (in_force & Q(confirmed_on__gte=first, confirmed_on__lt=last))
     )
 
 
@@ -164,29 +171,36 @@ class CertificationStateFilter(admin.SimpleListFilter):
         return queryset
 
 
-# A fact an editor changes is confirmed that day, unless its date was set in the same form:
-# the fields of a fact -> the field of its date, per model.
+# A fact an editor changes is confirmed that day, by an editor's call, unless the editor set
+# its date or source in the same form: the fields of a fact -> its date and source, per model.
+_CERTIFICATION = ("confirmed_on", "source")
 FACT_DATES = {
     Specialist: {
-        "languages": "languages_confirmed_on",
-        "insurance": "insurance_confirmed_on",
-        "accepts_new_patients": "new_patients_confirmed_on",
+        "languages": ("languages_confirmed_on", "languages_source"),
+        "insurance": ("insurance_confirmed_on", "insurance_source"),
+        "accepts_new_patients": ("new_patients_confirmed_on", "new_patients_source"),
     },
-    Location: {"hours": "hours_confirmed_on"},
+    Location: {"hours": ("hours_confirmed_on", "hours_source")},
     Affiliation: {
-        "video_consultation": "services_confirmed_on",
-        "home_visits": "services_confirmed_on",
+        "video_consultation": ("services_confirmed_on", "services_source"),
+        "home_visits": ("services_confirmed_on", "services_source"),
     },
-    LocationFeature: {"present": "confirmed_on", "feature": "confirmed_on"},
-    Certification: {"valid_until": "confirmed_on", "title": "confirmed_on"},
+    LocationFeature: {"present": ("confirmed_on", "source"), "feature": ("confirmed_on", "source")},
+    Certification: dict.fromkeys(
+        ("title_en", "title_de", "issuer", "conditions", "valid_until", "register_url"),
+        _CERTIFICATION,
+    ),
 }
 
 
 def confirm_changed_facts(form) -> None:
-    dates = FACT_DATES.get(type(form.instance), {})
-    for fact, day in dates.items():
-        if fact in form.changed_data and day in form.fields and day not in form.changed_data:
+    facts = FACT_DATES.get(type(form.instance), {})
+    for fact, (day, source) in facts.items():
+        if fact not in form.changed_data or day not in form.fields:
+            continue
+        if day not in form.changed_data and source not in form.changed_data:
             setattr(form.instance, day, timezone.localdate())
+            setattr(form.instance, source, FactSource.EDITOR)
 
 
 class StatusActions(LoggedChanges):
@@ -367,7 +381,7 @@ class LocationInline(TranslationStackedInline):
     ]
 
 
-class CertificationInline(TranslationTabularInline):
+class CertificationInline(TranslationStackedInline):
     model = Certification
     extra = 0
     autocomplete_fields = ["conditions"]
@@ -391,6 +405,11 @@ class CertificationAdmin(GuardedLookups, TranslationAdmin):
     search_fields = ["title", "issuer", "clinic__name"]
     list_select_related = ["clinic"]
     autocomplete_fields = ["clinic", "conditions"]
+
+    def save_model(self, request, obj, form, change):
+        confirm_changed_facts(form)
+        super().save_model(request, obj, form, change)
+
     fields = [
         "clinic",
         "title",
@@ -617,10 +636,14 @@ class SpecialistAdmin(RevisionAdmin, PublishableAdmin):
         (
             _("For patients"),
             {
-                "description": _(
-                    "Each fact the search filters use says where it comes from and when it was "
-                    "last confirmed. After FACT_MAX_AGE_DAYS without confirmation it stops "
-                    "counting for its filter and the site shows “not confirmed since”."
+                "description": format_lazy(
+                    _(
+                        "Each fact the search filters use says where it comes from and when it "
+                        "was last confirmed. After {days} days without confirmation it stops "
+                        "counting for its filter and the site shows “not confirmed since”. A "
+                        "fact you change here is confirmed today, by an editor's call."
+                    ),
+                    days=settings.FACT_MAX_AGE_DAYS,
                 ),
                 "fields": [
                     "specialties",
@@ -823,6 +846,15 @@ def dashboard_entries() -> list:
             lambda: specialists_with_expiring_facts(Specialist.objects.filter(**published)).count(),
             "admin:directory_specialist_changelist",
             "status__exact=published&facts=expiring",
+        ),
+        Entry(
+            _("Published specialists with a fact that no longer counts (not confirmed)"),
+            "directory.view_specialist",
+            lambda: specialists_with_expiring_facts(
+                Specialist.objects.filter(**published), lapsed=True
+            ).count(),
+            "admin:directory_specialist_changelist",
+            "status__exact=published&facts=lapsed",
         ),
         Entry(
             _("Certifications that run out or need confirming within 30 days"),

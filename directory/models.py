@@ -1051,10 +1051,12 @@ def certifications_shown() -> models.QuerySet:
     )
     today = timezone.localdate()
     expired = models.Q(valid_until__isnull=False, valid_until__lt=today)
+    unconfirmed = models.Q(confirmed_on__lt=fact_cutoff())
     return Certification.objects.annotate(
         covered_conditions=ArraySubquery(covered),
         expired=models.ExpressionWrapper(expired, output_field=models.BooleanField()),
-    ).order_by("expired", "title", "id")
+        unconfirmed=models.ExpressionWrapper(unconfirmed, output_field=models.BooleanField()),
+    ).order_by("expired", "unconfirmed", "title", "id")
 
 
 class SpecialistQuerySet(PublishableQuerySet):
@@ -1432,7 +1434,7 @@ class FactReport(models.Model):
         HOURS = "hours", _("Opening hours")
         ACCESSIBILITY = "accessibility", _("Accessibility")
         INSURANCE = "insurance", _("Insurance accepted")
-        NEW_PATIENTS = "new_patients", _("Accepting new patients")
+        NEW_PATIENTS = "new_patients", _("New patients")
         LANGUAGES = "languages", _("Languages spoken")
         SERVICES = "services", _("Video consultations or home visits")
         CERTIFICATIONS = "certifications", _("Certifications")

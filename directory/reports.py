@@ -47,6 +47,11 @@ class FactReportForm(forms.ModelForm):
             "email": _("Only if you would like an answer. We use it for nothing else."),
         }
         widgets = {"message": forms.Textarea(attrs={"rows": 5})}
+        error_messages = {
+            "fact": {"required": _("Please choose what is wrong.")},
+            "message": {"required": _("Please tell us what is wrong.")},
+            "email": {"invalid": _("Please enter an email address such as name@example.org.")},
+        }
 
     def __init__(self, *args, listing, **kwargs):
         super().__init__(*args, **kwargs)

@@ -99,6 +99,7 @@ def test_the_clinic_page_never_shows_an_expired_certification_as_valid(client):
     assert "Valid until" not in items["Old label"]
     assert "confirmed" not in items["Old label"]
     assert "Not confirmed since" in items["Unchecked label"]
+    assert "Valid until" not in items["Unchecked label"]
     # In force first, the expired one last.
     assert body.index("Liver centre") < body.index("Unchecked label") < body.index("Old label")
     german = client.get("/de/clinics/zentrum/").content.decode()
@@ -246,6 +247,7 @@ def test_an_editor_changing_a_fact_confirms_it_that_day(client):
     specialist = listed(
         "Geaendert",
         languages=["de"],
+        languages_source="import",
         languages_confirmed_on=days_ago(200),
         insurance_confirmed_on=days_ago(200),
     )
@@ -257,6 +259,7 @@ def test_an_editor_changing_a_fact_confirms_it_that_day(client):
     assert response.status_code == 302
     specialist.refresh_from_db()
     assert specialist.languages_confirmed_on == timezone.localdate()
+    assert specialist.languages_source == "editor"  # the editor's call now, not the import's
     assert specialist.insurance_confirmed_on == days_ago(200)  # unchanged, not confirmed anew
     # A date the editor sets is kept.
     data = change_form_data(
@@ -299,7 +302,12 @@ def test_the_dashboard_lists_facts_and_certifications_about_to_expire(client, se
     dashboard = client.get("/admin/").text
     assert "facts=expiring" in dashboard
     assert "validity=expiring" in dashboard
-    assert soon.pk
+    assert soon.family_name in {s.family_name for s in listed_now}
+    lapsed = entries["Published specialists with a fact that no longer counts (not confirmed)"]
+    assert {s.family_name for s in client.get(lapsed.url).context["cl"].result_list} == {"Vorbei"}
+    # A certification that ran out is expired, not one to confirm.
+    certify(clinic, valid_until=days_ago(2), confirmed=350)
+    assert certificates.count() == 2
 
 
 # --- "Something wrong?" --------------------------------------------------------------------------
@@ -373,6 +381,9 @@ def test_a_clinic_can_be_reported_with_an_optional_email(client):
 )
 def test_a_bad_report_is_refused_with_the_error_beside_its_field(client, data, field):
     ClinicFactory(slug="meldeklinik")
+    empty = client.post("/en/clinics/meldeklinik/report/", {}).content.decode()
+    assert "Please choose what is wrong." in empty
+    assert "Please tell us what is wrong." in empty
     response = client.post("/en/clinics/meldeklinik/report/", data)
     assert response.status_code == 400
     assert f'id="{field}-error"' in response.content.decode()

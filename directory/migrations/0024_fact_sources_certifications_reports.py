@@ -286,7 +286,7 @@ class Migration(migrations.Migration):
                             ("hours", "Opening hours"),
                             ("accessibility", "Accessibility"),
                             ("insurance", "Insurance accepted"),
-                            ("new_patients", "Accepting new patients"),
+                            ("new_patients", "New patients"),
                             ("languages", "Languages spoken"),
                             ("services", "Video consultations or home visits"),
                             ("certifications", "Certifications"),
