@@ -50,6 +50,7 @@ from directory.models import (
     Specialty,
     Status,
     fact_cutoff,
+    in_force,
     language_choices,
 )
 from directory.search import index
@@ -139,10 +140,9 @@ def certifications_to_check(queryset):
     """Certifications that run out, or stop counting unconfirmed, within EXPIRING_WITHIN."""
     first, last = expiring_window()
     today = timezone.localdate()
-    in_force = Q(valid_until__isnull=True) | Q(valid_until__gte=today)
     return queryset.filter(
         Q(valid_until__gte=today, valid_until__lt=today + EXPIRING_WITHIN)
-        | (in_force & Q(confirmed_on__gte=first, confirmed_on__lt=last))
+        | (in_force() & Q(confirmed_on__gte=first, confirmed_on__lt=last))
     )
 
 
@@ -158,16 +158,12 @@ class CertificationStateFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        today = timezone.localdate()
         if self.value() == "expiring":
             return certifications_to_check(queryset)
         if self.value() == "expired":
-            return queryset.filter(valid_until__lt=today)
+            return queryset.exclude(in_force())
         if self.value() == "unconfirmed":  # not yet expired: that shows as expired
-            return queryset.filter(
-                Q(valid_until__isnull=True) | Q(valid_until__gte=today),
-                confirmed_on__lt=fact_cutoff(),
-            )
+            return queryset.filter(in_force(), confirmed_on__lt=fact_cutoff())
         return queryset
 
 

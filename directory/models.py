@@ -416,6 +416,11 @@ def fact_cutoff() -> date:
     return timezone.localdate() - timedelta(days=settings.FACT_MAX_AGE_DAYS)
 
 
+def is_current(confirmed_on: date) -> bool:
+    """A fact confirmed on that day still counts (FACT_MAX_AGE_DAYS)."""
+    return confirmed_on >= fact_cutoff()
+
+
 def fact_source_field(help_text: str) -> models.CharField:
     """Where a group of facts comes from."""
     return models.CharField(
@@ -701,7 +706,7 @@ class Location(TimeStamped):
     @property
     def hours_current(self) -> bool:
         """The hours were confirmed recently enough to count (FACT_MAX_AGE_DAYS)."""
-        return self.hours_confirmed_on >= fact_cutoff()
+        return is_current(self.hours_confirmed_on)
 
     def gazetteer_point(self) -> tuple[float | None, float | None]:
         """Where the address is, as near as the reference data knows without the street: the
@@ -877,7 +882,7 @@ class LocationFeature(models.Model):
     @property
     def current(self) -> bool:
         """Confirmed recently enough to count."""
-        return self.confirmed_on >= fact_cutoff()
+        return is_current(self.confirmed_on)
 
 
 def coming_closures(path: str = "") -> models.Prefetch:
@@ -945,14 +950,15 @@ class Closure(models.Model):
         return f"{self.location}: {self.first_day} – {self.last_day}"
 
 
+def in_force() -> models.Q:
+    """Certifications whose end date has not passed (or that have none)."""
+    return models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=timezone.localdate())
+
+
 class CertificationQuerySet(models.QuerySet):
     def current(self):
         """Valid today and confirmed recently enough to count (FACT_MAX_AGE_DAYS)."""
-        today = timezone.localdate()
-        return self.filter(
-            models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=today),
-            confirmed_on__gte=fact_cutoff(),
-        )
+        return self.filter(in_force(), confirmed_on__gte=fact_cutoff())
 
 
 class Certification(models.Model):
@@ -1017,7 +1023,7 @@ class Certification(models.Model):
     def state(self) -> "Certification.State":
         if self.valid_until is not None and self.valid_until < timezone.localdate():
             return self.State.EXPIRED
-        if self.confirmed_on < fact_cutoff():
+        if not is_current(self.confirmed_on):
             return self.State.UNCONFIRMED
         return self.State.CURRENT
 
@@ -1049,8 +1055,7 @@ def certifications_shown() -> models.QuerySet:
         .order_by(f"name_{get_language() or 'en'}")
         .values(json=JSONObject(slug="slug", name_en="name_en", name_de="name_de"))
     )
-    today = timezone.localdate()
-    expired = models.Q(valid_until__isnull=False, valid_until__lt=today)
+    expired = ~in_force()
     unconfirmed = models.Q(confirmed_on__lt=fact_cutoff())
     return Certification.objects.annotate(
         covered_conditions=ArraySubquery(covered),
@@ -1202,15 +1207,15 @@ class Specialist(ProcessedImagesMixin, Publishable):
 
     @property
     def languages_current(self) -> bool:
-        return self.languages_confirmed_on >= fact_cutoff()
+        return is_current(self.languages_confirmed_on)
 
     @property
     def insurance_current(self) -> bool:
-        return self.insurance_confirmed_on >= fact_cutoff()
+        return is_current(self.insurance_confirmed_on)
 
     @property
     def new_patients_current(self) -> bool:
-        return self.new_patients_confirmed_on >= fact_cutoff()
+        return is_current(self.new_patients_confirmed_on)
 
 
 class SpecialistCondition(models.Model):
@@ -1306,7 +1311,7 @@ class Affiliation(TimeStamped):
     @property
     def services_current(self) -> bool:
         """The services were confirmed recently enough to count (FACT_MAX_AGE_DAYS)."""
-        return self.services_confirmed_on >= fact_cutoff()
+        return is_current(self.services_confirmed_on)
 
     def clean(self):
         from django.core.exceptions import ValidationError

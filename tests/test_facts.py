@@ -381,14 +381,18 @@ def test_a_clinic_can_be_reported_with_an_optional_email(client):
 )
 def test_a_bad_report_is_refused_with_the_error_beside_its_field(client, data, field):
     ClinicFactory(slug="meldeklinik")
-    empty = client.post("/en/clinics/meldeklinik/report/", {}).content.decode()
-    assert "Please choose what is wrong." in empty
-    assert "Please tell us what is wrong." in empty
     response = client.post("/en/clinics/meldeklinik/report/", data)
     assert response.status_code == 400
     assert f'id="{field}-error"' in response.content.decode()
     assert 'class="error-summary"' in response.content.decode()
     assert FactReport.objects.count() == 0
+
+
+def test_an_empty_report_names_each_missing_field(client):
+    ClinicFactory(slug="meldeklinik")
+    empty = client.post("/en/clinics/meldeklinik/report/", {}).content.decode()
+    assert "Please choose what is wrong." in empty
+    assert "Please tell us what is wrong." in empty
 
 
 def test_drafts_cannot_be_reported_and_bots_store_nothing(client):
