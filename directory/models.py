@@ -1374,6 +1374,11 @@ class SpecialistSearch(models.Model):
         default=list,
         db_default=Value([], output_field=ArrayField(models.IntegerField())),
     )
+    # The beginning of the first free slot of the specialist's places of work that no booking
+    # holds (directory.slots): "next free" on the card, the "earliest appointment" sort and the
+    # "free within 7 days" filter. Kept by directory.slots.availability as slots and bookings
+    # change and as time passes it.
+    next_free = models.DateTimeField(null=True)
     # When the row was written: every change to what a card shows rewrites the row, so the
     # cached card of a specialist is named by it (directory.search.keys.card).
     written = models.DateTimeField(db_default=Now(), editable=False)
@@ -1405,6 +1410,13 @@ class SpecialistSearch(models.Model):
             GinIndex(fields=["features"], name="search_features_gin"),
             GinIndex(fields=["services"], name="search_services_gin"),
             GinIndex(fields=["certified"], name="search_certified_gin"),
+            # "Earliest appointment" and "free within 7 days"; rows without a free slot are
+            # not in it (they come last).
+            models.Index(
+                fields=["next_free", "specialist"],
+                name="search_next_free_idx",
+                condition=models.Q(next_free__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -1501,3 +1513,7 @@ class FactReport(models.Model):
     @property
     def listing(self) -> "Specialist | Clinic | None":
         return self.specialist or self.clinic
+
+
+# Free appointment times live in a module of their own (directory/slots/).
+from directory.slots.models import FeedLocation, FeedSchedule, Slot, SlotSource  # noqa: E402,F401

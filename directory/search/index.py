@@ -20,6 +20,17 @@ from directory.search.keys import bump_generation
 
 MIN_FUZZY_LENGTH = 4
 
+# The first free slot of a specialist's places of work at published clinics that no booking
+# holds or has taken (directory.slots.availability keeps it current between rewrites).
+NEXT_FREE_SQL = """
+    SELECT min(sl.start)
+    FROM directory_affiliation a
+    JOIN directory_clinic c ON c.id = a.clinic_id AND c.status = 'published'
+    JOIN directory_slot sl ON sl.affiliation_id = a.id
+    WHERE a.specialist_id = s.id AND sl.start > now() AND NOT sl.booked
+        AND (sl.held_until IS NULL OR sl.held_until <= now())
+"""
+
 # One row per published specialist. Only clinics that are published count: a specialist is not
 # found by the name or city of a clinic the site does not show.
 _ROWS_SQL = """
@@ -39,7 +50,8 @@ SELECT s.id,
     coalesce(loc.points, '{}'), loc.bounds,
     hrs.open_minutes, hrs.closed_days, coalesce(hrs.holiday_region, ''),
     coalesce(hrs.features, '{}'), coalesce(loc.services, '{}'),
-    CASE WHEN cert.held THEN cert.ids ELSE '{}' END
+    CASE WHEN cert.held THEN cert.ids ELSE '{}' END,
+    ({next_free})
 FROM directory_specialist s
 LEFT JOIN LATERAL (
     SELECT string_agg(DISTINCT c.name, ' ') AS clinics,
@@ -120,13 +132,13 @@ LEFT JOIN LATERAL (
     FROM directory_specialistcondition sc WHERE sc.specialist_id = s.id
 ) topics ON true
 WHERE s.status = 'published'
-"""
+""".replace("{next_free}", NEXT_FREE_SQL)
 
 _INSERT = """
 INSERT INTO directory_specialistsearch (specialist_id, sort_name, names, countries,
     specialty_ids, condition_ids, first_focus, top_focus, sounds, languages, insurance,
     accepts_new_patients, points, bounds, open_minutes, closed_days, holiday_region, features,
-    services, certified)
+    services, certified, next_free)
 """
 
 # Words of names and cities (from the rows just written) and of the taxonomy, for typo tolerance.
