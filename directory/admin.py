@@ -45,6 +45,7 @@ from directory.models import (
     Location,
     LocationFeature,
     Place,
+    SlotSource,
     Specialist,
     SpecialistCondition,
     Specialty,
@@ -830,6 +831,13 @@ def dashboard_entries() -> list:
             "status__exact=published&verification=stale",
         ),
         Entry(
+            _("Sources of free appointment times that could not be read"),
+            "directory.view_slotsource",
+            lambda: SlotSource.objects.active().exclude(problem="").count(),
+            "admin:directory_slotsource_changelist",
+            "state=problem",
+        ),
+        Entry(
             _("Reported errors to check"),
             "directory.change_factreport",
             lambda: FactReport.objects.filter(state=FactReport.State.OPEN).count(),
@@ -888,3 +896,7 @@ def dashboard_entries() -> list:
             "needs_review__exact=1",
         ),
     ]
+
+
+# The sources of free appointment times have their own module.
+from directory.slots import admin as slots_admin  # noqa: E402,F401

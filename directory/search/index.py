@@ -27,8 +27,8 @@ NEXT_FREE_SQL = """
     FROM directory_affiliation a
     JOIN directory_clinic c ON c.id = a.clinic_id AND c.status = 'published'
     JOIN directory_slot sl ON sl.affiliation_id = a.id
-    WHERE a.specialist_id = s.id AND sl.start > now() AND NOT sl.booked
-        AND (sl.held_until IS NULL OR sl.held_until <= now())
+    WHERE a.specialist_id = s.id AND sl.start > %(now)s AND NOT sl.booked
+        AND (sl.held_until IS NULL OR sl.held_until <= %(now)s)
 """
 
 # One row per published specialist. Only clinics that are published count: a specialist is not
@@ -174,12 +174,12 @@ FROM directory_specialistsearch AS row WHERE specialist_id = ANY(%(ids)s)
 
 def _facts() -> dict:
     """The parameters of the rows' facts, in the site's time zone (not the database
-    session's): today, and the day before which a fact no longer counts."""
+    session's): now, today, and the day before which a fact no longer counts."""
     from django.utils import timezone
 
     from directory.models import fact_cutoff
 
-    return {"today": timezone.localdate(), "cutoff": fact_cutoff()}
+    return {"today": timezone.localdate(), "cutoff": fact_cutoff(), "now": timezone.now()}
 
 
 def expiring(within_days: int = 7) -> list[int]:

@@ -21,10 +21,10 @@ LIST_DAYS = 28
 LIST_LIMIT = 12
 
 
-def refresh(specialist_ids: Iterable[int]) -> int:
-    """Recompute the next free time on these specialists' search rows; the number of rows it
-    changed. A change rewrites the cards (their cache keys name the row's `written`) and the
-    counts of "free within 7 days"."""
+def refresh(specialist_ids: Iterable[int], now=None) -> int:
+    """Recompute the next free time on these specialists' search rows as of `now`; the number
+    of rows it changed. A change rewrites the cards (their cache keys name the row's
+    `written`) and the counts of "free within 7 days"."""
     ids = sorted({int(pk) for pk in specialist_ids if pk is not None})
     if not ids:
         return 0
@@ -40,7 +40,7 @@ def refresh(specialist_ids: Iterable[int]) -> int:
             WHERE row.specialist_id = fresh.id
                 AND row.next_free IS DISTINCT FROM fresh.next_free
             """.replace("{next_free}", NEXT_FREE_SQL),
-            {"ids": ids},
+            {"ids": ids, "now": now or timezone.now()},
         )
         changed = cursor.rowcount
     if changed:
@@ -67,7 +67,7 @@ def roll(now=None) -> int:
             {"now": now},
         )
         ids = [row[0] for row in cursor.fetchall()]
-        return refresh(ids)
+        return refresh(ids, now)
 
 
 def upcoming(*, affiliations=None, clinic=None, now=None, days: int = LIST_DAYS):
