@@ -409,7 +409,7 @@ def inline_management(prefix: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    "changes, message",
+    ("changes", "message"),
     [
         ({"url": ""}, "Give the address of the manifest or upload a file."),
         ({"url": "ftp://praxis.example/feed"}, "Enter a valid URL."),
