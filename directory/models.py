@@ -1410,12 +1410,10 @@ class SpecialistSearch(models.Model):
             GinIndex(fields=["features"], name="search_features_gin"),
             GinIndex(fields=["services"], name="search_services_gin"),
             GinIndex(fields=["certified"], name="search_certified_gin"),
-            # "Earliest appointment" and "free within 7 days"; rows without a free slot are
-            # not in it (they come last).
+            # "Earliest appointment" (those without a free time last, by name) and "free
+            # within 7 days".
             models.Index(
-                fields=["next_free", "specialist"],
-                name="search_next_free_idx",
-                condition=models.Q(next_free__isnull=False),
+                fields=["next_free", "sort_name", "specialist"], name="search_next_free_idx"
             ),
         ]
 

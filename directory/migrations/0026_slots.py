@@ -89,7 +89,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='specialistsearch',
-            index=models.Index(condition=models.Q(('next_free__isnull', False)), fields=['next_free', 'specialist'], name='search_next_free_idx'),
+            index=models.Index(fields=['next_free', 'sort_name', 'specialist'], name='search_next_free_idx'),
         ),
         migrations.AddField(
             model_name='feedlocation',

@@ -24,6 +24,7 @@ SORT_CHOICES = (
     (Sort.RELEVANCE, _("Best match")),
     (Sort.NAME, _("Name")),
     (Sort.DISTANCE, _("Distance")),
+    (Sort.EARLIEST, _("Earliest appointment")),
 )
 
 
@@ -111,6 +112,11 @@ class SpecialistFilterSet(ListParameters):
         method=_declared,
         label=_("Certified centre"),
         choices=(("1", _("Only specialists at a certified centre")),),
+    )
+    free_soon = django_filters.ChoiceFilter(
+        method=_declared,
+        label=_("Free appointments"),
+        choices=(("1", _("Only with a free appointment within 7 days")),),
     )
     sort = django_filters.ChoiceFilter(method=_declared, label=_("Sort by"), choices=SORT_CHOICES)
     page = IntegerFilter(method=_declared, label=_("Page"), min_value=1)

@@ -107,6 +107,7 @@ CANONICAL_ORDER = (
     "saturday",
     "step_free",
     "certified",
+    "free_soon",
     "sort",
     "page",
 )
@@ -242,7 +243,15 @@ class FilteredList:
         """How many filter values are chosen (for "Filters · 3 selected")."""
         names = ("country", "language", "insurance", "service", "kind")
         count = sum(len(self.selected(name)) for name in names)
-        flags = ("specialty", "new_patients", "open_now", "saturday", "step_free", "certified")
+        flags = (
+            "specialty",
+            "new_patients",
+            "open_now",
+            "saturday",
+            "step_free",
+            "certified",
+            "free_soon",
+        )
         return count + sum(bool(self.data.get(name)) for name in flags)
 
     def selected(self, name: str) -> set[str]:
@@ -400,6 +409,9 @@ class SpecialistList(FilteredList):
     def _ordering(self) -> list:
         if self.sort == Sort.DISTANCE:
             return ["distance", "sort_name", "specialist_id"]
+        if self.sort == Sort.EARLIEST:
+            # Those without a free time (NULL) come last, by name: the order of the index.
+            return ["next_free", "sort_name", "specialist_id"]
         if self.total <= SORT_UP_TO:
             return [Lower("sort_name"), "specialist_id"]  # the same order, sorted (SORT_UP_TO)
         return ["sort_name", "specialist_id"]
@@ -529,6 +541,8 @@ class SpecialistList(FilteredList):
     def _render(self, cards: list[Card], field_ids: dict[int, list[int]]) -> None:
         specialists = (
             Specialist.objects.only(*CARD_FIELDS)
+            # The row's next free time: a change to it rewrites the row, hence the card's key.
+            .annotate(next_free=F("search_row__next_free"))
             .prefetch_related(
                 Prefetch(
                     "affiliations",

@@ -9,6 +9,7 @@ the words of `q` ask for. `rows()` turns a plan into a queryset of SpecialistSea
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db.models import BooleanField, Case, FloatField, IntegerField, Q, Value, When
@@ -26,6 +27,11 @@ class Sort:
     RELEVANCE = "relevance"
     NAME = "name"
     DISTANCE = "distance"
+    EARLIEST = "earliest"  # the next free appointment first (directory.slots)
+
+
+# "Free within 7 days": a free appointment time begins within this many days.
+FREE_SOON_DAYS = 7
 
 
 @dataclass
@@ -46,6 +52,7 @@ class Plan:
     saturday: bool = False  # open on Saturdays
     step_free: bool = False  # a step-free entrance, confirmed recently enough
     certified: bool = False  # at a certified centre (for the conditions asked for, if any)
+    free_soon: datetime | None = None  # a free appointment from this moment to FREE_SOON_DAYS on
     place: geo.Resolution | None = None
     place_from_text: bool = False  # the place was named in `q`
     radius: int = geo.DEFAULT_RADIUS
@@ -123,6 +130,7 @@ def make_plan(data: dict, *, scope_conditions=(), understand_text: bool = True) 
         saturday=bool(data.get("saturday")),
         step_free=bool(data.get("step_free")),
         certified=bool(data.get("certified")),
+        free_soon=timezone.now() if data.get("free_soon") else None,
         radius=data.get("radius") or geo.DEFAULT_RADIUS,
         sort=data.get("sort") or Sort.RELEVANCE,
         page=data.get("page") or 1,
@@ -236,6 +244,13 @@ def rows(plan: Plan, queryset, *, skip: str | None = None):
             queryset = queryset.filter(certified__overlap=conditions)
         else:
             queryset = queryset.filter(certified__contains=[0])
+    if plan.free_soon is not None:
+        # The row's next free time is kept current (directory.slots.availability); the index
+        # on it serves both this and the "earliest appointment" order.
+        queryset = queryset.filter(
+            next_free__gt=plan.free_soon,
+            next_free__lt=plan.free_soon + timedelta(days=FREE_SOON_DAYS),
+        )
     if plan.origin is not None:
         queryset = _nearby(plan, queryset)
     return queryset

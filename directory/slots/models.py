@@ -10,6 +10,7 @@ specialist carries its next free time.
 from django.contrib.postgres.fields import DateTimeRangeField
 from django.contrib.postgres.indexes import GistIndex
 from django.db import models
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -271,6 +272,8 @@ class Slot(models.Model):
         return timezone.localtime(self.start).strftime("%Y-%m-%d %H:%M")
 
     def save(self, *args, **kwargs):
+        if isinstance(self.span, (tuple, list)):
+            self.span = DateTimeTZRange(*self.span)
         self.start = self.span.lower
         super().save(*args, **kwargs)
 
