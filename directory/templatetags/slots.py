@@ -11,14 +11,9 @@ register = template.Library()
 _LOCALES = {"en": "en_GB"}
 
 
-@register.filter
-def slot_time(moment) -> str:
-    if moment is None:
-        return ""
-    local = timezone.localtime(moment)
+def _locale() -> str:
     language = translation.get_language() or "en"
-    locale = _LOCALES.get(language, language)
-    return f"{format_skeleton('MMMEd', local, locale=locale)}, {format_time(local, 'HH:mm', locale=locale)}"
+    return _LOCALES.get(language, language)
 
 
 @register.filter
@@ -26,7 +21,19 @@ def slot_day(moment) -> str:
     """The day alone: "Tue 3 Dec"."""
     if moment is None:
         return ""
-    language = translation.get_language() or "en"
-    return format_skeleton(
-        "MMMEd", timezone.localtime(moment), locale=_LOCALES.get(language, language)
-    )
+    return format_skeleton("MMMEd", timezone.localtime(moment), locale=_locale())
+
+
+@register.filter
+def slot_clock(moment) -> str:
+    """The time of day alone: "09:40"."""
+    if moment is None:
+        return ""
+    return format_time(timezone.localtime(moment), "HH:mm", locale=_locale())
+
+
+@register.filter
+def slot_time(moment) -> str:
+    if moment is None:
+        return ""
+    return f"{slot_day(moment)}, {slot_clock(moment)}"
