@@ -9,9 +9,10 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from appointments import conversation, recipients, reminders
+from appointments import conversation, recipients, reminders, weekly_link
 from appointments.models import Answer, AppointmentRequest, RecipientChange
 from core.admin import GuardedLookups, LoggedChanges
+from directory.admin import WeeklyTemplateAdmin
 
 logger = logging.getLogger(__name__)
 
@@ -372,3 +373,87 @@ def dashboard_entries() -> list:
             "follow_up=reminded",
         ),
     ]
+
+
+# --- The practice's link to its weekly times (appointments/weekly_link.py) ---------------------
+# The weekly times' admin is the directory's (directory.admin.WeeklyTemplateAdmin); the directory
+# must not import this app, so the actions that mail the practice its link are added here.
+
+
+@admin.action(
+    description=_("Mail the practice a link to enter these times"), permissions=["change"]
+)
+def send_weekly_times_link(modeladmin, request, queryset):
+    sent, missing, failed = 0, [], 0
+    for template in queryset.select_related(
+        "affiliation__specialist", "affiliation__clinic", "location__clinic"
+    ):
+        try:
+            if weekly_link.send(template):
+                sent += 1
+                modeladmin.log_change(request, template, "Link to the weekly times mailed.")
+            else:
+                missing.append(str(template.listing))
+        except Exception as error:  # any backend failure: the editor can try again
+            logger.warning(
+                "Weekly times %s: sending the link failed (%s).", template.pk, type(error).__name__
+            )
+            failed += 1
+    if sent:
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "%(count)d link mailed to the practice's confirmed address.",
+                "%(count)d links mailed to the practices' confirmed addresses.",
+                sent,
+            )
+            % {"count": sent},
+            messages.SUCCESS,
+        )
+    if missing:
+        modeladmin.message_user(
+            request,
+            _(
+                "No link sent to %(names)s: no confirmed address for appointment requests. "
+                "The patient service can set one."
+            )
+            % {"names": ", ".join(missing)},
+            messages.WARNING,
+        )
+    if failed:
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "%(count)d link could not be sent; please try again later.",
+                "%(count)d links could not be sent; please try again later.",
+                failed,
+            )
+            % {"count": failed},
+            messages.ERROR,
+        )
+
+
+@admin.action(description=_("Withdraw the practice's links to these times"), permissions=["change"])
+def revoke_weekly_times_links(modeladmin, request, queryset):
+    count = 0
+    for template in queryset:
+        weekly_link.revoke(template)
+        modeladmin.log_change(request, template, "Links to the weekly times withdrawn.")
+        count += 1
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "The links to %(count)d entry no longer work.",
+            "The links to %(count)d entries no longer work.",
+            count,
+        )
+        % {"count": count},
+        messages.SUCCESS,
+    )
+
+
+WeeklyTemplateAdmin.actions = [
+    *WeeklyTemplateAdmin.actions,
+    send_weekly_times_link,
+    revoke_weekly_times_links,
+]

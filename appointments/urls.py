@@ -35,4 +35,7 @@ urlpatterns = [
     path("requests/follow/<str:token>/", views.patient_page, name="follow"),
     # The link mailed to a new address for appointment requests (appointments/recipients.py).
     path("requests/address/<str:token>/", views.confirm_address, name="confirm-address"),
+    # The practice's link to its weekly times, from which the site makes free slots
+    # (appointments/weekly_link.py).
+    path("practice/times/<str:token>/", views.weekly_times, name="weekly-times"),
 ]

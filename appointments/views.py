@@ -3,6 +3,7 @@ practice's and the patient's pages behind their links."""
 
 from django.conf import settings
 from django.core import signing
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from appointments import conversation, delivery, recipients, reminders
+from appointments import conversation, delivery, recipients, reminders, weekly_link
 from appointments.forms import (
     SECOND_OPINION_RECIPIENTS,
     AcceptForm,
@@ -28,6 +29,8 @@ from appointments.models import AppointmentRequest, RecipientChange
 from core import rate_limits
 from directory import seo
 from directory.models import Clinic, Specialist, language_name
+from directory.slots import weekly
+from directory.slots.forms import PracticeExceptionsFormSet, PracticeTimesFormSet
 
 RATE_LIMIT_WINDOW = 60 * 60  # APPOINTMENT_REQUESTS_PER_HOUR counts per hour
 SENT = "appointments.sent"  # signs the number the thank-you page shows
@@ -401,3 +404,49 @@ def patient_page(request: HttpRequest, token: str) -> HttpResponse:
         _patient_forms,
         "appointments/patient_page.html",
     )
+
+
+# --- The practice's weekly times (appointments/weekly_link.py) ----------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def weekly_times(request: HttpRequest, token: str) -> HttpResponse:
+    """The practice enters its weekly times and the days without slots behind its link. POST
+    saves both lists and makes the slots, then shows the page again (saved=1); with an error,
+    nothing is saved and the page comes back with everything as typed and the errors beside
+    their rows (400). A bad, expired or withdrawn link gets a page that says so."""
+    try:
+        template = weekly_link.open_link(token)
+    except conversation.LinkError as problem:
+        context = {"problem": problem.problem, "days": settings.APPOINTMENT_LINK_DAYS}
+        return render(
+            request,
+            "appointments/weekly_times_problem.html",
+            context,
+            status=LINK_PROBLEM_STATUS[problem.problem],
+        )
+    data = request.POST if request.method == "POST" else None
+    times = PracticeTimesFormSet(data, instance=template, prefix="times")
+    exceptions = PracticeExceptionsFormSet(data, instance=template, prefix="days")
+    status = 200
+    if data is not None:
+        if times.is_valid() and exceptions.is_valid():
+            with transaction.atomic():
+                times.save()
+                exceptions.save()
+                template.save(update_fields=["modified"])
+                weekly.regenerate(template.pk)
+            return redirect(f"{request.path}?saved=1")
+        status = 400
+    context = {
+        "template": template,
+        "listing": template.listing,
+        "location": template.location,
+        "times": times,
+        "exceptions": exceptions,
+        "saved": request.GET.get("saved") == "1" and data is None,
+        "weeks": settings.SLOT_WEEKS_AHEAD,
+        "days": settings.APPOINTMENT_LINK_DAYS,
+    }
+    return render(request, "appointments/weekly_times.html", context, status=status)

@@ -228,6 +228,9 @@ RECIPIENT_CONFIRMATION_DAYS = env_int("RECIPIENT_CONFIRMATION_DAYS", 7, minimum=
 # How long a link to a request works: the practice's link to read and answer it, the patient's
 # to follow it (each email of the conversation carries a new one).
 APPOINTMENT_LINK_DAYS = env_int("APPOINTMENT_LINK_DAYS", 14, minimum=1)
+# Weekly times entered on this site (directory/slots/weekly.py) become slots this many weeks
+# ahead (`manage.py generate_slots`, daily, and on every save of the times).
+SLOT_WEEKS_AHEAD = env_int("SLOT_WEEKS_AHEAD", 8, minimum=1)
 # Submissions of the request form per client (IP address) and hour; more get 429.
 APPOINTMENT_REQUESTS_PER_HOUR = env_int("APPOINTMENT_REQUESTS_PER_HOUR", 10, minimum=1)
 # Reports of a wrong fact ("Something wrong?") per client (IP address) and hour; more get 429.

@@ -9,6 +9,7 @@ from django.urls import include, path, re_path
 from content.sitemaps import SitePagesSitemap
 from core import views
 from directory.sitemaps import SITEMAPS as DIRECTORY_SITEMAPS
+from directory.slots import publish
 from directory.views import cached_public_page
 
 # /sitemap.xml lists these sections: the directory's, then the site's own pages.
@@ -30,6 +31,12 @@ urlpatterns = [
         name="sitemap-section",
     ),
     path("admin/", admin.site.urls),
+    # Our free slots as a SMART Scheduling Links feed (directory/slots/publish.py): the manifest
+    # and its three files, without a language (portals read them, not people).
+    path("slots/$bulk-publish", publish.manifest, name="slots-manifest"),
+    path("slots/locations.ndjson", publish.locations, name="slots-locations"),
+    path("slots/schedules.ndjson", publish.schedules, name="slots-schedules"),
+    path("slots/slots.ndjson", publish.slots, name="slots-slots"),
 ]
 
 # `make run` shows uploads itself (core.views.media answers only with SERVE_MEDIA, on with

@@ -26,6 +26,7 @@ def is_public(request) -> bool:
         and not request.path.startswith("/admin/")
         and "/request/" not in request.path
         and "/requests/" not in request.path  # a request's conversation: always the primary
+        and "/practice/" not in request.path  # a practice's own pages show what it just saved
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
     )
 

@@ -45,16 +45,21 @@ from directory.models import (
     Location,
     LocationFeature,
     Place,
+    SlotException,
     SlotSource,
     Specialist,
     SpecialistCondition,
     Specialty,
     Status,
+    WeeklyTemplate,
+    WeeklyTime,
     fact_cutoff,
     in_force,
     language_choices,
 )
 from directory.search import index
+from directory.slots import weekly
+from directory.slots.forms import SlotExceptionFormSet, WeeklyTimeFormSet
 from directory.spreadsheets import XLSX_CONTENT_TYPE
 
 # The confirmation step posts the file back base64-encoded (a third larger), which must stay
@@ -544,6 +549,8 @@ class LocationAdmin(GuardedLookups, TranslationAdmin):
         # Each closure and fact saved would rewrite the same search rows: once at the end.
         with index.deferred():
             super().save_related(request, form, formsets, change)
+        # Closures and public holidays take slots of the weekly times away (or give them back).
+        weekly.regenerate_location(form.instance.pk)
 
     list_display = ["__str__", "clinic", "country"]
     list_filter = ["country"]
@@ -574,7 +581,137 @@ class AffiliationInline(admin.TabularInline):
         "home_visits",
         "services_source",
         "services_confirmed_on",
+        "weekly_times_link",
     ]
+    readonly_fields = ["weekly_times_link"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("weekly_template")
+
+    @admin.display(description=_("weekly times"))
+    def weekly_times_link(self, affiliation: Affiliation):
+        if affiliation.pk is None:
+            return "–"
+        template = getattr(affiliation, "weekly_template", None)
+        if template is not None:
+            url = reverse("admin:directory_weeklytemplate_change", args=[template.pk])
+            return format_html('<a href="{}">{}</a>', url, _("Change"))
+        url = reverse("admin:directory_weeklytemplate_add")
+        return format_html('<a href="{}?affiliation={}">{}</a>', url, affiliation.pk, _("Add"))
+
+
+@admin.register(Affiliation)
+class AffiliationAdmin(GuardedLookups, admin.ModelAdmin):
+    """Places of work are edited with their specialist; this admin only serves the weekly
+    times' search for one (autocomplete) and is not listed on the admin's index."""
+
+    search_fields = ["specialist__family_name", "specialist__given_name", "clinic__name"]
+    list_select_related = ["specialist", "clinic"]
+
+    def get_model_perms(self, request):
+        return {}  # not on the index
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class WeeklyTimeInline(admin.TabularInline):
+    model = WeeklyTime
+    formset = WeeklyTimeFormSet
+    extra = 1
+    fields = ["weekday", "starts", "ends", "minutes", "valid_from", "valid_until"]
+
+
+class SlotExceptionInline(admin.TabularInline):
+    model = SlotException
+    formset = SlotExceptionFormSet
+    extra = 1
+    fields = ["first_day", "last_day", "note"]
+
+
+class WeeklyTemplateAdminForm(forms.ModelForm):
+    class Meta:
+        model = WeeklyTemplate
+        fields = ["affiliation", "location"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["location"].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        affiliation, location = cleaned.get("affiliation"), cleaned.get("location")
+        if affiliation is not None:
+            cleaned["location"] = self.instance.location = affiliation.location
+        elif location is None:
+            self.add_error(
+                "location", _("Choose a place of work, or for the clinic's own times a location.")
+            )
+        return cleaned
+
+
+@admin.register(WeeklyTemplate)
+class WeeklyTemplateAdmin(GuardedLookups, admin.ModelAdmin):
+    """Weekly times of a place of work (or a clinic's own, at a location) for practices whose
+    software publishes no feed: rows of times and the days without slots. Saving makes the
+    slots for the next SLOT_WEEKS_AHEAD weeks at once (directory.slots.weekly). The
+    appointments app adds the actions that mail the practice its link to these times."""
+
+    form = WeeklyTemplateAdminForm
+    inlines = [WeeklyTimeInline, SlotExceptionInline]
+    list_display = ["__str__", "location", "generated_at"]
+    list_select_related = ["affiliation__specialist", "affiliation__clinic", "location__clinic"]
+    search_fields = [
+        "affiliation__specialist__family_name",
+        "affiliation__specialist__given_name",
+        "location__clinic__name",
+        "location__city",
+    ]
+    autocomplete_fields = ["affiliation", "location"]
+    readonly_fields = ["slots_summary"]
+    actions: list = []
+
+    def get_fields(self, request, obj=None):
+        fields = ["affiliation", "location"]
+        return [*fields, "slots_summary"] if obj is not None else fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.base_fields["affiliation"].help_text = _(
+            "The specialist whose times these are. Empty: the clinic's own times."
+        )
+        form.base_fields["location"].help_text = _(
+            "For the clinic's own times: where. For a place of work it is the place's own."
+        )
+        return form
+
+    @admin.display(description=_("free slots"))
+    def slots_summary(self, template: WeeklyTemplate):
+        upcoming = template.slots.bookable().order_by("start")
+        first = upcoming.first()
+        if first is None:
+            return _("None in the next %(weeks)d weeks.") % {"weeks": settings.SLOT_WEEKS_AHEAD}
+        return _("%(count)d in the next %(weeks)d weeks; the next: %(first)s") % {
+            "count": upcoming.count(),
+            "weeks": settings.SLOT_WEEKS_AHEAD,
+            "first": first,
+        }
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        result = weekly.regenerate(form.instance.pk)
+        self.message_user(
+            request,
+            _("Slots: %(added)d added, %(deleted)d removed, %(kept)d kept.")
+            % {"added": result.added, "deleted": result.deleted, "kept": result.kept},
+            messages.INFO,
+        )
 
 
 class SpecialistAdminForm(forms.ModelForm):

@@ -1514,4 +1514,12 @@ class FactReport(models.Model):
 
 
 # Free appointment times live in a module of their own (directory/slots/).
-from directory.slots.models import FeedLocation, FeedSchedule, Slot, SlotSource  # noqa: E402,F401
+from directory.slots.models import (  # noqa: E402,F401
+    FeedLocation,
+    FeedSchedule,
+    Slot,
+    SlotException,
+    SlotSource,
+    WeeklyTemplate,
+    WeeklyTime,
+)
