@@ -228,6 +228,9 @@ RECIPIENT_CONFIRMATION_DAYS = env_int("RECIPIENT_CONFIRMATION_DAYS", 7, minimum=
 # How long a link to a request works: the practice's link to read and answer it, the patient's
 # to follow it (each email of the conversation carries a new one).
 APPOINTMENT_LINK_DAYS = env_int("APPOINTMENT_LINK_DAYS", 14, minimum=1)
+# A booking holds its slot this many minutes while the link emailed to the patient waits to be
+# used; then the slot is free again.
+BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 10, minimum=1)
 # Submissions of the request form per client (IP address) and hour; more get 429.
 APPOINTMENT_REQUESTS_PER_HOUR = env_int("APPOINTMENT_REQUESTS_PER_HOUR", 10, minimum=1)
 # Reports of a wrong fact ("Something wrong?") per client (IP address) and hour; more get 429.
