@@ -35,4 +35,12 @@ urlpatterns = [
     path("requests/follow/<str:token>/", views.patient_page, name="follow"),
     # The link mailed to a new address for appointment requests (appointments/recipients.py).
     path("requests/address/<str:token>/", views.confirm_address, name="confirm-address"),
+    # Booking a free slot without an account (appointments/bookings.py): the slot's page and
+    # form, the page after it, and the links of the emails (the patient's to confirm and to
+    # cancel, the practice's to see the booking).
+    path("book/<int:slot_id>/", views.book, name="book"),
+    path("book/<int:slot_id>/held/", views.book_held, name="book-held"),
+    path("bookings/confirm/<str:token>/", views.booking_confirm, name="booking-confirm"),
+    path("bookings/cancel/<str:token>/", views.booking_cancel, name="booking-cancel"),
+    path("bookings/practice/<str:token>/", views.booking_practice, name="booking-practice"),
 ]
