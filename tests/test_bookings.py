@@ -461,3 +461,9 @@ def unsaved_booking(**fields) -> Booking:
         **fields,
     }
     return Booking(**values)
+
+
+def test_the_booking_page_speaks_german(client, slot):
+    body = client.get(f"/de/book/{slot.pk}/").content.decode()
+    assert "Termin buchen bei" in body
+    assert "Diesen Termin reservieren" in body
