@@ -467,3 +467,69 @@ def test_the_booking_page_speaks_german(client, slot):
     body = client.get(f"/de/book/{slot.pk}/").content.decode()
     assert "Termin buchen bei" in body
     assert "Diesen Termin reservieren" in body
+
+
+def test_the_booking_pages_are_valid_html(
+    client, affiliation, tmp_path, django_capture_on_commit_callbacks
+):
+    import json
+    import subprocess
+
+    from tests.test_html_validity import checker
+
+    command = checker()
+    slot = make_slot(affiliation, hours=24)
+    make_slot(affiliation, hours=48)
+    phone = make_slot(affiliation, hours=50, booking_phone="+49 361 555 0100")
+    pages = {
+        "form": client.get(page(slot)),
+        "errors": hold_through_the_form(client, slot, name="", consent=None),
+        "phone": client.get(page(phone)),
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        pages["held"] = client.get(hold_through_the_form(client, slot)["Location"])
+    pages["taken"] = hold_through_the_form(Client(), slot)
+    link = confirm_link(mail.outbox[0])
+    pages["confirm"] = client.get(link)
+    with django_capture_on_commit_callbacks(execute=True):
+        pages["booked"] = client.post(link)
+    pages["practice"] = client.get(confirm_link(mail.outbox[1]))
+    pages["cancel"] = client.get(confirm_link(mail.outbox[2]))
+    files = []
+    for name, response in pages.items():
+        assert response.status_code in {200, 400, 409}, name
+        path = tmp_path / f"{name}.html"
+        path.write_bytes(response.content)
+        files.append(str(path))
+
+    result = subprocess.run(  # noqa: S603 - a fixed command on our own files
+        [*command, "--format", "json", "--errors-only", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+    messages = json.loads(result.stderr or result.stdout)["messages"]
+    problems = [
+        f"{m.get('url', '').rsplit('/', 1)[-1]}:{m.get('lastLine')}: {m['message']}"
+        for m in messages
+    ]
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"name": "Maria\x00"},
+        {"reason": "x" * 100_000},
+        {"phone": "1" * 500},
+        {"preferred_language": "xx"},
+        {"email": "not an address"},
+    ],
+    ids=["nul", "long-reason", "long-phone", "unknown-language", "bad-email"],
+)
+def test_bad_input_is_a_form_error_not_a_500(client, slot, changes):
+    client.raise_request_exception = False
+    assert hold_through_the_form(client, slot, **changes).status_code == 400
+    assert not Booking.objects.exists()
