@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from appointments import conversation, recipients, reminders, weekly_link
-from appointments.models import Answer, AppointmentRequest, RecipientChange
+from appointments.models import Answer, AppointmentRequest, Booking, RecipientChange
 from core.admin import GuardedLookups, LoggedChanges
 from directory.admin import WeeklyTemplateAdmin
 
@@ -349,6 +349,47 @@ class RecipientChangeAdmin(GuardedLookups, admin.ModelAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+@admin.register(Booking)
+class BookingAdmin(GuardedLookups, admin.ModelAdmin):
+    """The bookings of free slots. Health data, as requests are: only staff with the booking
+    permissions see them (the Patient service group has them, the Editors group does not).
+    Read-only: bookings are made, confirmed and cancelled by patients through their links."""
+
+    list_display = ["__str__", "created", "start", "target_name", "name", "status"]
+    list_filter = ["status", "created", "start"]
+    search_fields = ["name", "email", "specialist__family_name", "clinic__name"]
+    list_select_related = ["specialist", "clinic"]
+    date_hierarchy = "start"
+    fields = [
+        "status",
+        ("specialist", "clinic"),
+        ("start", "end"),
+        "address",
+        ("name", "email", "phone"),
+        "reason",
+        "preferred_language",
+        ("created", "consent_at", "site_language"),
+        ("hold_until", "confirmed_at", "cancelled_at"),
+        "recipient",
+        ("link_sent_at", "practice_notified_at", "patient_notified_at", "cancel_notified_at"),
+        "failed_attempts",
+        "slot",
+    ]
+    readonly_fields = [
+        name for group in fields for name in (group if isinstance(group, tuple) else (group,))
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # bookings come from patients only
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # the links change them; staff read them
+
+    @admin.display(description=_("with"))
+    def target_name(self, obj: Booking) -> str:
+        return str(obj.target)
 
 
 def dashboard_entries() -> list:

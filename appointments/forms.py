@@ -10,7 +10,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from appointments.models import AppointmentRequest
+from appointments.models import AppointmentRequest, Booking
 from directory.models import LANGUAGE_CODES, Clinic, Condition, Specialist, language_name
 
 Kind = AppointmentRequest.Kind
@@ -125,6 +125,32 @@ class _Recipients(forms.MultipleChoiceField):
         return True
 
 
+def offer_languages(field: forms.ChoiceField, target: Specialist | Clinic) -> None:
+    """The languages spoken at the listing (all the site's when it names none), the page's
+    language chosen if spoken there, else German, the language of most practices."""
+    codes = [c for c in getattr(target, "languages", []) if c in LANGUAGE_CODES]
+    codes = codes or [code for code, _name in settings.LANGUAGES]
+    current = translation.get_language()
+    field.choices = sorted(
+        ((code, language_name(code)) for code in codes), key=lambda choice: choice[1]
+    )
+    fallback = "de" if "de" in codes else field.choices[0][0]
+    field.initial = current if current in codes else fallback
+
+
+def consent_field() -> forms.BooleanField:
+    """The consent to storing and passing on health data; its label is consent_text()."""
+    return forms.BooleanField(
+        required=True,
+        error_messages={"required": _("Please agree, so that we may pass on your request.")},
+    )
+
+
+def honeypot_field() -> forms.CharField:
+    """Hidden from people and from autofill, filled by bots (the form's `is_spam`)."""
+    return forms.CharField(required=False, label=_("Leave this field empty"))
+
+
 class AppointmentRequestForm(forms.ModelForm):
     """What a patient fills in, for the kind of request (KIND_FIELDS; the kind comes from the
     link to the form and goes back with it, an unknown one is an appointment). `leave_empty` is
@@ -151,11 +177,8 @@ class AppointmentRequestForm(forms.ModelForm):
         input_formats=[DATE_INPUT, "%d.%m.%Y"],
         error_messages={"invalid": _("Please enter a date such as 2027-03-04.")},
     )
-    consent = forms.BooleanField(
-        required=True,
-        error_messages={"required": _("Please agree, so that we may pass on your request.")},
-    )
-    leave_empty = forms.CharField(required=False, label=_("Leave this field empty"))
+    consent = consent_field()
+    leave_empty = honeypot_field()
     # A second opinion's further recipients (specialists' ids), ticked on the form; "Update the
     # recipients" shows the form again with the consent naming them.
     also = _Recipients(label=_("Also sent to"), required=False, widget=forms.MultipleHiddenInput)
@@ -203,15 +226,7 @@ class AppointmentRequestForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.target = target
         self.kind = kind_of(self.data.get("kind", kind) if self.is_bound else kind)
-        codes = [c for c in getattr(target, "languages", []) if c in LANGUAGE_CODES]
-        codes = codes or [code for code, _name in settings.LANGUAGES]
-        current = translation.get_language()
-        self.fields["preferred_language"].choices = sorted(
-            ((code, language_name(code)) for code in codes), key=lambda choice: choice[1]
-        )
-        # The page's language if spoken there; else German, the language of most practices.
-        fallback = "de" if "de" in codes else self.fields["preferred_language"].choices[0][0]
-        self.fields["preferred_language"].initial = current if current in codes else fallback
+        offer_languages(self.fields["preferred_language"], target)
         # One query; the choices are slugs, as in the form's link (?condition=<slug>).
         self.conditions = {c.slug: c for c in conditions_of(target)}
         # A second opinion's further recipients: the candidates for the chosen condition, the
@@ -511,3 +526,45 @@ class ReplyForm(forms.Form):
         required=True,
         help_text=_("Please give only the medical details the practice needs."),
     )
+
+
+class BookingForm(forms.ModelForm):
+    """What a patient gives to book a free slot: name, email, phone, the reason and the
+    preferred language, with the consent and the honeypot of the request form."""
+
+    preferred_language = forms.ChoiceField(label=_("Preferred language"))
+    consent = consent_field()
+    leave_empty = honeypot_field()
+
+    class Meta:
+        model = Booking
+        fields = ["name", "email", "phone", "reason", "preferred_language"]
+        widgets = {"reason": forms.Textarea(attrs={"rows": 4, "maxlength": 2000})}
+        error_messages = {
+            "name": {"required": _("Please enter your name.")},
+            "email": {
+                "required": _("Please enter your email address: the link to confirm goes there."),
+                "invalid": _("Please enter an email address like name@example.org."),
+            },
+            "phone": {
+                "required": _("Please enter a phone number, in case the practice must reach you.")
+            },
+            "reason": {"required": _("Please tell the practice what the appointment is for.")},
+        }
+
+    def __init__(self, *args, target: Specialist | Clinic, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.target = target
+        offer_languages(self.fields["preferred_language"], target)
+        self.fields["consent"].label = consent_text(target)
+
+    @property
+    def is_spam(self) -> bool:
+        return bool(self.cleaned_data.get("leave_empty"))
+
+    def save(self, commit: bool = False) -> Booking:
+        """The booking, unsaved: appointments.bookings.hold() stores it with its slot."""
+        booking = super().save(commit=False)
+        booking.consent_at = timezone.now()
+        booking.site_language = translation.get_language() or settings.LANGUAGE_CODE
+        return booking

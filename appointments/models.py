@@ -378,3 +378,129 @@ class RecipientChange(models.Model):
     @property
     def listing(self) -> "Specialist | Clinic":
         return self.specialist or self.clinic
+
+
+class BookingQuerySet(models.QuerySet):
+    def expired(self, days: int, now=None):
+        """Bookings made before the retention period."""
+        return self.filter(created__lt=(now or timezone.now()) - timedelta(days=days))
+
+    def holds_run_out(self, now=None):
+        """Held bookings whose minutes to confirm have passed."""
+        return self.filter(status=Booking.Status.HELD, hold_until__lte=now or timezone.now())
+
+
+class Booking(models.Model):
+    """A patient's booking of a free slot (directory.Slot), without an account.
+
+    The patient gives name, email, phone and the reason; the slot is then held for
+    BOOKING_HOLD_MINUTES while the link emailed to the patient waits to be used, and only that
+    link books it. At most one booking holds or has taken a slot: a partial unique constraint
+    in PostgreSQL, and the slot's row lock taken before each change (appointments/bookings.py).
+
+    Health data, as requests are: visible only to staff with the permission, never logged,
+    never in an email (they carry links), deleted after APPOINTMENT_RETENTION_DAYS. The time,
+    place and listing are copied from the slot, so the record survives the slot's deletion (a
+    feed that drops it)."""
+
+    class Status(models.TextChoices):
+        HELD = "held", _("Held, waiting for the patient's confirmation")
+        BOOKED = "booked", _("Booked")
+        CANCELLED = "cancelled", _("Cancelled by the patient")
+        EXPIRED = "expired", _("Not confirmed in time")
+
+    slot = models.ForeignKey(
+        "directory.Slot",
+        verbose_name=_("slot"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    clinic = models.ForeignKey(
+        Clinic, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="bookings"
+    )
+    specialist = models.ForeignKey(
+        Specialist,
+        verbose_name=_("specialist"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bookings",
+    )
+    start = models.DateTimeField(_("appointment"))
+    end = models.DateTimeField(_("until"))
+    address = models.CharField(_("address"), max_length=400)
+    name = models.CharField(_("your name"), max_length=120)
+    email = models.EmailField(_("email address"))
+    phone = models.CharField(_("phone"), max_length=40)
+    reason = models.TextField(
+        _("reason for the appointment"),
+        max_length=2000,
+        help_text=_(
+            "Please give only the medical details the practice needs to prepare the appointment."
+        ),
+    )
+    preferred_language = models.CharField(_("preferred language"), max_length=2)
+    site_language = models.CharField(_("language of the site"), max_length=2, editable=False)
+    consent_at = models.DateTimeField(_("consent given"), editable=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.HELD
+    )
+    created = models.DateTimeField(_("received"), default=timezone.now, editable=False)
+    hold_until = models.DateTimeField(_("held until"), editable=False)
+    confirmed_at = models.DateTimeField(_("booked"), null=True, blank=True, editable=False)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True, editable=False)
+    recipient = models.EmailField(
+        _("practice told at"),
+        blank=True,
+        editable=False,
+        help_text=_("The practice's address, or the site's inbox when the listing has none."),
+    )
+    # The emails (appointments/bookings.py), each sent once; send_pending_requests retries.
+    link_sent_at = models.DateTimeField(
+        _("confirmation link sent"), null=True, blank=True, editable=False
+    )
+    practice_notified_at = models.DateTimeField(
+        _("practice notified"), null=True, blank=True, editable=False
+    )
+    patient_notified_at = models.DateTimeField(
+        _("booking confirmed to the patient"), null=True, blank=True, editable=False
+    )
+    cancel_notified_at = models.DateTimeField(
+        _("practice told of the cancellation"), null=True, blank=True, editable=False
+    )
+    failed_attempts = models.PositiveSmallIntegerField(
+        _("failed sending attempts"), default=0, editable=False
+    )
+
+    objects = BookingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
+        ordering = ["-created"]
+        constraints = [
+            # A slot is held or booked by one booking at most.
+            models.UniqueConstraint(
+                fields=["slot"],
+                condition=models.Q(status__in=["held", "booked"]),
+                name="booking_one_per_slot",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["created"], name="booking_created_idx"),
+            models.Index(
+                fields=["hold_until"],
+                condition=models.Q(status="held"),
+                name="booking_held_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Shown in admin history and messages: no personal data.
+        return _("Booking no. %(number)s") % {"number": self.pk}
+
+    @property
+    def target(self) -> "Specialist | Clinic":
+        return self.specialist or self.clinic

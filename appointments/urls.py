@@ -38,4 +38,12 @@ urlpatterns = [
     # The practice's link to its weekly times, from which the site makes free slots
     # (appointments/weekly_link.py).
     path("practice/times/<str:token>/", views.weekly_times, name="weekly-times"),
+    # Booking a free slot without an account (appointments/bookings.py): the slot's page and
+    # form, the page after it, and the links of the emails (the patient's to confirm and to
+    # cancel, the practice's to see the booking).
+    path("book/<int:slot_id>/", views.book, name="book"),
+    path("book/<int:slot_id>/held/", views.book_held, name="book-held"),
+    path("bookings/confirm/<str:token>/", views.booking_confirm, name="booking-confirm"),
+    path("bookings/cancel/<str:token>/", views.booking_cancel, name="booking-cancel"),
+    path("bookings/practice/<str:token>/", views.booking_practice, name="booking-practice"),
 ]

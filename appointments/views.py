@@ -4,19 +4,21 @@ practice's and the patient's pages behind their links."""
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from appointments import conversation, delivery, recipients, reminders, weekly_link
+from appointments import bookings, conversation, delivery, recipients, reminders, weekly_link
 from appointments.forms import (
     SECOND_OPINION_RECIPIENTS,
     AcceptForm,
     AppointmentRequestForm,
+    BookingForm,
     DeclineForm,
     ProposalForm,
     QuestionForm,
@@ -25,11 +27,11 @@ from appointments.forms import (
     documents_for,
     kind_of,
 )
-from appointments.models import AppointmentRequest, RecipientChange
+from appointments.models import AppointmentRequest, Booking, RecipientChange
 from core import rate_limits
 from directory import seo
 from directory.models import Clinic, Specialist, language_name
-from directory.slots import weekly
+from directory.slots import availability, weekly
 from directory.slots.forms import PracticeExceptionsFormSet, PracticeTimesFormSet
 
 RATE_LIMIT_WINDOW = 60 * 60  # APPOINTMENT_REQUESTS_PER_HOUR counts per hour
@@ -406,7 +408,163 @@ def patient_page(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-# --- The practice's weekly times (appointments/weekly_link.py) ----------------------------------
+# --- Booking a free slot (appointments/bookings.py) --------------------------------------------
+
+
+def _slot_or_404(slot_id: int):
+    """A slot still to come of a published listing, with what its page shows. One query."""
+    found = (
+        bookings.slots()
+        .select_related("clinic", "location", "affiliation__specialist")
+        .filter(pk=slot_id)
+        .first()
+    )
+    if found is None:
+        raise Http404("No such slot")
+    return found
+
+
+def _next_free(slot) -> list:
+    """The next free times of the slot's place of work (or, for a clinic's own slot, of the
+    clinic). One query."""
+    if slot.affiliation_id:
+        return availability.upcoming(affiliations=[slot.affiliation_id])
+    return availability.upcoming(clinic=slot.clinic_id)
+
+
+def _booking_context(slot, form) -> dict:
+    target = bookings.target_of(slot)
+    return {
+        "slot": slot,
+        "target": target,
+        "form": form,
+        "minutes": settings.BOOKING_HOLD_MINUTES,
+        "retention_days": settings.APPOINTMENT_RETENTION_DAYS,
+        "crumbs": [
+            seo.home_crumb(),
+            seo.Crumb(str(target), target.get_absolute_url()),
+            seo.Crumb(_("Book an appointment")),
+        ],
+    }
+
+
+@sensitive_post_parameters()
+@never_cache
+@require_http_methods(["GET", "POST"])
+def book(request: HttpRequest, slot_id: int) -> HttpResponse:
+    """A free slot's booking page: who, where, when and the form. POST holds the slot and
+    redirects to the page that asks the patient to confirm by email. A slot that was just taken
+    (held or booked by someone else) shows the next free times of the same place of work, the
+    form keeping what was typed (409 after a POST). A slot the practice books in its own system
+    sends the patient there (its booking-deep-link, 302) or shows its booking phone. Past,
+    unknown and unpublished slots are 404."""
+    slot = _slot_or_404(slot_id)
+    if url := bookings.deep_link(slot):
+        return redirect(url)
+    target = bookings.target_of(slot)
+    if slot.booking_url or slot.booking_phone:
+        # Booked by the practice itself, by phone (or at an address we do not send anyone to).
+        context = _booking_context(slot, None)
+        context["phone"] = slot.booking_phone or slot.location.phone
+        return render(request, "appointments/booking_form.html", context)
+    status = 200
+    if request.method == "POST":
+        form = BookingForm(request.POST, target=target)
+        if bookings.is_free(slot):
+            verdict = rate_limits.hit(
+                "booking",
+                request,
+                limit=settings.APPOINTMENT_REQUESTS_PER_HOUR,
+                window=RATE_LIMIT_WINDOW,
+            )
+            if verdict.over:
+                response = render(
+                    request, "appointments/request_limited.html", {"target": target}, status=429
+                )
+                response["Retry-After"] = str(verdict.retry_after)
+                return response
+            if form.is_valid():
+                if form.is_spam or bookings.hold(slot.pk, form.save()) is not None:
+                    return redirect(reverse("appointments:book-held", args=[slot.pk]))
+            else:
+                status = 400
+        if status != 400:
+            status = 409  # taken: before the POST, or by another patient a moment ago
+    else:
+        form = BookingForm(target=target)
+    context = _booking_context(slot, form)
+    if status == 409 or not bookings.is_free(slot):
+        context.update(taken=True, next_free=_next_free(slot))
+    return render(request, "appointments/booking_form.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET"])
+def book_held(request: HttpRequest, slot_id: int) -> HttpResponse:
+    """After the form: the slot is held; the email's link confirms it. Nothing of what was
+    typed."""
+    slot = _slot_or_404(slot_id)
+    return render(request, "appointments/booking_held.html", _booking_context(slot, None))
+
+
+def _booking_page(request: HttpRequest, token: str, purpose: str) -> HttpResponse:
+    """The patient's pages behind the emails' links: GET shows the booking and a button, POST
+    confirms (or cancels) it. A slot taken meanwhile gets the next free times (409)."""
+    try:
+        booking = bookings.open_link(token, purpose)
+    except conversation.LinkError as problem:
+        return _link_problem(request, problem.problem)
+    outcome, status = "", 200
+    if request.method == "POST":
+        act = bookings.confirm if purpose == "confirm" else bookings.cancel
+        outcome = act(booking.pk)
+        booking.refresh_from_db()
+        done = {bookings.Outcome.BOOKED, bookings.Outcome.CANCELLED}
+        status = 200 if outcome in done and outcome == _wanted(purpose) else 409
+    context = {
+        "booking": booking,
+        "target": booking.target,
+        "purpose": purpose,
+        "outcome": outcome,
+        "minutes": settings.BOOKING_HOLD_MINUTES,
+    }
+    if outcome == bookings.Outcome.TAKEN or (
+        purpose == "confirm" and not outcome and _taken_by_another(booking)
+    ):
+        context.update(taken=True, next_free=_next_free_of(booking))
+    return render(request, "appointments/booking_page.html", context, status=status)
+
+
+def _wanted(purpose: str) -> str:
+    return bookings.Outcome.BOOKED if purpose == "confirm" else bookings.Outcome.CANCELLED
+
+
+def _taken_by_another(booking: Booking) -> bool:
+    """Whether the confirm page should say at once that the slot has gone to someone else."""
+    if booking.status not in {Booking.Status.HELD, Booking.Status.EXPIRED}:
+        return False
+    if booking.slot is None or booking.slot.start <= timezone.now():
+        return True
+    if bookings.is_free(booking.slot):
+        return False
+    return booking.status != Booking.Status.HELD or booking.hold_until <= timezone.now()
+
+
+def _next_free_of(booking: Booking) -> list:
+    if booking.slot is not None:
+        return _next_free(booking.slot)
+    if booking.specialist_id:
+        return availability.upcoming(
+            affiliations=booking.specialist.affiliations.filter(clinic=booking.clinic_id)
+        )
+    return availability.upcoming(clinic=booking.clinic_id)
+
+
+@sensitive_post_parameters()
+@never_cache
+@require_http_methods(["GET", "POST"])
+def booking_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    return _booking_page(request, token, "confirm")
 
 
 @never_cache
@@ -450,3 +608,22 @@ def weekly_times(request: HttpRequest, token: str) -> HttpResponse:
         "days": settings.APPOINTMENT_LINK_DAYS,
     }
     return render(request, "appointments/weekly_times.html", context, status=status)
+def booking_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    return _booking_page(request, token, "cancel")
+
+
+@never_cache
+@require_http_methods(["GET"])
+def booking_practice(request: HttpRequest, token: str) -> HttpResponse:
+    """The practice's page about a booking, behind the link of its emails: who, when, where,
+    why. Health data: only here, never in the email."""
+    try:
+        booking = bookings.open_link(token, "practice")
+    except conversation.LinkError as problem:
+        return _link_problem(request, problem.problem)
+    context = {
+        "booking": booking,
+        "target": booking.target,
+        "language": language_name(booking.preferred_language),
+    }
+    return render(request, "appointments/booking_practice.html", context)

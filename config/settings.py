@@ -231,6 +231,9 @@ APPOINTMENT_LINK_DAYS = env_int("APPOINTMENT_LINK_DAYS", 14, minimum=1)
 # Weekly times entered on this site (directory/slots/weekly.py) become slots this many weeks
 # ahead (`manage.py generate_slots`, daily, and on every save of the times).
 SLOT_WEEKS_AHEAD = env_int("SLOT_WEEKS_AHEAD", 8, minimum=1)
+# A booking holds its slot this many minutes while the link emailed to the patient waits to be
+# used; then the slot is free again.
+BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 10, minimum=1)
 # Submissions of the request form per client (IP address) and hour; more get 429.
 APPOINTMENT_REQUESTS_PER_HOUR = env_int("APPOINTMENT_REQUESTS_PER_HOUR", 10, minimum=1)
 # Reports of a wrong fact ("Something wrong?") per client (IP address) and hour; more get 429.
