@@ -33,6 +33,7 @@ from directory.search import suggest as suggestions
 from directory.search.clinics import ClinicList
 from directory.search.filters import MAX_QUERY_LENGTH
 from directory.search.lists import PAGE_SIZE, SpecialistList
+from directory.slots import availability
 
 
 def may_preview(request: HttpRequest, permission: str) -> bool:
@@ -133,7 +134,11 @@ def specialist_detail(request: HttpRequest, slug: str) -> HttpResponse:
         ),
     )
     specialist = _listing_or_404(request, specialists, slug, "directory.view_specialist")
+    affiliations = list(specialist.affiliations.all())
+    free_times = availability.upcoming(affiliations=affiliations) if specialist.is_published else []
     context = {
+        "free_days": availability.by_day(free_times),
+        "times_in_several_places": len({slot.location_id for slot in free_times}) > 1,
         "revision_preview": revisions.for_preview(request, specialist, "directory.view_specialist"),
         "specialist": specialist,
         "crumbs": [
@@ -154,16 +159,21 @@ class ClinicPageForm(forms.Form):
 def clinic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A clinic: logo, kind, description, locations, departments, certifications and its
     specialists, 20 per page. Drafts and archived clinics are 404 (staff may preview a draft)."""
-    clinics = Clinic.objects.select_related("parent").prefetch_related(
-        Prefetch(
-            "locations", queryset=Location.objects.prefetch_related(coming_closures(), "features")
-        ),
-        Prefetch(
-            "departments",
-            queryset=Clinic.objects.published().only("name", "slug", "parent_id"),
-            to_attr="public_departments",
-        ),
-        Prefetch("certifications", queryset=certifications_shown()),
+    clinics = (
+        Clinic.objects.annotate(free_times=availability.clinic_times())
+        .select_related("parent")
+        .prefetch_related(
+            Prefetch(
+                "locations",
+                queryset=Location.objects.prefetch_related(coming_closures(), "features"),
+            ),
+            Prefetch(
+                "departments",
+                queryset=Clinic.objects.published().only("name", "slug", "parent_id"),
+                to_attr="public_departments",
+            ),
+            Prefetch("certifications", queryset=certifications_shown()),
+        )
     )
     clinic = _listing_or_404(request, clinics, slug, "directory.view_clinic")
     revision_preview = revisions.for_preview(request, clinic, "directory.view_clinic")
@@ -181,7 +191,10 @@ def clinic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     number = (form.cleaned_data.get("page") if valid else None) or 1
     page = paginator.page(number) if paginator.count and number <= paginator.num_pages else None
     parent = clinic.published_parent
+    free_times = availability.free_times(clinic.free_times) if clinic.is_published else []
     context = {
+        "free_days": availability.by_day(free_times),
+        "times_in_several_places": len({time.location.city for time in free_times}) > 1,
         "revision_preview": revision_preview,
         "clinic": clinic,
         "parent": parent,

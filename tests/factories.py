@@ -1,5 +1,7 @@
 """Factories for test data: build what a test needs, name only what it cares about."""
 
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -127,3 +129,25 @@ def route_requests_to(listing, email: str):
     changes.in_force().update(state=state.SUPERSEDED)
     field = "specialist" if listing._meta.model_name == "specialist" else "clinic"
     return RecipientChange.objects.create(**{field: listing}, email=email, state=state.CONFIRMED)
+
+
+def free_slot(affiliation, start, *, minutes: int = 30, **fields):
+    """A free slot of a place of work, read from the feed of the specialist's practice
+    software (one source per specialist)."""
+    from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+
+    from directory.models import Slot, SlotSource
+
+    source, _created = SlotSource.objects.get_or_create(
+        specialist=affiliation.specialist,
+        defaults={"url": "https://practice-software.example/$bulk-publish"},
+    )
+    return Slot.objects.create(
+        source=source,
+        external_id=f"{affiliation.pk}-{start.isoformat()}",
+        clinic=affiliation.clinic,
+        location=affiliation.location,
+        affiliation=affiliation,
+        span=DateTimeTZRange(start, start + timedelta(minutes=minutes)),
+        **fields,
+    )

@@ -11,7 +11,6 @@ from django.contrib.auth.models import Permission
 from django.core import mail
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
-from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.test import Client
 from django.utils import timezone
 
@@ -19,7 +18,7 @@ from appointments import bookings
 from appointments.models import Booking
 from directory.models import Slot, SpecialistSearch
 from directory.search.index import rebuild_all
-from tests.factories import AffiliationFactory, UserFactory, route_requests_to
+from tests.factories import AffiliationFactory, UserFactory, free_slot, route_requests_to
 
 pytestmark = pytest.mark.django_db
 
@@ -45,13 +44,7 @@ def booking_form_data(**changes) -> dict:
 def make_slot(affiliation, *, hours: float = 24, **fields) -> Slot:
     """A 30-minute slot of the place of work, `hours` from now."""
     start = (timezone.now() + timedelta(hours=hours)).replace(microsecond=0)
-    return Slot.objects.create(
-        clinic=affiliation.clinic,
-        location=affiliation.location,
-        affiliation=affiliation,
-        span=DateTimeTZRange(start, start + timedelta(minutes=30)),
-        **fields,
-    )
+    return free_slot(affiliation, start, **fields)
 
 
 @pytest.fixture

@@ -97,6 +97,58 @@ def _conversation_pages() -> list[tuple[str, int]]:
     ]
 
 
+def _booking_pages() -> list[tuple[str, int]]:
+    """Free times and booking: the lists with the new order and filter, the booking page, the
+    page after it, the patient's and the practice's pages behind the emails' links, and the
+    practice's page for its weekly times."""
+    from datetime import time, timedelta
+
+    from django.utils import timezone
+
+    from appointments import bookings, weekly_link
+    from appointments.models import Booking
+    from directory.models import Affiliation, WeeklyTemplate, WeeklyTime
+    from directory.slots import weekly
+    from tests.factories import free_slot
+
+    place = Affiliation.objects.get(specialist__slug="lena-aurich")
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    starts = [
+        timezone.make_aware(timezone.datetime.combine(tomorrow, time(hour))) for hour in (9, 10)
+    ]
+    held, free = (free_slot(place, start) for start in starts)
+    booking = bookings.hold(
+        held.pk,
+        Booking(
+            name="Maria Muster",
+            email="maria@example.org",
+            phone="+49 30 1234567",
+            reason="A check-up.",
+            preferred_language="de",
+            site_language="en",
+            consent_at=timezone.now(),
+        ),
+    )
+    clinic_times = WeeklyTemplate.objects.create(location=place.location)
+    WeeklyTime.objects.create(
+        template=clinic_times,
+        weekday=tomorrow.weekday(),
+        starts=time(14),
+        ends=time(15),
+        minutes=30,
+    )
+    weekly.regenerate(clinic_times.pk)
+    return [
+        ("/{lang}/specialists/?sort=earliest&free_soon=1", 200),
+        (f"/{{lang}}/book/{free.pk}/", 200),
+        (f"/{{lang}}/book/{held.pk}/held/", 200),
+        (f"/{{lang}}/bookings/confirm/{bookings.token(booking, 'confirm')}/", 200),
+        (f"/{{lang}}/bookings/cancel/{bookings.token(booking, 'cancel')}/", 200),
+        (f"/{{lang}}/bookings/practice/{bookings.token(booking, 'practice')}/", 200),
+        (f"/{{lang}}/practice/times/{weekly_link.token(clinic_times)}/", 200),
+    ]
+
+
 def checker() -> list[str]:
     java = shutil.which("java")
     if java and VNU.exists():
@@ -118,7 +170,7 @@ def test_public_pages_are_valid_html(client, site, tmp_path, settings):  # noqa:
         location__clinic__logo=picture_upload("PNG", "RGBA", "logo.png"),
     )
     files = []
-    pages = [*PAGES, *_conversation_pages()]
+    pages = [*PAGES, *_conversation_pages(), *_booking_pages()]
     for language in ("en", "de"):
         for number, (page, status) in enumerate(pages):
             url = page.format(lang=language)
@@ -134,6 +186,16 @@ def test_public_pages_are_valid_html(client, site, tmp_path, settings):  # noqa:
         path = tmp_path / f"{language}-form-errors.html"
         path.write_bytes(response.content)
         files.append((path, f"POST /{language}/specialists/lena-aurich/request/"))
+        booking_page = next(
+            page.format(lang=language)
+            for page, _status in pages
+            if page.startswith("/{lang}/book/") and not page.endswith("/held/")
+        )
+        response = client.post(booking_page, {"name": ""})
+        assert response.status_code == 400
+        path = tmp_path / f"{language}-booking-errors.html"
+        path.write_bytes(response.content)
+        files.append((path, f"POST {booking_page}"))
         response = client.post(f"/{language}/specialists/lena-aurich/report/", {"fact": ""})
         assert response.status_code == 400
         path = tmp_path / f"{language}-report-errors.html"

@@ -9,7 +9,7 @@ from django.utils import timezone, translation
 
 from directory.models import Slot
 from directory.slots import availability
-from tests.factories import AffiliationFactory
+from tests.factories import AffiliationFactory, free_slot
 from tests.slot_feeds import at
 from tests.test_search import found
 
@@ -24,12 +24,7 @@ def english():
 
 def free_at(affiliation, *starts, minutes=20):
     for start in starts:
-        Slot.objects.create(
-            clinic=affiliation.clinic,
-            location=affiliation.location,
-            affiliation=affiliation,
-            span=(start, start + timedelta(minutes=minutes)),
-        )
+        free_slot(affiliation, start, minutes=minutes)
     availability.refresh([affiliation.specialist_id])
 
 
@@ -100,3 +95,40 @@ def test_search_query_count_stays_pinned_with_the_new_order_and_filter(
 ):
     with django_assert_max_num_queries(8):
         client.get("/en/specialists/?free_soon=1&sort=earliest")
+
+
+def test_the_profile_lists_the_free_times_by_day_each_linking_to_its_booking(client, practices):
+    body = client.get("/en/specialists/bussard/").content.decode()
+    section = body[body.index('id="times"') :]
+    slots = list(Slot.objects.filter(affiliation=practices["Bussard"]).order_by("start"))
+    when = at(3, 9)
+    assert f'<h3 class="times__day">{when:%a} {when.day} {when:%b}</h3>' in section
+    assert f'href="/en/book/{slots[0].pk}/"' in section
+    assert f'href="/en/book/{slots[1].pk}/"' in section
+    assert ">09:20</a>" in section
+
+
+def test_a_taken_time_is_not_listed_and_none_means_no_section(client, practices):
+    slot = Slot.objects.get(affiliation=practices["Amsel"])
+    slot.booked = True
+    slot.save()
+    availability.refresh([practices["Amsel"].specialist_id])
+    assert 'id="times"' not in client.get("/en/specialists/amsel/").content.decode()
+    assert 'id="times"' not in client.get("/en/specialists/dohle/").content.decode()
+
+
+def test_the_clinic_page_lists_its_free_times_with_whom(client, practices):
+    clinic = practices["Creutz"].clinic
+    body = client.get(clinic.get_absolute_url()).content.decode()
+    slot = Slot.objects.get(affiliation=practices["Creutz"])
+    assert f'href="/en/book/{slot.pk}/"' in body
+    assert "Dr. med. Erika Creutz" in body[body.index('id="times"') :]
+
+
+def test_profile_and_clinic_pages_keep_their_query_counts(
+    client, practices, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(7):
+        client.get("/en/specialists/bussard/")
+    with django_assert_max_num_queries(8):
+        client.get(practices["Creutz"].clinic.get_absolute_url())

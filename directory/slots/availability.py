@@ -8,7 +8,9 @@ frees the holds that ran out and moves on the rows whose next free time has pass
 """
 
 from collections.abc import Iterable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -22,29 +24,29 @@ LIST_LIMIT = 12
 
 
 def refresh(specialist_ids: Iterable[int], now=None) -> int:
-    """Recompute the next free time on these specialists' search rows as of `now`; the number
-    of rows it changed. A change rewrites the cards (their cache keys name the row's
-    `written`) and the counts of "free within 7 days"."""
+    """After a change to slots (of these specialists, or a clinic's own when there are none):
+    recompute the next free time on their search rows as of `now`, and retire the cached
+    pages, which list free times. The number of rows whose next free time changed; only then
+    do the counts of "free within 7 days" change."""
     ids = sorted({int(pk) for pk in specialist_ids if pk is not None})
-    if not ids:
-        return 0
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE directory_specialistsearch AS row SET next_free = fresh.next_free,
-                written = now()
-            FROM (
-                SELECT s.id, ({next_free}) AS next_free
-                FROM directory_specialist s WHERE s.id = ANY(%(ids)s)
-            ) AS fresh
-            WHERE row.specialist_id = fresh.id
-                AND row.next_free IS DISTINCT FROM fresh.next_free
-            """.replace("{next_free}", NEXT_FREE_SQL),
-            {"ids": ids, "now": now or timezone.now()},
-        )
-        changed = cursor.rowcount
-    if changed:
-        bump_generation(counts=True)
+    changed = 0
+    if ids:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE directory_specialistsearch AS row SET next_free = fresh.next_free,
+                    written = now()
+                FROM (
+                    SELECT s.id, ({next_free}) AS next_free
+                    FROM directory_specialist s WHERE s.id = ANY(%(ids)s)
+                ) AS fresh
+                WHERE row.specialist_id = fresh.id
+                    AND row.next_free IS DISTINCT FROM fresh.next_free
+                """.replace("{next_free}", NEXT_FREE_SQL),
+                {"ids": ids, "now": now or timezone.now()},
+            )
+            changed = cursor.rowcount
+    bump_generation(counts=bool(changed))
     return changed
 
 
@@ -67,7 +69,8 @@ def roll(now=None) -> int:
             {"now": now},
         )
         ids = [row[0] for row in cursor.fetchall()]
-        return refresh(ids, now)
+        # Nothing passed and no hold ran out: the pages stay as they are.
+        return refresh(ids, now) if ids else 0
 
 
 def upcoming(*, affiliations=None, clinic=None, now=None, days: int = LIST_DAYS):
@@ -82,3 +85,69 @@ def upcoming(*, affiliations=None, clinic=None, now=None, days: int = LIST_DAYS)
     else:
         slots = slots.filter(affiliation__in=affiliations)
     return list(slots.select_related("location").order_by("start", "id")[:LIST_LIMIT])
+
+
+@dataclass(frozen=True)
+class FreeTime:
+    """A free time as a clinic page lists it (read with the clinic, without a query of its
+    own): when, where and with whom."""
+
+    pk: int
+    start: datetime
+    location: SimpleNamespace
+    who: str
+
+
+def clinic_times(now=None, *, days: int = LIST_DAYS):
+    """An annotation for a Clinic queryset: its next bookable slots (at most LIST_LIMIT within
+    `days`), as JSON for `free_times()`; in the clinic's own query."""
+    from django.contrib.postgres.expressions import ArraySubquery
+    from django.db.models import OuterRef
+    from django.db.models.functions import JSONObject
+
+    from directory.models import Slot
+
+    now = now or timezone.now()
+    slots = (
+        Slot.objects.bookable(now)
+        .filter(clinic=OuterRef("pk"), start__lt=now + timedelta(days=days))
+        .order_by("start", "id")
+        .values(
+            json=JSONObject(
+                id="id",
+                start="start",
+                city="location__city",
+                prefix="affiliation__specialist__honorific_prefix",
+                given="affiliation__specialist__given_name",
+                family="affiliation__specialist__family_name",
+                status="affiliation__specialist__status",
+            )
+        )[:LIST_LIMIT]
+    )
+    return ArraySubquery(slots)
+
+
+def free_times(rows) -> list[FreeTime]:
+    """The JSON of `clinic_times()` as FreeTimes; a specialist's name only while published."""
+    times = []
+    for row in rows or []:
+        who = ""
+        if row.get("family") and row.get("status") == "published":
+            who = " ".join(p for p in (row["prefix"], row["given"], row["family"]) if p)
+        times.append(
+            FreeTime(
+                pk=row["id"],
+                start=datetime.fromisoformat(row["start"]),
+                location=SimpleNamespace(city=row["city"]),
+                who=who,
+            )
+        )
+    return times
+
+
+def by_day(slots) -> list[tuple]:
+    """Slots grouped by their day in the site's time zone: [(day, [slots])], in order."""
+    days: dict = {}
+    for slot in slots:
+        days.setdefault(timezone.localdate(slot.start), []).append(slot)
+    return list(days.items())

@@ -218,7 +218,12 @@ def apply(source: SlotSource, feed: Feed, *, now: datetime) -> int:
                 booking_url=entry.booking_url,
                 booking_phone=entry.booking_phone,
             )
-        current = {slot.external_id: slot for slot in Slot.objects.filter(source=source)}
+        # Locked, so a booking that holds one of them now waits for this transaction, and
+        # this one sees every hold made before it (bookings lock the slot's row too).
+        current = {
+            slot.external_id: slot
+            for slot in Slot.objects.select_for_update().filter(source=source)
+        }
         stale = [
             slot.pk for key, slot in current.items() if key not in wanted and not _taken(slot, now)
         ]
@@ -243,13 +248,13 @@ def apply(source: SlotSource, feed: Feed, *, now: datetime) -> int:
             batch_size=500,
         )
         Slot.objects.bulk_create(new, batch_size=500)
-        touched_affiliations.discard(None)
-        specialists = set(
-            Affiliation.objects.filter(pk__in=touched_affiliations).values_list(
-                "specialist_id", flat=True
+        if stale or changed or new:
+            specialists = set(
+                Affiliation.objects.filter(pk__in=touched_affiliations - {None}).values_list(
+                    "specialist_id", flat=True
+                )
             )
-        )
-        availability.refresh(specialists)
+            availability.refresh(specialists)
     return Slot.objects.filter(source=source).bookable(now).count()
 
 

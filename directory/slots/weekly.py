@@ -165,8 +165,11 @@ def regenerate(template_id: int, *, now: datetime | None = None, refresh: bool =
         Slot.objects.bulk_create(new)
         result.kept, result.added = len(kept), len(new)
         WeeklyTemplate.objects.filter(pk=template.pk).update(generated_at=now)
-    if refresh and template.affiliation_id and (result.added or result.deleted):
-        availability.refresh([template.affiliation.specialist_id])
+    if refresh and (result.added or result.deleted):
+        # A clinic's own times: no specialist's row, but its page lists them.
+        availability.refresh(
+            [template.affiliation.specialist_id] if template.affiliation_id else []
+        )
     return result
 
 
