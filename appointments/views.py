@@ -569,6 +569,32 @@ def booking_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+def booking_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    return _booking_page(request, token, "cancel")
+
+
+@never_cache
+@require_http_methods(["GET"])
+def booking_practice(request: HttpRequest, token: str) -> HttpResponse:
+    """The practice's page about a booking, behind the link of its emails: who, when, where,
+    why. Health data: only here, never in the email."""
+    try:
+        booking = bookings.open_link(token, "practice")
+    except conversation.LinkError as problem:
+        return _link_problem(request, problem.problem)
+    context = {
+        "booking": booking,
+        "target": booking.target,
+        "language": language_name(booking.preferred_language),
+    }
+    return render(request, "appointments/booking_practice.html", context)
+
+
+# --- The practice's weekly times (appointments/weekly_link.py) ----------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
 def weekly_times(request: HttpRequest, token: str) -> HttpResponse:
     """The practice enters its weekly times and the days without slots behind its link. POST
     saves both lists and makes the slots, then shows the page again (saved=1); with an error,
@@ -608,22 +634,3 @@ def weekly_times(request: HttpRequest, token: str) -> HttpResponse:
         "days": settings.APPOINTMENT_LINK_DAYS,
     }
     return render(request, "appointments/weekly_times.html", context, status=status)
-def booking_cancel(request: HttpRequest, token: str) -> HttpResponse:
-    return _booking_page(request, token, "cancel")
-
-
-@never_cache
-@require_http_methods(["GET"])
-def booking_practice(request: HttpRequest, token: str) -> HttpResponse:
-    """The practice's page about a booking, behind the link of its emails: who, when, where,
-    why. Health data: only here, never in the email."""
-    try:
-        booking = bookings.open_link(token, "practice")
-    except conversation.LinkError as problem:
-        return _link_problem(request, problem.problem)
-    context = {
-        "booking": booking,
-        "target": booking.target,
-        "language": language_name(booking.preferred_language),
-    }
-    return render(request, "appointments/booking_practice.html", context)
