@@ -47,3 +47,19 @@ def test_seed_demo_leaves_hand_made_listings_alone():
     assert not Specialist.objects.filter(slug__startswith="seed-").exists()
     assert set(Specialist.objects.values_list("slug", flat=True)) == hand_made
     assert list(made.affiliations.values_list("location__city", flat=True)) == ["Erfurt"]
+
+
+def test_seed_demo_gives_a_share_of_the_specialists_free_times_on_their_search_rows():
+    from django.utils import timezone
+
+    from directory.models import Slot, SlotSource, SpecialistSearch
+
+    call_command("seed_demo", "--specialists", "400", "--seed", "3", stdout=io.StringIO())
+    rows = SpecialistSearch.objects.filter(specialist__slug__startswith="seed-")
+    with_times = rows.filter(next_free__gt=timezone.now()).count()
+    assert 0 < with_times < rows.count() / 2
+    assert not SlotSource.objects.filter(active=True).exists()  # nothing is ever fetched
+    assert Slot.objects.filter(source__clinic__slug__startswith="seed-").count() > 6 * 20
+
+    call_command("seed_demo", "--specialists", "0", stdout=io.StringIO())
+    assert not Slot.objects.exists()

@@ -70,6 +70,14 @@ SEARCH_MIX = [
     ("filters: video + radius", "/en/specialists/?service=video&city=Berlin&radius=25"),
     ("filters: certified centre", "/en/specialists/?certified=1&country=AT"),
     ("filters: certified + condition", "/de/specialists/?condition=liver-metastases&certified=1"),
+    ("sort: earliest appointment", "/en/specialists/?sort=earliest"),
+    ("sort: earliest, page 50", "/en/specialists/?sort=earliest&page=50"),
+    ("filters: free within 7 days", "/en/specialists/?free_soon=1"),
+    ("filters: free soon + field", "/de/specialists/?free_soon=1&specialty=cardiology"),
+    (
+        "free soon + radius, earliest",
+        "/de/specialists/?free_soon=1&city=Berlin&radius=25&sort=earliest",
+    ),
     ("condition list, page 50", "/en/specialists/?condition=liver-metastases&page=50"),
     ("radius: Berlin 25 km", "/en/specialists/?city=Berlin&radius=25"),
     (

@@ -298,12 +298,14 @@ class Command(BaseCommand):
             if specialists:
                 self._clinics(cursor, params, place_ids)
                 self._specialists(cursor, params, specialists, specialty_ids, condition_ids)
+                self._slots(cursor, params)
         with connection.cursor() as cursor:
             # Statistics first: without them, on a new database, the planner joins the index's
             # lateral subqueries by scanning whole tables per specialist (hours, not minutes).
             cursor.execute(
                 "ANALYZE directory_specialist, directory_affiliation, directory_location, "
-                "directory_clinic, directory_specialistcondition, directory_specialist_specialties"
+                "directory_clinic, directory_specialistcondition, directory_specialist_specialties, "
+                "directory_slot"
             )
         self.stdout.write("Building the search index ...")
         rebuild_all()  # analyses the index tables itself
@@ -333,6 +335,9 @@ class Command(BaseCommand):
             f"DELETE FROM directory_appointmentrequest WHERE clinic_id IN ({clinics})",
             f"DELETE FROM directory_factreport WHERE specialist_id IN ({specialists})",
             f"DELETE FROM directory_factreport WHERE clinic_id IN ({clinics})",
+            f"DELETE FROM appointments_booking WHERE clinic_id IN ({clinics})",
+            f"DELETE FROM directory_slot WHERE clinic_id IN ({clinics})",
+            f"DELETE FROM directory_slotsource WHERE clinic_id IN ({clinics})",
             f"DELETE FROM directory_specialistsearch WHERE specialist_id IN ({specialists})",
             f"DELETE FROM directory_specialistcondition WHERE specialist_id IN ({specialists})",
             f"DELETE FROM directory_specialist_specialties WHERE specialist_id IN ({specialists})",
@@ -439,6 +444,50 @@ class Command(BaseCommand):
             JOIN directory_clinic c ON c.id = t.clinic_id AND c.slug LIKE %(prefix)s || 'clinic-%%'
             """,
             params,
+        )
+
+    def _slots(self, cursor, params: dict) -> None:
+        """Free times for a share of the specialists (those of every third clinic, half of
+        them), as if read from their practice software's feed: six each within three weeks
+        of today, a few already past. The sources are not read (inactive), so the slots stay
+        until the next seeding."""
+        self.stdout.write("Adding free appointment times ...")
+        cursor.execute(
+            """
+            INSERT INTO directory_slotsource (clinic_id, url, upload, active, transaction_time,
+                last_modified, problem, skipped, slot_count)
+            SELECT c.id, 'https://practice-software.invalid/' || c.slug || '/$bulk-publish',
+                '', false, '', '', '', '', 0
+            FROM directory_clinic c
+            WHERE c.slug LIKE %(prefix)s || 'clinic-%%' AND c.id %% 3 = 0
+            """,
+            params,
+        )
+        cursor.execute(
+            """
+            INSERT INTO directory_slot (source_id, external_id, clinic_id, location_id,
+                affiliation_id, span, start, booking_url, booking_phone, booked)
+            SELECT src.id, a.id || '-' || k, a.clinic_id, a.location_id, a.id,
+                tstzrange(t.start, t.start + interval '20 minutes'), t.start, '', '', false
+            FROM directory_slotsource src
+            JOIN directory_clinic c ON c.id = src.clinic_id AND c.slug LIKE %(prefix)s || 'clinic-%%'
+            JOIN directory_affiliation a ON a.clinic_id = src.clinic_id AND a.id %% 2 = 0
+            CROSS JOIN generate_series(0, 5) AS k
+            CROSS JOIN LATERAL (
+                SELECT date_trunc('day', now()) + ((a.id + k * 5) %% 21) * interval '1 day'
+                    + (8 + (a.id + k) %% 9) * interval '1 hour'
+                    + ((a.id + k * 7) %% 3) * interval '20 minutes' AS start
+            ) AS t
+            """,
+            params,
+        )
+        cursor.execute(
+            """
+            UPDATE directory_slotsource src SET slot_count = counted.n
+            FROM (SELECT source_id, count(*) AS n FROM directory_slot GROUP BY source_id)
+                AS counted
+            WHERE counted.source_id = src.id
+            """
         )
 
     def _specialists(self, cursor, params, total, specialty_ids, condition_ids) -> None:
