@@ -69,7 +69,7 @@ def times_listed(page: Page) -> list[str]:
     """The times of day listed (each link also names its day, for screen readers)."""
     return [
         re.sub(r"\s+", " ", text).strip().rsplit(", ", 1)[-1]
-        for text in page.locator("#times .times__time").all_inner_texts()
+        for text in page.locator("#times li a").all_inner_texts()
     ]
 
 
