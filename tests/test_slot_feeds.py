@@ -459,3 +459,32 @@ def test_an_editor_matches_a_place_of_the_feed_and_the_dashboard_counts_problems
     response = client.post(url, data, follow=True)
     assert response.status_code == 200
     assert Slot.objects.get().affiliation == practice
+
+
+# The demo
+
+
+def test_the_demo_has_free_times_from_weekly_times_and_from_an_uploaded_feed(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    call_command("load_demo", stdout=StringIO())
+    with_times = set(
+        SpecialistSearch.objects.filter(next_free__gt=timezone.now()).values_list(
+            "specialist__slug", flat=True
+        )
+    )
+    assert with_times == {"jannik-ohlsen", "svenja-harms", "friederike-lohmeier"}
+    feed = SlotSource.objects.get(specialist__slug="friederike-lohmeier")
+    assert (feed.problem, feed.skipped) == ("", "")
+    assert feed.slot_count > 0
+    count = Slot.objects.count()
+
+    # Loading it again writes the feed for the coming days and changes nothing else.
+    call_command("load_demo", stdout=StringIO())
+    assert Slot.objects.count() == count
+    # An editor's own source is left alone.
+    SlotSource.objects.filter(pk=feed.pk).update(
+        url="https://praxis.example/$bulk-publish", upload=""
+    )
+    call_command("load_demo", stdout=StringIO())
+    mine = SlotSource.objects.get(pk=feed.pk)
+    assert (mine.url, mine.upload.name) == ("https://praxis.example/$bulk-publish", "")

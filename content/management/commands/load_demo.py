@@ -7,6 +7,7 @@ from django.db import transaction
 from content.demo import load_demo_articles, load_demo_pages
 from core.roles import EDITORS_GROUP, PATIENT_SERVICE_GROUP
 from directory.demo import load_demo_directory
+from directory.slots.demo import load_demo_slots
 
 # The demo accounts (while DEBUG is on only): user name and password alike, and their group.
 DEMO_USERS = {"editor": EDITORS_GROUP, "service": PATIENT_SERVICE_GROUP}
@@ -24,6 +25,8 @@ class Command(BaseCommand):
         added = load_demo_directory()
         added["articles"] = load_demo_articles()
         added["pages"] = load_demo_pages()
+        # Free times to come: written and read again on every load.
+        added["weekly times"] = load_demo_slots()
         if any(added.values()):
             self.stdout.write(
                 "Demo data added: " + ", ".join(f"{count} {kind}" for kind, count in added.items())
