@@ -38,9 +38,9 @@ def load_demo_slots() -> int:
         )
         added += 1
     weekly.regenerate_many(
-        WeeklyTemplate.objects.filter(
-            affiliation__specialist__slug__in=DEMO_WEEKLY
-        ).values_list("pk", flat=True)
+        WeeklyTemplate.objects.filter(affiliation__specialist__slug__in=DEMO_WEEKLY).values_list(
+            "pk", flat=True
+        )
     )
     _demo_feed()
     return added
