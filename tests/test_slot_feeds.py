@@ -488,3 +488,76 @@ def test_the_demo_has_free_times_from_weekly_times_and_from_an_uploaded_feed(set
     call_command("load_demo", stdout=StringIO())
     mine = SlotSource.objects.get(pk=feed.pk)
     assert (mine.url, mine.upload.name) == ("https://praxis.example/$bulk-publish", "")
+
+
+# Feeds that are wrong in ways JSON allows
+
+
+def test_lines_of_the_wrong_shape_are_problems_not_crashes():
+    nested = "[" * 5000 + "]" * 5000
+    feed = feeds.read(
+        lines(
+            ndjson(
+                {**location(), "address": {"line": "Beispielstraße 1", "postalCode": 99084}},
+                {**schedule(), "actor": "Location/loc1", "serviceType": [{"coding": 5}]},
+                {**slot("a", at(1, 9)), "extension": 5},
+                {**slot("b", at(1, 10)), "status": ["free"]},
+                {**slot("c" * 201, at(1, 11))},
+                schedule("s" * 201),
+            )
+            + nested
+            + "\n"
+        ),
+        timezone.now(),
+    )
+    assert [s.external_id for s in feed.slots] == ["a"]
+    assert any(problem.endswith("slot b has an unknown status.") for problem in feed.problems)
+    assert any(problem.endswith("a slot without an ID.") for problem in feed.problems)
+    assert any("a schedule without an ID" in problem for problem in feed.problems)
+    assert any("not JSON" in problem for problem in feed.problems)
+
+
+def test_an_empty_slot_file_does_not_empty_the_listing_unless_an_editor_says_so(server, practice):
+    server.publish(location(), schedule(), slot("a", at(1, 9)))
+    source = source_for(practice, server)
+    sync.sync(source)
+    server.publish(location(), schedule(), transaction_time="2026-12-02T08:00:00Z")
+
+    assert sync.sync(SlotSource.objects.get()).state == "failed"
+    assert Slot.objects.count() == 1
+    assert "lists no slots at all" in SlotSource.objects.get().problem
+
+    assert sync.sync(SlotSource.objects.get(), force=True).state == "synced"
+    assert Slot.objects.count() == 0
+    assert next_free(practice) is None
+
+
+def test_a_manifest_without_a_slot_file_is_not_a_feed(server, practice):
+    server.publish(location(), schedule(), slot("a", at(1, 9)))
+    source = source_for(practice, server)
+    sync.sync(source)
+    server.files["/$bulk-publish"] = '{"output": [], "transactionTime": "2026-12-03T00:00:00Z"}'
+    server.modified += timedelta(seconds=1)
+    assert sync.sync(SlotSource.objects.get()).state == "failed"
+    assert "names no Slot file" in SlotSource.objects.get().problem
+    assert Slot.objects.count() == 1
+
+
+def test_one_source_that_fails_unexpectedly_does_not_stop_the_others(server, practice, monkeypatch):
+    server.publish(location(), schedule(), slot("a", at(1, 9)))
+    first = source_for(practice, server)
+    other = AffiliationFactory()
+    SlotSource.objects.create(specialist=other.specialist, url=f"{server.url}/$bulk-publish")
+    real_apply = sync.apply
+
+    def apply(source, feed, *, now):
+        if source.pk == first.pk:
+            raise RuntimeError("surprise")
+        return real_apply(source, feed, now=now)
+
+    monkeypatch.setattr(sync, "apply", apply)
+    out = StringIO()
+    call_command("sync_slots", stdout=out)
+    assert out.getvalue().startswith("1 sources read, 0 unchanged, 1 with a problem;")
+    assert "unexpected RuntimeError" in SlotSource.objects.get(pk=first.pk).problem
+    assert Slot.objects.get().affiliation.specialist == other.specialist

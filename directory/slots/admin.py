@@ -146,9 +146,10 @@ class SlotSourceAdmin(GuardedLookups, admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        self._read(request, [form.instance])
+        if form.instance.active:
+            self._read(request, [form.instance])
 
-    @admin.action(description=_("Read the selected sources now"))
+    @admin.action(description=_("Read the selected sources now"), permissions=["change"])
     def read_now(self, request, queryset):
         self._read(request, list(queryset))
 

@@ -23,6 +23,9 @@ MAX_PROBLEMS_LISTED = 20
 # A feed whose slot lines are more than this share unusable is taken for broken (a changed
 # format, a cut file) and does not replace the last good one.
 MAX_BAD_SHARE = 0.5
+# The longest ID of a resource kept (longer ones count as missing).
+MAX_ID_LENGTH = 200
+SLOT_STATUSES = {"free", "busy", "busy-unavailable", "busy-tentative", "entered-in-error"}
 
 
 class FeedError(Exception):
@@ -101,11 +104,26 @@ def parse_manifest(body: bytes) -> Manifest:
             raise FeedError(_("A file in the manifest has no address (“url”)."))
         if kind in RESOURCE_TYPES:
             files.append((kind, url.strip()))
+    if not any(kind == "Slot" for kind, _url in files):
+        raise FeedError(_("The manifest names no Slot file."))
     transaction_time = data.get("transactionTime")
     return Manifest(
         transaction_time=transaction_time if isinstance(transaction_time, str) else "",
         files=files,
     )
+
+
+def _list(value) -> list:
+    """A JSON array as a list; anything else (a feed's mistake) as an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def _text(value) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _valid_id(value) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH
 
 
 def _instant(value) -> datetime | None:
@@ -131,7 +149,7 @@ def _reference_id(reference, kind: str) -> str | None:
 
 def _extension(resource: dict, name: str, value_key: str) -> str:
     """The value of a SMART Scheduling Links extension, whichever registry URL it is under."""
-    for extension in resource.get("extension") or []:
+    for extension in _list(resource.get("extension")):
         if (
             isinstance(extension, dict)
             and str(extension.get("url", "")).rstrip("/").endswith("/" + name)
@@ -144,11 +162,11 @@ def _extension(resource: dict, name: str, value_key: str) -> str:
 def _address(resource: dict) -> tuple[str, str, str]:
     """(description, postcode, street) of a Location."""
     address = resource.get("address") if isinstance(resource.get("address"), dict) else {}
-    street_lines = [line for line in address.get("line") or [] if isinstance(line, str)]
+    street_lines = [line for line in _list(address.get("line")) if isinstance(line, str)]
     street = ", ".join(street_lines)
-    postcode = str(address.get("postalCode") or "").strip()
-    city = str(address.get("city") or "").strip()
-    name = str(resource.get("name") or "").strip()
+    postcode = _text(address.get("postalCode"))
+    city = _text(address.get("city"))
+    name = _text(resource.get("name"))
     where = ", ".join(part for part in (street, f"{postcode} {city}".strip()) if part)
     description = " – ".join(part for part in (name, where) if part)
     return description[:500], postcode, street
@@ -156,13 +174,13 @@ def _address(resource: dict) -> tuple[str, str, str]:
 
 def _schedule_description(resource: dict) -> str:
     parts = []
-    for actor in resource.get("actor") or []:
+    for actor in _list(resource.get("actor")):
         if isinstance(actor, dict) and isinstance(actor.get("display"), str):
             parts.append(actor["display"].strip())
-    for service in resource.get("serviceType") or []:
+    for service in _list(resource.get("serviceType")):
         if isinstance(service, dict):
             text = service.get("text") or next(
-                (c.get("display") for c in service.get("coding") or [] if isinstance(c, dict)),
+                (c.get("display") for c in _list(service.get("coding")) if isinstance(c, dict)),
                 None,
             )
             if isinstance(text, str):
@@ -198,7 +216,7 @@ def read(files: Iterable[tuple[str | None, str, str]], now: datetime) -> Feed:
             where = _("%(file)s, line %(number)d") % {"file": name, "number": number}
             try:
                 resource = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 feed.problems.append(_("%(where)s: not JSON.") % {"where": where})
                 if expected in (None, "Slot"):
                     feed.slot_lines += 1
@@ -218,7 +236,7 @@ def read(files: Iterable[tuple[str | None, str, str]], now: datetime) -> Feed:
 
     for where, resource in resources["Location"]:
         external_id = resource.get("id")
-        if not isinstance(external_id, str) or not external_id:
+        if not _valid_id(external_id):
             feed.problems.append(_("%(where)s: a place without an ID.") % {"where": where})
             continue
         description, postcode, street = _address(resource)
@@ -226,12 +244,12 @@ def read(files: Iterable[tuple[str | None, str, str]], now: datetime) -> Feed:
 
     for where, resource in resources["Schedule"]:
         external_id = resource.get("id")
-        if not isinstance(external_id, str) or not external_id:
+        if not _valid_id(external_id):
             feed.problems.append(_("%(where)s: a schedule without an ID.") % {"where": where})
             continue
         location_ids = [
             ref
-            for ref in (_reference_id(actor, "Location") for actor in resource.get("actor") or [])
+            for ref in (_reference_id(actor, "Location") for actor in _list(resource.get("actor")))
             if ref
         ]
         unknown = [ref for ref in location_ids if ref not in feed.places]
@@ -278,7 +296,7 @@ def read(files: Iterable[tuple[str | None, str, str]], now: datetime) -> Feed:
 
 def _slot_problem(resource: dict, feed: Feed, seen: set[str]) -> str:
     external_id = resource.get("id")
-    if not isinstance(external_id, str) or not external_id or len(external_id) > 200:
+    if not _valid_id(external_id):
         return _("a slot without an ID.")
     if external_id in seen:
         return _("slot %(id)s appears twice.") % {"id": external_id}
@@ -292,7 +310,7 @@ def _slot_problem(resource: dict, feed: Feed, seen: set[str]) -> str:
         }
     if end <= start:
         return _("slot %(id)s ends before it begins.") % {"id": external_id}
-    if resource.get("status") not in {"free", "busy", "busy-unavailable", "busy-tentative"}:
+    if not isinstance(resource.get("status"), str) or resource["status"] not in SLOT_STATUSES:
         return _("slot %(id)s has an unknown status.") % {"id": external_id}
     return ""
 

@@ -9,6 +9,7 @@ transaction, keeping the rows (and IDs) of slots that are still offered and neve
 slot a booking holds or has taken.
 """
 
+import http.client
 import logging
 import re
 import urllib.error
@@ -61,7 +62,7 @@ def fetch(url: str, *, if_modified_since: str = "") -> Fetched:
         raise FeedError(
             _("%(url)s answered HTTP %(status)d.") % {"url": url, "status": error.code}
         ) from error
-    except (urllib.error.URLError, OSError, ValueError) as error:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as error:
         reason = getattr(error, "reason", error)
         raise FeedError(
             _("%(url)s could not be reached (%(reason)s).") % {"url": url, "reason": reason}
@@ -94,33 +95,61 @@ def sync(source: SlotSource, *, force: bool = False, now: datetime | None = None
     now = now or timezone.now()
     with translation.override(settings.LANGUAGE_CODE):
         try:
-            loaded = _load(source, force=force, now=now)
+            return _sync(source, force=force, now=now)
         except FeedError as error:
             return _failed(source, str(error), now)
-        if loaded is None:
-            SlotSource.objects.filter(pk=source.pk).update(
-                checked_at=now, problem="", problem_since=None
-            )
-            return Outcome("unchanged", source.slot_count)
-        feed, transaction_time, last_modified = loaded
-        if not feed.usable:
+        except Exception as error:  # noqa: BLE001 - one source's surprise must not stop the rest
+            logger.warning("Slot source %s failed: %s", source.pk, type(error).__name__)
             message = _(
-                "%(bad)d of %(total)d slot lines could not be used, so the feed was not taken "
-                "and the slots of the last good one stay. The first problems:"
-            ) % {"bad": feed.bad_slot_lines, "total": feed.slot_lines}
-            return _failed(source, f"{message}\n{feed.report()}", now)
-        count = apply(source, feed, now=now)
+                "The feed could not be read (an unexpected %(error)s); the slots of the last "
+                "good one stay."
+            ) % {"error": type(error).__name__}
+            return _failed(source, message, now)
+
+
+def _sync(source: SlotSource, *, force: bool, now: datetime) -> Outcome:
+    """Read, check and write one source (FeedError when it cannot be read)."""
+    loaded = _load(source, force=force, now=now)
+    if loaded is None:
         SlotSource.objects.filter(pk=source.pk).update(
-            checked_at=now,
-            synced_at=now,
-            transaction_time=transaction_time,
-            last_modified=last_modified,
-            problem="",
-            problem_since=None,
-            skipped=_skipped(source, feed),
-            slot_count=count,
+            checked_at=now, problem="", problem_since=None
         )
-        return Outcome("synced", count)
+        return Outcome("unchanged", source.slot_count)
+    feed, transaction_time, last_modified = loaded
+    if not feed.slot_lines and not force and _has_future_slots(source, now):
+        # A cut file or a manifest without slots must not empty the listing: an editor
+        # who knows the practice has no times any more reads it with "Read now".
+        return _failed(
+            source,
+            _(
+                "The feed lists no slots at all, while the last good one had some; they "
+                "stay. If the practice really has no times any more, read the source with "
+                "“Read the selected sources now”."
+            ),
+            now,
+        )
+    if not feed.usable:
+        message = _(
+            "%(bad)d of %(total)d slot lines could not be used, so the feed was not taken "
+            "and the slots of the last good one stay. The first problems:"
+        ) % {"bad": feed.bad_slot_lines, "total": feed.slot_lines}
+        return _failed(source, f"{message}\n{feed.report()}", now)
+    count = apply(source, feed, now=now)
+    SlotSource.objects.filter(pk=source.pk).update(
+        checked_at=now,
+        synced_at=now,
+        transaction_time=transaction_time,
+        last_modified=last_modified,
+        problem="",
+        problem_since=None,
+        skipped=_skipped(source, feed),
+        slot_count=count,
+    )
+    return Outcome("synced", count)
+
+
+def _has_future_slots(source: SlotSource, now: datetime) -> bool:
+    return Slot.objects.filter(source=source, start__gt=now).exists()
 
 
 def _failed(source: SlotSource, message: str, now: datetime) -> Outcome:
