@@ -98,7 +98,7 @@ def sync(source: SlotSource, *, force: bool = False, now: datetime | None = None
             return _sync(source, force=force, now=now)
         except FeedError as error:
             return _failed(source, str(error), now)
-        except Exception as error:  # noqa: BLE001 - one source's surprise must not stop the rest
+        except Exception as error:
             logger.warning("Slot source %s failed: %s", source.pk, type(error).__name__)
             message = _(
                 "The feed could not be read (an unexpected %(error)s); the slots of the last "
