@@ -41,7 +41,7 @@ from appointments import recipients
 from appointments.conversation import LinkError
 from appointments.delivery import MAX_COUNTED_ATTEMPTS, Delivery, run_soon
 from appointments.models import Booking
-from directory.models import Slot, Status
+from directory.models import Affiliation, Slot
 from directory.slots import availability
 
 logger = logging.getLogger(__name__)
@@ -63,14 +63,7 @@ def slots(now=None):
     """Slots a patient may look at: still to come, of a published clinic and (when a
     specialist's) of a published specialist."""
     now = now or timezone.now()
-    return Slot.objects.filter(start__gt=now, clinic__status=Status.PUBLISHED).filter(
-        Q(affiliation__isnull=True) | Q(affiliation__specialist__status=Status.PUBLISHED)
-    )
-
-
-def is_free(slot: Slot, now=None) -> bool:
-    now = now or timezone.now()
-    return not slot.booked and (slot.held_until is None or slot.held_until <= now)
+    return Slot.objects.public().filter(start__gt=now)
 
 
 def deep_link(slot: Slot) -> str:
@@ -108,7 +101,7 @@ def hold(slot_id: int, booking: Booking, now=None) -> Booking | None:
                 .filter(pk=slot_id)
                 .first()
             )
-            if slot is None or not is_free(slot, now):
+            if slot is None or not slot.is_free(now):
                 return None
             # A hold that ran out frees the slot, whether or not expire() has run yet.
             Booking.objects.holds_run_out(now).filter(slot=slot).update(
@@ -177,6 +170,10 @@ def _book(booking_id: int, now) -> Booking | str:
             return Outcome.CANCELLED
         if slot is None or not slots(now).filter(pk=slot.pk).exists() or slot.booked:
             return Outcome.TAKEN
+        if _moved(slot, booking):
+            # The practice's feed changed the time while the hold had run out: not the time
+            # the patient chose any more.
+            return Outcome.TAKEN
         others = Booking.objects.filter(slot=slot).exclude(pk=booking.pk)
         others.filter(status=BookingStatus.HELD, hold_until__lte=now).update(
             status=BookingStatus.EXPIRED
@@ -188,6 +185,22 @@ def _book(booking_id: int, now) -> Booking | str:
         Slot.objects.filter(pk=slot.pk).update(booked=True, held_until=None)
         transaction.on_commit(partial(deliver_soon, booking.pk), robust=True)
     return booking
+
+
+def _moved(slot: Slot, booking: Booking) -> bool:
+    """Whether the slot is no longer the time, place and person the booking copied."""
+    specialist = (
+        Affiliation.objects.filter(pk=slot.affiliation_id)
+        .values_list("specialist_id", flat=True)
+        .first()
+    )
+    return (slot.start, slot.end, slot.clinic_id, specialist, str(slot.location)) != (
+        booking.start,
+        booking.end,
+        booking.clinic_id,
+        booking.specialist_id,
+        booking.address,
+    )
 
 
 def cancel(booking_id: int, now=None) -> str:

@@ -382,8 +382,10 @@ class RecipientChange(models.Model):
 
 class BookingQuerySet(models.QuerySet):
     def expired(self, days: int, now=None):
-        """Bookings made before the retention period."""
-        return self.filter(created__lt=(now or timezone.now()) - timedelta(days=days))
+        """Bookings made, and for appointments that ended, before the retention period (an
+        appointment booked far ahead is kept until it is over)."""
+        cutoff = (now or timezone.now()) - timedelta(days=days)
+        return self.filter(created__lt=cutoff, end__lt=cutoff)
 
     def holds_run_out(self, now=None):
         """Held bookings whose minutes to confirm have passed."""

@@ -470,7 +470,7 @@ def book(request: HttpRequest, slot_id: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         form = BookingForm(request.POST, target=target)
-        if bookings.is_free(slot):
+        if slot.is_free():
             verdict = rate_limits.hit(
                 "booking",
                 request,
@@ -493,7 +493,7 @@ def book(request: HttpRequest, slot_id: int) -> HttpResponse:
     else:
         form = BookingForm(target=target)
     context = _booking_context(slot, form)
-    if status == 409 or not bookings.is_free(slot):
+    if status == 409 or not slot.is_free():
         context.update(taken=True, next_free=_next_free(slot))
     return render(request, "appointments/booking_form.html", context, status=status)
 
@@ -545,7 +545,7 @@ def _taken_by_another(booking: Booking) -> bool:
         return False
     if booking.slot is None or booking.slot.start <= timezone.now():
         return True
-    if bookings.is_free(booking.slot):
+    if booking.slot.is_free():
         return False
     return booking.status != Booking.Status.HELD or booking.hold_until <= timezone.now()
 

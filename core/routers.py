@@ -27,6 +27,8 @@ def is_public(request) -> bool:
         and "/request/" not in request.path
         and "/requests/" not in request.path  # a request's conversation: always the primary
         and "/practice/" not in request.path  # a practice's own pages show what it just saved
+        and "/book/" not in request.path  # a slot just held or freed
+        and "/bookings/" not in request.path  # a booking's links, right after it was made
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
     )
 

@@ -1,6 +1,7 @@
 """Keep the search index (directory.search) in step with every change an editor, an import or
 the code makes to a listing."""
 
+from django.db import transaction
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
@@ -13,10 +14,12 @@ from directory.models import (
     Condition,
     Location,
     LocationFeature,
+    SlotSource,
     Specialist,
     SpecialistCondition,
     SpecialistSearch,
     Specialty,
+    WeeklyTemplate,
 )
 from directory.search import index, keys
 
@@ -160,3 +163,39 @@ def _specialists_with_condition(condition_id: int):
     return SpecialistSearch.objects.filter(condition_ids__contains=[condition_id]).values_list(
         "specialist_id", flat=True
     )
+
+
+@receiver(post_save, sender=Affiliation)
+def place_of_work_moved(sender, instance, **kwargs):
+    """A place of work moved to another location: its weekly times (and their slots) move
+    with it."""
+    if _raw(kwargs):
+        return
+    from directory.slots import weekly
+
+    moved = WeeklyTemplate.objects.filter(affiliation=instance).exclude(
+        location_id=instance.location_id
+    )
+    for pk in moved.values_list("pk", flat=True):
+        weekly.regenerate(pk)
+
+
+@receiver(post_delete, sender=SlotSource)
+@receiver(post_delete, sender=WeeklyTemplate)
+def free_times_gone(sender, instance, **kwargs):
+    """A source or weekly times deleted, and their slots with them: the next free times and
+    the pages that list times follow."""
+    from directory.slots import availability
+
+    if isinstance(instance, WeeklyTemplate):
+        # Read after the commit: the place of work may be going with it.
+        specialists = Affiliation.objects.filter(pk=instance.affiliation_id).values_list(
+            "specialist_id", flat=True
+        )
+    elif instance.specialist_id:
+        specialists = [instance.specialist_id]
+    else:
+        specialists = Affiliation.objects.filter(clinic_id=instance.clinic_id).values_list(
+            "specialist_id", flat=True
+        )
+    transaction.on_commit(lambda: availability.refresh(list(specialists)))

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Permission
 from django.core import mail
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.test import Client
 from django.utils import timezone
 
@@ -374,12 +375,16 @@ def test_a_failed_email_is_sent_by_send_pending_requests(slot, settings):
 def test_purge_deletes_old_bookings(slot, settings):
     settings.APPOINTMENT_RETENTION_DAYS = 30
     old = bookings.hold(slot.pk, unsaved_booking())
-    Booking.objects.filter(pk=old.pk).update(created=timezone.now() - timedelta(days=31))
+    long_ago = timezone.now() - timedelta(days=31)
+    Booking.objects.filter(pk=old.pk).update(created=long_ago, start=long_ago, end=long_ago)
     recent = bookings.hold(make_slot(slot.affiliation, hours=5).pk, unsaved_booking())
+    # Booked long ago for an appointment still to come: kept until it is over.
+    ahead = bookings.hold(make_slot(slot.affiliation, hours=24 * 60).pk, unsaved_booking())
+    Booking.objects.filter(pk=ahead.pk).update(created=long_ago)
 
     call_command("purge_requests", stdout=io.StringIO())
 
-    assert list(Booking.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert sorted(Booking.objects.values_list("pk", flat=True)) == [recent.pk, ahead.pk]
 
 
 def test_the_honeypot_stores_nothing(client, slot):
@@ -526,3 +531,35 @@ def test_bad_input_is_a_form_error_not_a_500(client, slot, changes):
     client.raise_request_exception = False
     assert hold_through_the_form(client, slot, **changes).status_code == 400
     assert not Booking.objects.exists()
+
+
+def test_a_late_confirmation_of_a_time_the_feed_moved_books_nothing(slot):
+    booking = bookings.hold(slot.pk, unsaved_booking())
+    ran_out = timezone.now() - timedelta(seconds=1)
+    Booking.objects.filter(pk=booking.pk).update(hold_until=ran_out)
+    # Meanwhile the practice's feed moved the (then free) slot by an hour.
+    moved = DateTimeTZRange(
+        slot.span.lower + timedelta(hours=1), slot.span.upper + timedelta(hours=1)
+    )
+    Slot.objects.filter(pk=slot.pk).update(held_until=None, span=moved, start=moved.lower)
+
+    assert bookings.confirm(booking.pk) == bookings.Outcome.TAKEN
+    slot.refresh_from_db()
+    assert not slot.booked
+
+
+def test_a_draft_specialists_times_are_not_on_the_clinic_page(client, affiliation):
+    make_slot(affiliation)
+    colleague = AffiliationFactory(location=affiliation.location, specialist__status="draft")
+    hidden = make_slot(colleague, hours=2)
+    body = client.get(affiliation.clinic.get_absolute_url()).content.decode()
+    assert 'id="times"' in body
+    assert f"/book/{hidden.pk}/" not in body
+
+
+def test_a_time_far_ahead_is_listed_when_it_is_the_next_free_one(client, affiliation):
+    far = make_slot(affiliation, hours=24 * 50)
+    rebuild_all()
+    body = client.get(affiliation.specialist.get_absolute_url()).content.decode()
+    assert f"/book/{far.pk}/" in body
+    assert SpecialistSearch.objects.get(specialist=affiliation.specialist).next_free == far.start

@@ -58,14 +58,14 @@ def test_staff_may_preview_a_draft_but_outsiders_may_not(client, editor, outside
 
 def test_profile_query_count_does_not_grow_with_its_content(client, django_assert_max_num_queries):
     """Guards against n+1 queries: many conditions and places of work, a fixed query count
-    (the listing, its fields, its focus, its places of work, their closures and their
-    accessibility)."""
+    (the listing, its fields, its focus, its places of work, their closures, their
+    accessibility and the free times)."""
     specialist = SpecialistFactory()
     for _ in range(5):
         specialist.conditions.add(ConditionFactory())
         AffiliationFactory(specialist=specialist, is_primary=False)
 
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         client.get(f"/en/specialists/{specialist.slug}/")
 
 

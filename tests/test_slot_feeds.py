@@ -561,3 +561,50 @@ def test_one_source_that_fails_unexpectedly_does_not_stop_the_others(server, pra
     assert out.getvalue().startswith("1 sources read, 0 unchanged, 1 with a problem;")
     assert "unexpected RuntimeError" in SlotSource.objects.get(pk=first.pk).problem
     assert Slot.objects.get().affiliation.specialist == other.specialist
+
+
+def test_deleting_a_source_takes_its_times_off_the_search_and_the_pages(
+    server, practice, django_capture_on_commit_callbacks
+):
+    server.publish(location(), schedule(), slot("a", at(1, 9)))
+    source = source_for(practice, server)
+    sync.sync(source)
+    assert next_free(practice) == at(1, 9)
+    with django_capture_on_commit_callbacks(execute=True):
+        SlotSource.objects.get().delete()
+    assert not Slot.objects.exists()
+    assert next_free(practice) is None
+
+
+def test_a_hold_that_ran_out_on_a_clinics_own_slot_retires_the_cached_pages(server):
+    from directory.search import keys
+
+    affiliation = AffiliationFactory()
+    source = SlotSource.objects.create(clinic=affiliation.clinic, url=f"{server.url}/$bulk-publish")
+    server.publish(location(), schedule("own"), slot("a", at(1, 9), schedule_id="own"))
+    sync.sync(source)
+    Slot.objects.update(held_until=timezone.now() - timedelta(seconds=1))
+    before = keys.generation(keys.CARDS_GENERATION_KEY)
+    availability.roll()
+    assert keys.generation(keys.CARDS_GENERATION_KEY) != before
+    # Nothing ran out and nothing passed: the pages stay.
+    before = keys.generation(keys.CARDS_GENERATION_KEY)
+    availability.roll()
+    assert keys.generation(keys.CARDS_GENERATION_KEY) == before
+
+
+def test_staff_who_may_only_view_sources_cannot_read_them(client, server, practice):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_slotsource"))
+    source = source_for(practice, server)
+    client.force_login(viewer)
+    response = client.post(
+        reverse("admin:directory_slotsource_changelist"),
+        {"action": "read_now", "_selected_action": [source.pk]},
+    )
+    assert response.status_code in (200, 302)
+    assert SlotSource.objects.get().checked_at is None

@@ -469,3 +469,24 @@ def test_a_withdrawn_link_stops_working(client, editor, template):
     assert "withdrawn" in response.text
     template.refresh_from_db()
     assert Client().get(page_url(template)).status_code == 200  # a new link works
+
+
+def test_when_the_place_of_work_moves_its_free_times_move_with_it(template):
+    row(template, (timezone.localdate() + timedelta(days=1)).weekday(), (9, 0), (10, 0))
+    weekly.regenerate(template.pk)
+    booked = Slot.objects.filter(template=template).order_by("start").first()
+    Slot.objects.filter(pk=booked.pk).update(booked=True)
+    new_place = LocationFactory(clinic=template.affiliation.clinic, street="Neuer Weg 2")
+
+    affiliation = template.affiliation
+    affiliation.location = new_place
+    affiliation.save()  # regenerates through the signal
+
+    template.refresh_from_db()
+    assert template.location == new_place
+    free = Slot.objects.filter(template=template, booked=False)
+    assert free.exists()
+    assert set(free.values_list("location_id", flat=True)) == {new_place.pk}
+    # The booked one stays where it was booked, and no free slot is made over it.
+    assert Slot.objects.get(pk=booked.pk).location_id != new_place.pk
+    assert not free.filter(start=booked.start).exists()

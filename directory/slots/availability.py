@@ -9,7 +9,7 @@ frees the holds that ran out and moves on the rows whose next free time has pass
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import SimpleNamespace
 
 from django.db import connection, transaction
@@ -18,8 +18,7 @@ from django.utils import timezone
 from directory.search.index import NEXT_FREE_SQL
 from directory.search.keys import bump_generation
 
-# How far ahead a profile lists free times, and how many.
-LIST_DAYS = 28
+# How many free times a profile or clinic page lists.
 LIST_LIMIT = 12
 
 
@@ -56,30 +55,33 @@ def roll(now=None) -> int:
     now = now or timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
+            "UPDATE directory_slot SET held_until = NULL WHERE held_until <= %(now)s "
+            "RETURNING affiliation_id",
+            {"now": now},
+        )
+        freed = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
             """
-            WITH freed AS (
-                UPDATE directory_slot SET held_until = NULL
-                WHERE held_until <= %(now)s RETURNING affiliation_id
-            )
-            SELECT a.specialist_id FROM freed JOIN directory_affiliation a
-                ON a.id = freed.affiliation_id
+            SELECT specialist_id FROM directory_affiliation WHERE id = ANY(%(freed)s)
             UNION
             SELECT specialist_id FROM directory_specialistsearch WHERE next_free <= %(now)s
             """,
-            {"now": now},
+            {"now": now, "freed": [pk for pk in freed if pk is not None]},
         )
         ids = [row[0] for row in cursor.fetchall()]
-        # Nothing passed and no hold ran out: the pages stay as they are.
-        return refresh(ids, now) if ids else 0
+        # Nothing passed and no hold ran out: the pages stay as they are. A freed slot of a
+        # clinic's own (no specialist) is listed again on its page.
+        return refresh(ids, now) if ids or freed else 0
 
 
-def upcoming(*, affiliations=None, clinic=None, now=None, days: int = LIST_DAYS):
-    """The bookable slots of these places of work (or of a clinic), soonest first, for a page:
-    at most LIST_LIMIT within `days`. One query."""
+def upcoming(*, affiliations=None, clinic=None, now=None):
+    """The next LIST_LIMIT bookable slots of these places of work (or of a clinic), soonest
+    first, for a page; however far ahead, so the next free time a card shows is always
+    among them. One query."""
     from directory.models import Slot
 
     now = now or timezone.now()
-    slots = Slot.objects.bookable(now).filter(start__lt=now + timedelta(days=days))
+    slots = Slot.objects.public().bookable(now)
     if clinic is not None:
         slots = slots.filter(clinic=clinic)
     else:
@@ -98,9 +100,9 @@ class FreeTime:
     who: str
 
 
-def clinic_times(now=None, *, days: int = LIST_DAYS):
-    """An annotation for a Clinic queryset: its next bookable slots (at most LIST_LIMIT within
-    `days`), as JSON for `free_times()`; in the clinic's own query."""
+def clinic_times(now=None):
+    """An annotation for a Clinic queryset: its next LIST_LIMIT bookable slots, as JSON for
+    `free_times()`; in the clinic's own query."""
     from django.contrib.postgres.expressions import ArraySubquery
     from django.db.models import OuterRef
     from django.db.models.functions import JSONObject
@@ -109,8 +111,9 @@ def clinic_times(now=None, *, days: int = LIST_DAYS):
 
     now = now or timezone.now()
     slots = (
-        Slot.objects.bookable(now)
-        .filter(clinic=OuterRef("pk"), start__lt=now + timedelta(days=days))
+        Slot.objects.public()
+        .bookable(now)
+        .filter(clinic=OuterRef("pk"))
         .order_by("start", "id")
         .values(
             json=JSONObject(

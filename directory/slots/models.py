@@ -188,6 +188,13 @@ class FeedSchedule(models.Model):
 
 
 class SlotQuerySet(models.QuerySet):
+    def public(self):
+        """Slots of published clinics and, when a specialist's, of published specialists."""
+        published = "published"  # directory.models.Status.PUBLISHED (imported by it)
+        return self.filter(clinic__status=published).filter(
+            models.Q(affiliation__isnull=True) | models.Q(affiliation__specialist__status=published)
+        )
+
     def bookable(self, now=None):
         """Free slots that begin after `now` and no booking holds or has taken."""
         now = now or timezone.now()
@@ -303,6 +310,11 @@ class Slot(models.Model):
     @property
     def end(self):
         return self.span.upper
+
+    def is_free(self, now=None) -> bool:
+        """No booking has taken it or holds it at `now` (SlotQuerySet.bookable, for one)."""
+        now = now or timezone.now()
+        return not self.booked and (self.held_until is None or self.held_until <= now)
 
 
 class WeeklyTemplate(models.Model):

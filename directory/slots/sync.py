@@ -288,7 +288,7 @@ def apply(source: SlotSource, feed: Feed, *, now: datetime) -> int:
 
 
 def _taken(slot: Slot, now: datetime) -> bool:
-    return slot.booked or (slot.held_until is not None and slot.held_until > now)
+    return not slot.is_free(now)
 
 
 def _differs(old: Slot, new: Slot) -> bool:

@@ -126,18 +126,25 @@ def regenerate(template_id: int, *, now: datetime | None = None, refresh: bool =
         )
         if template is None:
             return result
+        if template.affiliation_id and template.location_id != template.affiliation.location_id:
+            # The place of work moved: its times move with it.
+            template.location = template.affiliation.location
+            template.save(update_fields=["location"])
+        place = (template.location.clinic_id, template.location_id, template.affiliation_id)
         spans = {_key(*span): span for span in wanted(template, now, until)}
-        kept, taken, unwanted = set(), [], []
-        for pk, span, booked, held_until in Slot.objects.filter(
+        kept, taken, unwanted = set(), [], {}
+        for pk, span, booked, held_until, *slot_place in Slot.objects.filter(
             template=template, start__gt=now
-        ).values_list("pk", "span", "booked", "held_until"):
+        ).values_list(
+            "pk", "span", "booked", "held_until", "clinic_id", "location_id", "affiliation_id"
+        ):
             key = _key(span.lower, span.upper)
-            if key in spans:
+            if booked or (held_until is not None and held_until > now):
+                taken.append(key)  # nothing is made over it, wherever it is
+            elif key in spans and tuple(slot_place) == place:
                 kept.add(key)
-            elif booked or (held_until is not None and held_until > now):
-                taken.append(key)
             else:
-                unwanted.append(pk)
+                unwanted[pk] = key
         if unwanted:
             # Locked and checked again: a booking may have taken one since it was read, and one
             # a booking has locked right now is left for the next run.
@@ -150,6 +157,8 @@ def regenerate(template_id: int, *, now: datetime | None = None, refresh: bool =
             if free:
                 Slot.objects.filter(pk__in=free).delete()
             result.deleted, result.left = len(free), len(unwanted) - len(free)
+            # Those left stay where they are: nothing new is made over them.
+            taken += [key for pk, key in unwanted.items() if pk not in set(free)]
         new = [
             Slot(
                 template=template,
