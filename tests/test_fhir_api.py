@@ -556,3 +556,14 @@ def test_a_search_costs_the_same_queries_for_one_result_or_a_hundred(
             response = client.get(f"{path}{separator}_count={count}")
         assert response.status_code == 200
         valid(response.json())
+
+
+def test_no_app_imports_the_api():
+    """`fhirapi` imports `directory`; the site's apps never import `fhirapi` (README, Layout)."""
+    from tests.test_promises import PROJECT
+
+    for app in ("core", "directory", "appointments", "content"):
+        for path in (PROJECT / app).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            assert "import fhirapi" not in text, path
+            assert "from fhirapi" not in text, path
