@@ -458,8 +458,9 @@ def communication_param() -> Param:
         codes = []
         for value in values:
             system, code = token(value)
-            if system in (None, resources.BCP47):
-                codes.append(code.lower())
+            primary = code.lower().split("-")[0]  # de-CH: German
+            if system in (None, resources.BCP47) and re.fullmatch("[a-z]{2}", primary):
+                codes.append(primary)
         return Q(languages__overlap=codes) if codes else NOTHING
 
     return Param(
@@ -527,7 +528,6 @@ class Kind:
     rows: Callable[[], QuerySet]  # what the public sees, annotated `last_updated`, prefetched
     to_resource: Callable[[object], dict]
     params: dict[str, Param] = field(default_factory=dict)
-    profile: str = ""
 
     @property
     def includes(self) -> list[Include]:

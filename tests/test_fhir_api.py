@@ -273,6 +273,8 @@ def test_searches_find_by_each_parameter(client, role, cardiology):
     assert found(f"identifier={BASE}/sid/specialist|erika-herz") == [herz]
     assert found("identifier=http://other.example|erika-herz") == []
     assert found("communication=fr") == [mueller]
+    assert found("communication=urn:ietf:bcp:47|fr-CH") == [mueller]
+    assert found("communication=fra") == []
     assert found(f"_id={herz}") == [herz]
 
     assert found("specialty=cardiology", "PractitionerRole") == [role_id]
