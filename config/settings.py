@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "directory",
     "appointments",
     "content",
+    "fhirapi",
 ]
 
 MIDDLEWARE = [

@@ -37,6 +37,8 @@ urlpatterns = [
     path("slots/locations.ndjson", publish.locations, name="slots-locations"),
     path("slots/schedules.ndjson", publish.schedules, name="slots-schedules"),
     path("slots/slots.ndjson", publish.slots, name="slots-slots"),
+    # The read-only FHIR R4 API of the published listings (fhirapi, docs/api.md).
+    path("fhir/", include("fhirapi.urls")),
 ]
 
 # `make run` shows uploads itself (core.views.media answers only with SERVE_MEDIA, on with

@@ -1,0 +1,178 @@
+"""What every answer of the API has in common: FHIR JSON, OperationOutcomes for errors, ETags and
+Last-Modified with 304 for conditional reads, CORS, and the methods allowed.
+
+Nothing here knows the directory: views hand in dicts and get responses back.
+"""
+
+import hashlib
+import json
+from datetime import datetime
+from functools import wraps
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
+from django.views.decorators.csrf import csrf_exempt
+
+FHIR_JSON = "application/fhir+json"
+# What `_format` and Accept may ask for: all of them get FHIR JSON.
+JSON_FORMATS = frozenset({"json", FHIR_JSON, "application/json", "application/json+fhir"})
+XML_FORMATS = frozenset({"xml", "application/fhir+xml", "application/xml", "text/xml"})
+ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
+CACHE_CONTROL = "public, max-age=60"
+# Headers a browser script may send and read across origins.
+CORS_REQUEST_HEADERS = "Accept, If-None-Match, If-Modified-Since, Prefer"
+CORS_EXPOSED_HEADERS = "ETag, Last-Modified, Location, Content-Location"
+
+
+def base_url() -> str:
+    """The service base: absolute, from SITE_URL, so links are the same whoever asks."""
+    return f"{settings.SITE_URL}/fhir"
+
+
+class FhirError(Exception):
+    """An answer that is an OperationOutcome: raised anywhere below a view, answered by it."""
+
+    def __init__(self, status: int, code: str, diagnostics: str | list[str]):
+        super().__init__(diagnostics)
+        self.status = status
+        texts = [diagnostics] if isinstance(diagnostics, str) else list(diagnostics)
+        self.issues = [(code, text) for text in texts]
+
+    @classmethod
+    def of(cls, status: int, issues: list[tuple[str, str]]) -> "FhirError":
+        """One error of several problems, each with its own issue code."""
+        error = cls(status, issues[0][0], [])
+        error.issues = list(issues)
+        return error
+
+
+def operation_outcome(issues: list[tuple[str, str]], severity: str = "error") -> dict:
+    """An OperationOutcome of (issue code, diagnostics) pairs."""
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {"severity": severity, "code": code, "diagnostics": text} for code, text in issues
+        ],
+    }
+
+
+def _body(resource: dict, pretty: bool = False) -> bytes:
+    if pretty:
+        return json.dumps(resource, ensure_ascii=False, indent=2).encode()
+    return json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def etag_of(resource: dict) -> str:
+    """A weak ETag from the content itself: any change to what is served changes it."""
+    digest = hashlib.sha256(_body(resource)).hexdigest()[:32]
+    return f'W/"{digest}"'
+
+
+def with_cors(response: HttpResponse) -> HttpResponse:
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
+    return response
+
+
+def fhir_response(
+    request: HttpRequest,
+    resource: dict,
+    status: int = 200,
+    *,
+    last_modified: datetime | None = None,
+) -> HttpResponse:
+    """The resource as FHIR JSON with its ETag (and Last-Modified, when given); 304 when the
+    client's copy is current. Errors are never cached."""
+    pretty = request.GET.get("_pretty") == "true"
+    if status != 200:
+        response = HttpResponse(_body(resource, pretty), status=status)
+        response["Content-Type"] = f"{FHIR_JSON}; charset=utf-8"
+        response["Cache-Control"] = "no-store"
+        return with_cors(response)
+    etag = etag_of(resource)
+    timestamp = last_modified.timestamp() if last_modified is not None else None
+    conditional = get_conditional_response(
+        request, etag=etag, last_modified=int(timestamp) if timestamp is not None else None
+    )
+    if conditional is not None:  # 304 (a GET or HEAD never gets the 412 of a write)
+        response = conditional
+    else:
+        response = HttpResponse(_body(resource, pretty))
+        response["Content-Type"] = f"{FHIR_JSON}; charset=utf-8"
+    response["ETag"] = etag
+    if timestamp is not None:
+        response["Last-Modified"] = http_date(timestamp)
+    response["Cache-Control"] = CACHE_CONTROL
+    response["Vary"] = "Accept"
+    return with_cors(response)
+
+
+def error_response(request: HttpRequest, error: FhirError) -> HttpResponse:
+    response = fhir_response(request, operation_outcome(error.issues), status=error.status)
+    if error.status == 405:
+        response["Allow"] = ", ".join(ALLOWED_METHODS)
+    return response
+
+
+def _media_types(accept: str) -> list[str]:
+    return [part.split(";")[0].strip().lower() for part in accept.split(",") if part.strip()]
+
+
+def check_format(request: HttpRequest) -> None:
+    """FHIR JSON is the one format: `_format` and Accept may ask for it (or anything JSON, or
+    anything at all); XML or another type is 406."""
+    requested = request.GET.getlist("_format")
+    if requested:
+        for value in requested:
+            value = value.split(";")[0].strip().lower()
+            if value not in JSON_FORMATS:
+                what = "XML" if value in XML_FORMATS else f"the format '{value}'"
+                raise FhirError(
+                    406, "not-supported", f"This server answers in FHIR JSON only, not {what}."
+                )
+        return
+    accepted = _media_types(request.headers.get("Accept", ""))
+    if not accepted:
+        return
+    if not any(
+        kind in JSON_FORMATS or kind in {"*/*", "application/*"} or kind.endswith("+json")
+        for kind in accepted
+    ):
+        raise FhirError(
+            406,
+            "not-supported",
+            "This server answers in FHIR JSON only (application/fhir+json); the Accept header "
+            "asks for none of it.",
+        )
+
+
+def api_view(view):
+    """GET and HEAD run the view; OPTIONS answers a CORS preflight; any other method is 405.
+    A FhirError raised by the view becomes its OperationOutcome. Exempt from CSRF: nothing is
+    written, and a POST must hear 405, not 403."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "OPTIONS":
+            response = HttpResponse(status=204)
+            response["Allow"] = ", ".join(ALLOWED_METHODS)
+            response["Access-Control-Allow-Methods"] = ", ".join(ALLOWED_METHODS)
+            response["Access-Control-Allow-Headers"] = CORS_REQUEST_HEADERS
+            response["Access-Control-Max-Age"] = "86400"
+            return with_cors(response)
+        try:
+            if request.method not in {"GET", "HEAD"}:
+                raise FhirError(
+                    405,
+                    "not-supported",
+                    f"This API is read-only: {request.method} is not allowed; use GET.",
+                )
+            check_format(request)
+            return view(request, *args, **kwargs)
+        except FhirError as error:
+            return error_response(request, error)
+
+    return wrapper

@@ -1,0 +1,269 @@
+"""The directory's listings as FHIR R4 resources: one function per type, each taking a row as
+fhirapi.search reads it (related rows selected or prefetched, `last_updated` annotated) and
+returning a plain dict. No queries here.
+
+IDs are the database IDs (they never change; slugs may, when an editor renames a listing); the
+slug is given as an identifier of our own system.
+"""
+
+from datetime import UTC, time
+
+from django.utils import translation
+
+from directory import hours
+from directory.models import Clinic, Status, language_name
+from fhirapi.http import base_url
+
+BCP47 = "urn:ietf:bcp:47"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+ORGANIZATION_TYPE = "http://terminology.hl7.org/CodeSystem/organization-type"
+FHIR_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+LATEST_TIME = time(23, 59, 59)  # FHIR's time has no 24:00
+
+
+def code_system_url(name: str) -> str:
+    """Our code systems: `specialty` (medical fields) and `condition` (conditions and
+    treatments), with our slugs as codes; served at this address too."""
+    return f"{base_url()}/CodeSystem/{name}"
+
+
+def identifier_system(kind: str) -> str:
+    """The system of our slugs as identifiers: `specialist` or `clinic`."""
+    return f"{base_url()}/sid/{kind}"
+
+
+def treatment_focus_extension() -> str:
+    return f"{base_url()}/StructureDefinition/treatment-focus"
+
+
+def instant(moment) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _meta(row) -> dict:
+    return {"lastUpdated": instant(row.last_updated)}
+
+
+def _reference(kind: str, pk: int, display: str = "") -> dict:
+    reference = {"reference": f"{kind}/{pk}"}
+    if display:
+        reference["display"] = display
+    return reference
+
+
+def _telecom(phone: str = "", website: str = "") -> list[dict]:
+    telecom = []
+    if phone:
+        telecom.append({"system": "phone", "value": phone, "use": "work"})
+    if website:
+        telecom.append({"system": "url", "value": website, "use": "work"})
+    return telecom
+
+
+def _coded(system_name: str, row) -> dict:
+    """A medical field or condition as a CodeableConcept of our code system; a condition with an
+    ICD-10 code has that coding too."""
+    with translation.override("en"):
+        name = row.name
+    codings = [{"system": code_system_url(system_name), "code": row.slug, "display": name}]
+    if getattr(row, "icd10", ""):
+        codings.append({"system": ICD10, "code": row.icd10})
+    return {"coding": codings, "text": name}
+
+
+def specialty_concepts(specialist) -> list[dict]:
+    """The specialist's public medical fields (prefetched as `public_specialties`)."""
+    return [_coded("specialty", field) for field in specialist.public_specialties]
+
+
+def practitioner(specialist) -> dict:
+    resource = {
+        "resourceType": "Practitioner",
+        "id": str(specialist.pk),
+        "meta": _meta(specialist),
+        "identifier": [
+            {"use": "official", "system": identifier_system("specialist"), "value": specialist.slug}
+        ],
+        "active": True,
+    }
+    focus = [
+        {
+            "url": treatment_focus_extension(),
+            "valueCodeableConcept": _coded("condition", item.condition),
+        }
+        for item in specialist.focus_items  # the public ones, in the order of the focus
+    ]
+    if focus:
+        resource["extension"] = focus
+    name = {"use": "official", "text": specialist.display_name, "family": specialist.family_name}
+    if specialist.given_name:
+        name["given"] = specialist.given_name.split()
+    if specialist.honorific_prefix:
+        name["prefix"] = [specialist.honorific_prefix]
+    resource["name"] = [name]
+    if telecom := _telecom(specialist.phone, specialist.website):
+        resource["telecom"] = telecom
+    if specialist.languages:
+        resource["communication"] = [
+            {
+                "coding": [{"system": BCP47, "code": code, "display": language_name(code, "en")}],
+                "text": language_name(code, "en"),
+            }
+            for code in specialist.languages
+        ]
+    qualifications = [{"code": {"text": line}} for line in specialist.certification_list]
+    if qualifications:
+        resource["qualification"] = qualifications
+    return resource
+
+
+def _organization_type(clinic) -> dict:
+    department = clinic.kind == Clinic.Kind.DEPARTMENT
+    with translation.override("en"):
+        label = str(Clinic.Kind(clinic.kind).label) if clinic.kind in Clinic.Kind else ""
+    coding = {
+        "system": ORGANIZATION_TYPE,
+        "code": "dept" if department else "prov",
+        "display": "Hospital Department" if department else "Healthcare Provider",
+    }
+    concept = {"coding": [coding]}
+    if label:
+        concept["text"] = label
+    return concept
+
+
+def organization(clinic) -> dict:
+    resource = {
+        "resourceType": "Organization",
+        "id": str(clinic.pk),
+        "meta": _meta(clinic),
+        "identifier": [
+            {"use": "official", "system": identifier_system("clinic"), "value": clinic.slug}
+        ],
+        "active": True,
+        "type": [_organization_type(clinic)],
+        "name": clinic.name,
+    }
+    if telecom := _telecom(clinic.phone, clinic.website):
+        resource["telecom"] = telecom
+    parent = clinic.parent
+    if parent is not None and parent.status == Status.PUBLISHED:
+        resource["partOf"] = _reference("Organization", parent.pk, parent.name)
+    return resource
+
+
+def hours_of_operation(text: str) -> list[dict]:
+    """The hours a location is open (consultation and by appointment; phone hours are not the
+    door), one entry per set of days with the same times. Hours that run past midnight are
+    split at it."""
+    try:
+        entries = hours.parse(text)
+    except hours.HoursError:
+        return []
+    days: dict[tuple[time, time], list[int]] = {}
+    for entry in entries:
+        if entry.kind not in hours.OPEN_KINDS:
+            continue
+        opens, closes = entry.opens, entry.closes
+        if closes == time(0):
+            spans = [(entry.weekday, opens, LATEST_TIME)]
+        elif closes <= opens:
+            spans = [
+                (entry.weekday, opens, LATEST_TIME),
+                ((entry.weekday + 1) % 7, time(0), closes),
+            ]
+        else:
+            spans = [(entry.weekday, opens, closes)]
+        for weekday, start, end in spans:
+            days.setdefault((start, end), [])
+            if weekday not in days[(start, end)]:
+                days[(start, end)].append(weekday)
+    return [
+        {
+            "daysOfWeek": [FHIR_DAYS[day] for day in sorted(weekdays)],
+            "openingTime": start.strftime("%H:%M:%S"),
+            "closingTime": end.strftime("%H:%M:%S"),
+        }
+        for (start, end), weekdays in sorted(days.items(), key=lambda item: (min(item[1]), item[0]))
+    ]
+
+
+def location(place) -> dict:
+    clinic = place.clinic
+    name = f"{clinic.name}, {place.name}" if place.name else clinic.name
+    address = {
+        "use": "work",
+        "type": "physical",
+        "text": f"{place.street}, {place.postcode} {place.city}",
+        "line": [place.street],
+        "city": place.city,
+        "postalCode": place.postcode,
+        "country": place.country,
+    }
+    if place.region:
+        address["state"] = place.region
+    resource = {
+        "resourceType": "Location",
+        "id": str(place.pk),
+        "meta": _meta(place),
+        "status": "active",
+        "name": name,
+        "mode": "instance",
+    }
+    if telecom := _telecom(place.phone or clinic.phone):
+        resource["telecom"] = telecom
+    resource["address"] = address
+    if place.latitude is not None and place.longitude is not None:
+        resource["position"] = {"longitude": place.longitude, "latitude": place.latitude}
+    resource["managingOrganization"] = _reference("Organization", clinic.pk, clinic.name)
+    if opening := hours_of_operation(place.hours):
+        resource["hoursOfOperation"] = opening
+    return resource
+
+
+def practitioner_role(affiliation) -> dict:
+    specialist, clinic, place = affiliation.specialist, affiliation.clinic, affiliation.location
+    resource = {
+        "resourceType": "PractitionerRole",
+        "id": str(affiliation.pk),
+        "meta": _meta(affiliation),
+        "active": True,
+        "practitioner": _reference("Practitioner", specialist.pk, specialist.display_name),
+        "organization": _reference("Organization", clinic.pk, clinic.name),
+    }
+    if affiliation.role_title:
+        resource["code"] = [{"text": affiliation.role_title}]
+    if specialties := specialty_concepts(specialist):
+        resource["specialty"] = specialties
+    resource["location"] = [_reference("Location", place.pk, f"{place.street}, {place.city}")]
+    if telecom := _telecom(place.phone or clinic.phone):
+        resource["telecom"] = telecom
+    return resource
+
+
+def code_system(name: str, title: str, description: str, rows, last_updated) -> dict:
+    """One of our code systems, complete: every public entry with its English name as display
+    and its German one as a designation."""
+    concepts = []
+    for row in rows:
+        concept = {"code": row.slug, "display": row.name_en or row.name_de or row.slug}
+        if row.name_de:
+            concept["designation"] = [{"language": "de", "value": row.name_de}]
+        concepts.append(concept)
+    resource = {
+        "resourceType": "CodeSystem",
+        "id": name,
+        "url": code_system_url(name),
+        "name": title.replace(" ", ""),
+        "title": title,
+        "status": "active",
+        "description": description,
+        "caseSensitive": True,
+        "content": "complete",
+        "count": len(concepts),
+    }
+    if concepts:
+        resource["concept"] = concepts
+    if last_updated is not None:
+        resource["meta"] = {"lastUpdated": instant(last_updated)}
+    return resource

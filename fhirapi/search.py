@@ -1,0 +1,1052 @@
+# The raw SQL here is this module's constant; values always go in as parameters.
+# ruff: noqa: S611
+"""Search, one way: each resource type declares its parameters (`KINDS`); a request's query is
+checked against them into a `Plan` (or a FhirError naming every problem); the plan becomes one
+queryset, one page of it (keyset paging on the ID), its `_include`s and `_revinclude`s, and a
+searchset Bundle. The CapabilityStatement is written from the same declarations
+(fhirapi.capability), so it cannot promise what is not here.
+
+Only what the public sees: published specialists, published clinics, and the locations and
+places of work of published clinics (of published specialists).
+
+Queries per search do not depend on `_count`: the count, the page, the page's prefetches (one
+per to-many relation) and one query (plus its prefetches) per `_include`/`_revinclude`.
+"""
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    BooleanField,
+    Exists,
+    F,
+    Func,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    TextField,
+)
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, Greatest
+
+from directory.models import (
+    Affiliation,
+    Clinic,
+    Condition,
+    Location,
+    Specialist,
+    SpecialistCondition,
+    Specialty,
+    Status,
+)
+from directory.places import fold
+from fhirapi import resources
+from fhirapi.http import FhirError, base_url
+
+DEFAULT_COUNT = 20
+MAX_COUNT = 100
+# At most this many resources per _revinclude; beyond it the Bundle says so in an outcome.
+MAX_REVINCLUDED = 1000
+DEFAULT_NEAR_KM = 25.0
+MAX_NEAR_KM = 500.0
+KM_PER_DEGREE = 111.2
+# Dates without a time zone are read in the directory's one time zone.
+LOCAL_ZONE = ZoneInfo("Europe/Berlin")
+SPEC = "http://hl7.org/fhir/SearchParameter/"
+
+# Parameters that steer the search rather than filter it.
+RESULT_PARAMETERS = {
+    "_count": f"At most this many matches per page: {DEFAULT_COUNT} unless given, at most "
+    f"{MAX_COUNT}.",
+    "_include": "Add the resources the matches refer to (values in searchInclude).",
+    "_revinclude": "Add the resources that refer to the matches (values in searchRevInclude), "
+    f"at most {MAX_REVINCLUDED} per value.",
+    "_total": "none: leave out Bundle.total (saves the count); accurate or estimate: give it "
+    "(the default).",
+    "_after": "Paging: the matches after this ID (the next link sets it).",
+    "_before": "Paging: the matches before this ID (the previous link sets it).",
+    "_format": "json, application/json or application/fhir+json; XML is not served (406).",
+    "_pretty": "true: indented JSON.",
+}
+
+
+def _fold(expression: str) -> Func:
+    return Func(F(expression), function="directory_fold", output_field=TextField())
+
+
+# --- Values -----------------------------------------------------------------------------------
+
+
+def split_values(raw: str) -> list[str]:
+    """A parameter's values, separated by commas (OR); `\\,` is a comma inside a value."""
+    parts = re.split(r"(?<!\\),", raw)
+    return [part.replace("\\,", ",").replace("\\|", "|").replace("\\\\", "\\") for part in parts]
+
+
+def token(value: str) -> tuple[str | None, str]:
+    """`system|code`, `|code` (no system) or `code` (any system): (system, code)."""
+    parts = re.split(r"(?<!\\)\|", value, maxsplit=1)
+    if len(parts) == 1:
+        return None, value
+    return parts[0], parts[1]
+
+
+def reference_ids(kind: str, values: list[str]) -> list[int]:
+    """The IDs that `123`, `Kind/123` or `<base>/Kind/123` name (others name nothing here)."""
+    ids = []
+    for value in values:
+        for prefix in (f"{base_url()}/{kind}/", f"{kind}/"):
+            if value.startswith(prefix):
+                value = value.removeprefix(prefix)
+                break
+        if value.isdigit() and len(value) < 19:
+            ids.append(int(value))
+    return ids
+
+
+_DATE = re.compile(
+    r"^(?P<prefix>eq|ne|gt|lt|ge|le|sa|eb|ap)?"
+    r"(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
+    r"(?:T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?P<fraction>\.\d+)?)?"
+    r"(?P<zone>Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
+
+
+def date_range(value: str, name: str) -> tuple[str, datetime, datetime]:
+    """A date search value as (prefix, first moment, first moment after): its precision is its
+    range, as FHIR says ("2024-05" is all of May)."""
+    match = _DATE.match(value)
+    if match is None:
+        raise FhirError(
+            400,
+            "invalid",
+            f"{name}: '{value}' is not a date such as 2024-05-17 or 2024-05-17T10:00:00Z, with "
+            "an optional prefix (eq, ne, gt, lt, ge, le, sa, eb).",
+        )
+    parts = match.groupdict()
+    prefix = parts["prefix"] or "eq"
+    if prefix == "ap":
+        raise FhirError(400, "not-supported", f"{name}: the prefix 'ap' is not supported.")
+    year = int(parts["year"])
+    if not 1000 <= year <= 9000:
+        raise FhirError(400, "invalid", f"{name}: '{value}': the year must be 1000 to 9000.")
+    zone = _zone(parts["zone"], name, value)
+    try:
+        if parts["month"] is None:
+            start = datetime(year, 1, 1, tzinfo=zone)
+            end = datetime(year + 1, 1, 1, tzinfo=zone)
+        elif parts["day"] is None:
+            month = int(parts["month"])
+            start = datetime(year, month, 1, tzinfo=zone)
+            end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
+        else:
+            day = date(year, int(parts["month"]), int(parts["day"]))
+            if parts["hour"] is None:
+                start = datetime(day.year, day.month, day.day, tzinfo=zone)
+                end = start + timedelta(days=1)
+            else:
+                fraction = parts["fraction"] or ""
+                start = datetime(
+                    day.year,
+                    day.month,
+                    day.day,
+                    int(parts["hour"]),
+                    int(parts["minute"]),
+                    int(parts["second"] or 0),
+                    int((fraction[1:] + "000000")[:6]) if fraction else 0,
+                    tzinfo=zone,
+                )
+                if parts["second"] is None:
+                    end = start + timedelta(minutes=1)
+                else:
+                    end = start + (timedelta(microseconds=1) if fraction else timedelta(seconds=1))
+    except ValueError:
+        raise FhirError(400, "invalid", f"{name}: '{value}' is not a valid date.") from None
+    return prefix, start, end
+
+
+def _zone(text: str | None, name: str, value: str):
+    """The time zone of a date value: Central European time when it gives none."""
+    if text is None:
+        return LOCAL_ZONE
+    if text == "Z":
+        return UTC
+    hours, minutes = int(text[1:3]), int(text[4:6])
+    if hours > 14 or minutes > 59:
+        raise FhirError(400, "invalid", f"{name}: '{value}' has no valid time zone.")
+    offset = timedelta(hours=hours, minutes=minutes)
+    return timezone(offset if text[0] == "+" else -offset)
+
+
+# --- Parameters -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    """A search parameter: `where(values, modifier)` turns its OR-ed values into a Q."""
+
+    name: str
+    type: str  # the FHIR search parameter type
+    documentation: str
+    where: Callable[[list[str], str], Q]
+    definition: str = ""  # the standard SearchParameter, if it is one
+    modifiers: frozenset[str] = frozenset()
+
+
+NOTHING = Q(pk__in=[])
+
+
+def _any(queries) -> Q:
+    result = NOTHING
+    for query in queries:
+        result |= query
+    return result
+
+
+def string_param(name: str, fields: list[str], documentation: str, definition: str = "") -> Param:
+    """A string: case, accents and umlauts ignored; starts with the value (`:contains`
+    anywhere, `:exact` the whole value as written)."""
+
+    def where(values: list[str], modifier: str) -> Q:
+        queries = []
+        for value in values:
+            for path in fields:
+                if modifier == "exact":
+                    queries.append(Q(**{path: value}))
+                    continue
+                folded = fold(value)
+                lookup = "contains" if modifier == "contains" else "startswith"
+                queries.append(Q(**{f"{_folded_name(path)}__{lookup}": folded}))
+        return _any(queries)
+
+    return Param(
+        name,
+        "string",
+        documentation,
+        where,
+        definition=definition or f"{SPEC}{name}",
+        modifiers=frozenset({"exact", "contains"}),
+    )
+
+
+def _folded_name(path: str) -> str:
+    return f"{path.replace('__', '_')}_folded"
+
+
+def _with_folded(queryset: QuerySet, paths: list[str]) -> QuerySet:
+    return queryset.alias(**{_folded_name(path): _fold(path) for path in paths})
+
+
+def id_param() -> Param:
+    def where(values: list[str], modifier: str) -> Q:
+        return Q(pk__in=[int(v) for v in values if v.isdigit() and len(v) < 19])
+
+    return Param("_id", "token", "The resource's ID.", where, f"{SPEC}Resource-id")
+
+
+def last_updated_param() -> Param:
+    def where(values: list[str], modifier: str) -> Q:
+        queries = []
+        for value in values:
+            prefix, start, end = date_range(value, "_lastUpdated")
+            moment = "last_updated"
+            queries.append(
+                {
+                    "eq": Q(**{f"{moment}__gte": start, f"{moment}__lt": end}),
+                    "ne": ~Q(**{f"{moment}__gte": start, f"{moment}__lt": end}),
+                    "gt": Q(**{f"{moment}__gte": end}),
+                    "sa": Q(**{f"{moment}__gte": end}),
+                    "ge": Q(**{f"{moment}__gte": start}),
+                    "lt": Q(**{f"{moment}__lt": start}),
+                    "eb": Q(**{f"{moment}__lt": start}),
+                    "le": Q(**{f"{moment}__lt": end}),
+                }[prefix]
+            )
+        return _any(queries)
+
+    return Param(
+        "_lastUpdated",
+        "date",
+        "When the resource last changed (meta.lastUpdated), with the prefixes eq, ne, gt, lt, "
+        "ge, le, sa and eb; a date without a time zone is read in Central European time.",
+        where,
+        f"{SPEC}Resource-lastUpdated",
+    )
+
+
+def identifier_param(kind: str, documentation: str, definition: str) -> Param:
+    def where(values: list[str], modifier: str) -> Q:
+        slugs = []
+        for value in values:
+            system, code = token(value)
+            if system in (None, resources.identifier_system(kind)):
+                slugs.append(code)
+        return Q(slug__in=slugs)
+
+    return Param("identifier", "token", documentation, where, definition)
+
+
+def reference_param(
+    name: str, kind: str, path: str, documentation: str, definition: str, *extra: Q
+) -> Param:
+    def where(values: list[str], modifier: str) -> Q:
+        return Q(*extra, **{f"{path}__in": reference_ids(kind, values)})
+
+    return Param(name, "reference", documentation, where, definition)
+
+
+def active_param(definition: str) -> Param:
+    def where(values: list[str], modifier: str) -> Q:
+        flags = set()
+        for value in values:
+            _system, code = token(value)
+            if code not in {"true", "false"}:
+                raise FhirError(400, "invalid", f"active: '{value}' is not true or false.")
+            flags.add(code)
+        return Q() if "true" in flags else NOTHING
+
+    return Param(
+        "active", "token", "true: all of them (everything served is active).", where, definition
+    )
+
+
+COUNTRY_NAMES = {
+    "DE": ("germany", "deutschland", "allemagne", "germania"),
+    "AT": ("austria", "osterreich", "autriche"),
+    "CH": ("switzerland", "schweiz", "suisse", "svizzera"),
+}
+
+
+def country_param(name: str, path: str, definition: str) -> Param:
+    def where(values: list[str], modifier: str) -> Q:
+        codes = set()
+        for value in values:
+            folded = fold(value)
+            for code, names in COUNTRY_NAMES.items():
+                if folded == code.lower() or (
+                    folded and modifier != "exact" and any(n.startswith(folded) for n in names)
+                ):
+                    codes.add(code)
+        return Q(**{f"{path}__in": sorted(codes)})
+
+    return Param(
+        name,
+        "string",
+        "The country: its ISO 3166 code (DE, AT, CH) or the start of its name in English, "
+        "German, French or Italian.",
+        where,
+        definition,
+        frozenset({"exact"}),
+    )
+
+
+def postcode_param(name: str, path: str, definition: str) -> Param:
+    def where(values: list[str], modifier: str) -> Q:
+        lookup = "exact" if modifier == "exact" else "startswith"
+        return _any(Q(**{f"{path}__{lookup}": value.strip()}) for value in values)
+
+    return Param(
+        name,
+        "string",
+        "The postcode, or its beginning.",
+        where,
+        definition,
+        frozenset({"exact"}),
+    )
+
+
+def parse_near(value: str) -> tuple[float, float, float]:
+    """`latitude|longitude|distance|units`: distance in km (the default), 25 km unless given."""
+    parts = value.split("|")
+    problem = (
+        f"near: '{value}' is not latitude|longitude|distance|km, e.g. 52.52|13.40|10|km "
+        f"(distance at most {MAX_NEAR_KM:g} km, {DEFAULT_NEAR_KM:g} unless given)."
+    )
+    if not 2 <= len(parts) <= 4:
+        raise FhirError(400, "invalid", problem)
+    try:
+        latitude, longitude = float(parts[0]), float(parts[1])
+        distance = float(parts[2]) if len(parts) > 2 and parts[2] else DEFAULT_NEAR_KM
+    except ValueError:
+        raise FhirError(400, "invalid", problem) from None
+    units = parts[3] if len(parts) > 3 else "km"
+    if units not in {"km", ""}:
+        raise FhirError(
+            400, "not-supported", f"near: distances in '{units}' are not supported; use km."
+        )
+    finite = all(math.isfinite(number) for number in (latitude, longitude, distance))
+    if (
+        not finite
+        or not -90 <= latitude <= 90
+        or not -180 <= longitude <= 180
+        or not 0 < distance <= MAX_NEAR_KM
+    ):
+        raise FhirError(400, "invalid", problem)
+    return latitude, longitude, distance
+
+
+_WITHIN_SQL = (
+    'earth_distance(ll_to_earth(%s, %s), ll_to_earth("directory_location"."latitude", '
+    '"directory_location"."longitude")) <= %s'
+)
+
+
+def near_param() -> Param:
+    """Locations within the distance (great circle, earthdistance); the box around the circle
+    first, on the index of latitude and longitude."""
+
+    def where(values: list[str], modifier: str) -> Q:
+        queries = []
+        for value in values:
+            latitude, longitude, km = parse_near(value)
+            dlat = km / KM_PER_DEGREE
+            dlon = min(180.0, km / (KM_PER_DEGREE * max(math.cos(math.radians(latitude)), 0.01)))
+            within = RawSQL(_WITHIN_SQL, [latitude, longitude, km * 1000], BooleanField())
+            queries.append(
+                Q(
+                    within,
+                    latitude__range=(latitude - dlat, latitude + dlat),
+                    longitude__range=(longitude - dlon, longitude + dlon),
+                )
+            )
+        return _any(queries)
+
+    return Param(
+        "near",
+        "special",
+        "latitude|longitude|distance|units: within the distance (km, the only unit; "
+        f"{DEFAULT_NEAR_KM:g} km unless given; at most {MAX_NEAR_KM:g} km) of the point, as the "
+        "crow flies. Results stay in the order of their IDs.",
+        where,
+        f"{SPEC}Location-near",
+    )
+
+
+def specialty_param(specialist_path: str) -> Param:
+    def where(values: list[str], modifier: str) -> Q:
+        slugs = []
+        for value in values:
+            system, code = token(value)
+            if system in (None, resources.code_system_url("specialty")):
+                slugs.append(code)
+        fields = Specialist.specialties.through.objects.filter(
+            specialist_id=OuterRef(specialist_path),
+            specialty__slug__in=slugs,
+            specialty__needs_review=False,
+        )
+        return Q(Exists(fields))
+
+    return Param(
+        "specialty",
+        "token",
+        "A medical field: a code of "
+        f"{resources.code_system_url('specialty')} (our slugs), with or without the system.",
+        where,
+        f"{SPEC}PractitionerRole-specialty",
+    )
+
+
+def communication_param() -> Param:
+    def where(values: list[str], modifier: str) -> Q:
+        codes = []
+        for value in values:
+            system, code = token(value)
+            primary = code.lower().split("-")[0]  # de-CH: German
+            if system in (None, resources.BCP47) and re.fullmatch("[a-z]{2}", primary):
+                codes.append(primary)
+        return Q(languages__overlap=codes) if codes else NOTHING
+
+    return Param(
+        "communication",
+        "token",
+        "A language spoken, as a BCP-47 code (de, en, fr ...), system urn:ietf:bcp:47.",
+        where,
+        f"{SPEC}Practitioner-communication",
+    )
+
+
+def organization_type_param() -> Param:
+    def where(values: list[str], modifier: str) -> Q:
+        queries = []
+        for value in values:
+            system, code = token(value)
+            if system not in (None, resources.ORGANIZATION_TYPE):
+                continue
+            if code == "dept":
+                queries.append(Q(kind=Clinic.Kind.DEPARTMENT))
+            elif code == "prov":
+                queries.append(~Q(kind=Clinic.Kind.DEPARTMENT))
+        return _any(queries)
+
+    return Param(
+        "type",
+        "token",
+        "prov (hospitals, practices, centres) or dept (departments), system "
+        f"{resources.ORGANIZATION_TYPE}.",
+        where,
+        f"{SPEC}Organization-type",
+    )
+
+
+# --- Resource types ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Include:
+    """`source:param` (rows of `source` refer to `target` by `attribute`)."""
+
+    source: str
+    param: str
+    target: str
+    attribute: str  # the referring row's attribute holding the target's ID (for _include)
+    lookup: str  # the referring rows' lookup of the target's ID (for _revinclude)
+
+    @property
+    def value(self) -> str:
+        return f"{self.source}:{self.param}"
+
+
+INCLUDES = [
+    Include("PractitionerRole", "practitioner", "Practitioner", "specialist_id", "specialist_id"),
+    Include("PractitionerRole", "organization", "Organization", "clinic_id", "clinic_id"),
+    Include("PractitionerRole", "location", "Location", "location_id", "location_id"),
+    Include("Location", "organization", "Organization", "clinic_id", "clinic_id"),
+    Include("Organization", "partof", "Organization", "parent_id", "parent_id"),
+]
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    rows: Callable[[], QuerySet]  # what the public sees, annotated `last_updated`, prefetched
+    to_resource: Callable[[object], dict]
+    params: dict[str, Param] = field(default_factory=dict)
+
+    @property
+    def includes(self) -> list[Include]:
+        return [include for include in INCLUDES if include.source == self.name]
+
+    @property
+    def revincludes(self) -> list[Include]:
+        return [include for include in INCLUDES if include.target == self.name]
+
+
+def practitioner_rows() -> QuerySet:
+    focus = (
+        SpecialistCondition.objects.filter(condition__needs_review=False)
+        .select_related("condition")
+        .order_by("position", "id")
+    )
+    rows = Specialist.objects.published().annotate(last_updated=F("modified"))
+    rows = _with_folded(rows, ["family_name", "given_name", "honorific_prefix"])
+    rows = rows.alias(
+        full_name_folded=Func(
+            F("honorific_prefix"),
+            F("given_name"),
+            F("family_name"),
+            function="concat_ws",
+            template="directory_fold(concat_ws(' ', %(expressions)s))",
+            output_field=TextField(),
+        ),
+        given_family_folded=Func(
+            F("given_name"),
+            F("family_name"),
+            function="concat_ws",
+            template="directory_fold(concat_ws(' ', %(expressions)s))",
+            output_field=TextField(),
+        ),
+    )
+    return rows.prefetch_related(
+        Prefetch("specialistcondition_set", queryset=focus, to_attr="focus_items")
+    )
+
+
+def organization_rows() -> QuerySet:
+    rows = Clinic.objects.published().select_related("parent")
+    rows = rows.annotate(
+        last_updated=Greatest("modified", Coalesce("parent__modified", "modified"))
+    )
+    return _with_folded(rows, ["name"])
+
+
+def location_rows() -> QuerySet:
+    rows = Location.objects.filter(clinic__status=Status.PUBLISHED).select_related("clinic")
+    rows = rows.annotate(last_updated=Greatest("modified", "clinic__modified"))
+    return _with_folded(rows, ["name", "clinic__name", "city"])
+
+
+def role_rows() -> QuerySet:
+    rows = Affiliation.objects.filter(
+        specialist__status=Status.PUBLISHED,
+        clinic__status=Status.PUBLISHED,
+        location__clinic__status=Status.PUBLISHED,
+    ).select_related("specialist", "clinic", "location")
+    rows = rows.annotate(
+        last_updated=Greatest(
+            "modified", "specialist__modified", "clinic__modified", "location__modified"
+        )
+    )
+    rows = _with_folded(rows, ["location__city"])
+    return rows.prefetch_related(
+        Prefetch(
+            "specialist__specialties",
+            queryset=Specialty.objects.public().order_by("name_en", "pk"),
+            to_attr="public_specialties",
+        )
+    )
+
+
+def _practitioner_name(values: list[str], modifier: str) -> Q:
+    queries = []
+    for value in values:
+        if modifier == "exact":
+            queries += [Q(family_name=value), Q(given_name=value)]
+            continue
+        folded = fold(value)
+        if modifier == "contains":
+            queries.append(Q(full_name_folded__contains=folded))
+            continue
+        queries += [
+            Q(family_name_folded__startswith=folded),
+            Q(given_name_folded__startswith=folded),
+            Q(honorific_prefix_folded__startswith=folded),
+            Q(given_family_folded__startswith=folded),
+            Q(full_name_folded__startswith=folded),
+        ]
+    return _any(queries)
+
+
+def _params(*params: Param) -> dict[str, Param]:
+    return {param.name: param for param in (id_param(), last_updated_param(), *params)}
+
+
+def _address_params(prefix: str = "") -> list[Param]:
+    """address-city, address-postalcode and address-country of a Location (`prefix`
+    "location__" and names "location.address-city" for a PractitionerRole's location)."""
+    chained = "location." if prefix else ""
+    return [
+        string_param(
+            f"{chained}address-city",
+            [f"{prefix}city"],
+            "The town or city, or its beginning (case and accents ignored).",
+            f"{SPEC}Location-address-city",
+        ),
+        postcode_param(
+            f"{chained}address-postalcode",
+            f"{prefix}postcode",
+            f"{SPEC}Location-address-postalcode",
+        ),
+        country_param(
+            f"{chained}address-country", f"{prefix}country", f"{SPEC}Location-address-country"
+        ),
+    ]
+
+
+def _role_address_params() -> list[Param]:
+    """Chained: the role's location's address (PractitionerRole?location.address-city=Berlin)."""
+    params = []
+    for param in _address_params("location__"):
+        params.append(
+            Param(
+                param.name,
+                param.type,
+                f"Chained: the address of the role's location. {param.documentation}",
+                param.where,
+                "",  # a chain, not a parameter of its own
+                param.modifiers,
+            )
+        )
+    return params
+
+
+def _kinds() -> dict[str, Kind]:
+    name_param = Param(
+        "name",
+        "string",
+        "Any part of the name (family, given, title, or the name as written), from its start; "
+        "case and accents ignored.",
+        _practitioner_name,
+        f"{SPEC}Practitioner-name",
+        frozenset({"exact", "contains"}),
+    )
+    return {
+        "Practitioner": Kind(
+            "Practitioner",
+            practitioner_rows,
+            resources.practitioner,
+            _params(
+                name_param,
+                string_param(
+                    "family", ["family_name"], "The family name.", f"{SPEC}individual-family"
+                ),
+                string_param("given", ["given_name"], "The given name.", f"{SPEC}individual-given"),
+                identifier_param(
+                    "specialist",
+                    "The specialist's slug (the address of the profile), system "
+                    f"{resources.identifier_system('specialist')}.",
+                    f"{SPEC}Practitioner-identifier",
+                ),
+                communication_param(),
+                active_param(f"{SPEC}Practitioner-active"),
+            ),
+        ),
+        "Organization": Kind(
+            "Organization",
+            organization_rows,
+            resources.organization,
+            _params(
+                string_param(
+                    "name", ["name"], "The name, from its start.", f"{SPEC}Organization-name"
+                ),
+                identifier_param(
+                    "clinic",
+                    "The clinic's slug (the address of its page), system "
+                    f"{resources.identifier_system('clinic')}.",
+                    f"{SPEC}Organization-identifier",
+                ),
+                organization_type_param(),
+                reference_param(
+                    "partof",
+                    "Organization",
+                    "parent_id",
+                    "The hospital a department is part of.",
+                    f"{SPEC}Organization-partof",
+                    Q(parent__status=Status.PUBLISHED),
+                ),
+                active_param(f"{SPEC}Organization-active"),
+            ),
+        ),
+        "Location": Kind(
+            "Location",
+            location_rows,
+            resources.location,
+            _params(
+                string_param(
+                    "name",
+                    ["name", "clinic__name"],
+                    "The name of the location or of its clinic, from its start.",
+                    f"{SPEC}Location-name",
+                ),
+                *_address_params(),
+                reference_param(
+                    "organization",
+                    "Organization",
+                    "clinic_id",
+                    "The clinic the location belongs to.",
+                    f"{SPEC}Location-organization",
+                ),
+                near_param(),
+            ),
+        ),
+        "PractitionerRole": Kind(
+            "PractitionerRole",
+            role_rows,
+            resources.practitioner_role,
+            _params(
+                reference_param(
+                    "practitioner",
+                    "Practitioner",
+                    "specialist_id",
+                    "The specialist.",
+                    f"{SPEC}PractitionerRole-practitioner",
+                ),
+                reference_param(
+                    "organization",
+                    "Organization",
+                    "clinic_id",
+                    "The clinic.",
+                    f"{SPEC}PractitionerRole-organization",
+                ),
+                reference_param(
+                    "location",
+                    "Location",
+                    "location_id",
+                    "The location.",
+                    f"{SPEC}PractitionerRole-location",
+                ),
+                specialty_param("specialist_id"),
+                active_param(f"{SPEC}PractitionerRole-active"),
+                *_role_address_params(),
+            ),
+        ),
+    }
+
+
+KINDS = _kinds()
+
+
+# --- The plan ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    kind: Kind
+    where: list[Q] = field(default_factory=list)
+    count: int = DEFAULT_COUNT
+    after: int | None = None
+    before: int | None = None
+    includes: list[Include] = field(default_factory=list)
+    revincludes: list[Include] = field(default_factory=list)
+    total: bool = True
+    ignored: list[str] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)  # the query as understood
+
+
+def lenient(request) -> bool:
+    """`Prefer: handling=lenient`: unknown parameters are ignored (and reported in the
+    Bundle) instead of failing the search."""
+    preferences = re.split(r"[,;]", request.headers.get("Prefer", ""))
+    return any(part.strip().replace(" ", "") == "handling=lenient" for part in preferences)
+
+
+def _single(name: str, values: list[str]) -> str:
+    if len(values) > 1:
+        raise FhirError(400, "invalid", f"{name} may be given once.")
+    return values[0]
+
+
+def _page_id(name: str, value: str) -> int:
+    if not value.isdigit() or len(value) > 18:
+        raise FhirError(400, "invalid", f"{name}: '{value}' is not an ID of this server.")
+    return int(value)
+
+
+def _include_values(kind: Kind, name: str, values: list[str], reverse: bool) -> list[Include]:
+    allowed = {
+        include.value: include for include in (kind.revincludes if reverse else kind.includes)
+    }
+    chosen = []
+    problems = []
+    for value in values:
+        parts = value.split(":")
+        key = ":".join(parts[:2])
+        include = allowed.get(key)
+        if include is None or len(parts) > 3 or (len(parts) == 3 and parts[2] != include.target):
+            known = ", ".join(allowed) or "none"
+            problems.append(
+                f"{name}={value} is not supported for {kind.name} (supported: {known})."
+            )
+        elif include not in chosen:
+            chosen.append(include)
+    if problems:
+        raise FhirError(400, "not-supported", problems)
+    return chosen
+
+
+def plan(kind: Kind, request) -> Plan:
+    """The request's query checked against the kind's declarations: every problem named at
+    once (400), unknown parameters too unless the client prefers lenient handling."""
+    result = Plan(kind)
+    problems: list[tuple[str, str]] = []
+    unknown: list[str] = []
+    for key, raw_values in request.GET.lists():
+        values = [value for value in raw_values if value != ""]
+        name, _, modifier = key.partition(":")
+        try:
+            if key in RESULT_PARAMETERS:
+                if not values:
+                    continue
+                result.kept += [(key, value) for value in values]
+                if key == "_count":
+                    value = _single(key, values)
+                    if not value.isdigit() or len(value) > 9:
+                        raise FhirError(400, "invalid", f"_count: '{value}' is not a number.")
+                    if int(value) > MAX_COUNT:
+                        raise FhirError(
+                            400, "too-costly", f"_count: at most {MAX_COUNT} per page, not {value}."
+                        )
+                    result.count = int(value)
+                elif key == "_total":
+                    value = _single(key, values)
+                    if value not in {"none", "estimate", "accurate"}:
+                        raise FhirError(
+                            400, "invalid", f"_total: '{value}' is not none, estimate or accurate."
+                        )
+                    result.total = value != "none"
+                elif key in {"_after", "_before"}:
+                    setattr(result, key[1:], _page_id(key, _single(key, values)))
+                elif key in {"_include", "_revinclude"}:
+                    chosen = _include_values(kind, key, values, reverse=key == "_revinclude")
+                    if key == "_include":
+                        result.includes += chosen
+                    else:
+                        result.revincludes += chosen
+                elif key == "_pretty" and _single(key, values) not in {"true", "false"}:
+                    raise FhirError(400, "invalid", "_pretty: true or false.")
+                continue
+            if name in RESULT_PARAMETERS:  # _include:iterate and the like
+                raise FhirError(400, "not-supported", f"{key}: the modifier is not supported.")
+            param = kind.params.get(name)
+            if param is None:
+                unknown.append(key)
+                continue
+            if modifier and modifier not in param.modifiers:
+                raise FhirError(
+                    400,
+                    "not-supported",
+                    f"{key}: the modifier ':{modifier}' is not supported for {name}.",
+                )
+            for value in values:  # repeated: AND; commas within one: OR
+                result.where.append(param.where(split_values(value), modifier))
+                result.kept.append((key, value))
+        except FhirError as error:
+            problems += error.issues
+    if result.after is not None and result.before is not None:
+        problems.append(("invalid", "_after and _before cannot be given together."))
+    if unknown and not lenient(request):
+        problems.append(
+            (
+                "not-supported",
+                f"Unknown or unsupported search parameter(s) for {kind.name}: "
+                f"{', '.join(unknown)}. The supported ones are listed in /fhir/metadata; send "
+                "'Prefer: handling=lenient' to have unknown ones ignored.",
+            )
+        )
+    if problems:
+        raise FhirError.of(400, problems)
+    result.ignored = unknown
+    return result
+
+
+# --- Running it -------------------------------------------------------------------------------
+
+
+def matches(plan: Plan) -> QuerySet:
+    rows = plan.kind.rows()
+    for where in plan.where:
+        rows = rows.filter(where)
+    return rows
+
+
+def _link(plan: Plan, relation: str, **paging) -> dict:
+    query = [(key, value) for key, value in plan.kept if key not in {"_after", "_before"}]
+    query += [(f"_{key}", str(value)) for key, value in paging.items()]
+    url = f"{base_url()}/{plan.kind.name}"
+    if query:
+        url += "?" + urlencode(query, safe=":|,")
+    return {"relation": relation, "url": url}
+
+
+def entry(kind_name: str, resource: dict, mode: str) -> dict:
+    return {
+        "fullUrl": f"{base_url()}/{kind_name}/{resource['id']}",
+        "resource": resource,
+        "search": {"mode": mode},
+    }
+
+
+def outcome_entry(severity: str, code: str, diagnostics: str) -> dict:
+    return {
+        "resource": {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}],
+        },
+        "search": {"mode": "outcome"},
+    }
+
+
+def run(plan: Plan) -> dict:
+    """The searchset Bundle of the plan."""
+    rows_query = matches(plan)
+    total = rows_query.count() if plan.total else None
+    rows: list = []
+    has_next = has_previous = False
+    if plan.count:
+        if plan.before is not None:
+            page = list(rows_query.filter(pk__lt=plan.before).order_by("-pk")[: plan.count + 1])
+            has_previous = len(page) > plan.count
+            rows = page[: plan.count][::-1]
+            has_next = True
+        else:
+            page = rows_query.order_by("pk")
+            if plan.after is not None:
+                page = page.filter(pk__gt=plan.after)
+                has_previous = True
+            page = list(page[: plan.count + 1])
+            has_next = len(page) > plan.count
+            rows = page[: plan.count]
+    links = [_link(plan, "self", **_cursor(plan)), _link(plan, "first")]
+    if has_previous and rows:
+        links.append(_link(plan, "previous", before=rows[0].pk))
+    if has_next and rows:
+        links.append(_link(plan, "next", after=rows[-1].pk))
+    entries = [entry(plan.kind.name, plan.kind.to_resource(row), "match") for row in rows]
+    seen = {(plan.kind.name, row.pk) for row in rows}
+    for include in plan.includes:
+        ids = {getattr(row, include.attribute) for row in rows} - {None}
+        target = KINDS[include.target]
+        ids -= {pk for kind, pk in seen if kind == target.name}
+        if ids:
+            for row in target.rows().filter(pk__in=ids).order_by("pk"):
+                seen.add((target.name, row.pk))
+                entries.append(entry(target.name, target.to_resource(row), "include"))
+    for include in plan.revincludes:
+        source = KINDS[include.source]
+        ids = [row.pk for row in rows]
+        if not ids:
+            continue
+        extra = source.rows().filter(**{f"{include.lookup}__in": ids}).order_by("pk")
+        extra = list(extra[: MAX_REVINCLUDED + 1])
+        if len(extra) > MAX_REVINCLUDED:
+            extra = extra[:MAX_REVINCLUDED]
+            entries.append(
+                outcome_entry(
+                    "warning",
+                    "too-costly",
+                    f"_revinclude={include.value}: only the first {MAX_REVINCLUDED} are "
+                    "included; search them page by page instead.",
+                )
+            )
+        for row in extra:
+            if (source.name, row.pk) in seen:
+                continue
+            seen.add((source.name, row.pk))
+            entries.append(entry(source.name, source.to_resource(row), "include"))
+    if plan.ignored:
+        entries.append(
+            outcome_entry(
+                "warning",
+                "not-supported",
+                f"Ignored unknown or unsupported search parameter(s): {', '.join(plan.ignored)}.",
+            )
+        )
+    bundle = {"resourceType": "Bundle", "type": "searchset"}
+    if total is not None:
+        bundle["total"] = total
+    bundle["link"] = links
+    if entries:
+        bundle["entry"] = entries
+    return bundle
+
+
+def _cursor(plan: Plan) -> dict:
+    if plan.after is not None:
+        return {"after": plan.after}
+    if plan.before is not None:
+        return {"before": plan.before}
+    return {}
+
+
+def read(kind: Kind, resource_id: str) -> tuple[dict, datetime] | None:
+    """The resource with that ID, if the public may see it, and when it last changed."""
+    if not resource_id.isdigit() or len(resource_id) > 18:
+        return None
+    row = kind.rows().filter(pk=int(resource_id)).first()
+    return (kind.to_resource(row), row.last_updated) if row is not None else None
+
+
+def code_system_rows(name: str) -> tuple[list, datetime | None]:
+    """The public entries of one of our code systems, and when the newest changed."""
+    model = {"specialty": Specialty, "condition": Condition}[name]
+    rows = list(
+        model.objects.public().only("slug", "name_en", "name_de", "modified").order_by("slug")
+    )
+    newest = model.objects.public().aggregate(newest=Max("modified"))["newest"]
+    return rows, newest

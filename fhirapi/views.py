@@ -1,0 +1,84 @@
+"""The API's views: each checks its input through fhirapi.search, maps rows with
+fhirapi.resources and answers through fhirapi.http. Never cached as pages (no
+cached_public_page): every answer is made from the database as it is, with an ETag for
+conditional requests."""
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+
+from fhirapi import capability, resources, search
+from fhirapi.http import FhirError, api_view, fhir_response
+
+CODE_SYSTEM_TEXT = {
+    "specialty": (
+        "Specialist Atlas medical fields",
+        "The medical fields of specialist training in Germany, Austria and Switzerland, as this "
+        "directory lists them. Codes are the fields' slugs; display is the English name, with "
+        "the German one as a designation.",
+    ),
+    "condition": (
+        "Specialist Atlas conditions and treatments",
+        "The conditions and treatments patients find specialists for in this directory. Codes "
+        "are their slugs; display is the English name, with the German one as a designation. "
+        "Resources give the ICD-10 code beside ours where an editor has entered one.",
+    ),
+}
+
+
+def _kind(resource_type: str) -> search.Kind:
+    kind = search.KINDS.get(resource_type)
+    if kind is None:
+        raise FhirError(
+            404,
+            "not-supported",
+            f"The resource type '{resource_type}' is not served here; see /fhir/metadata.",
+        )
+    return kind
+
+
+@api_view
+def metadata(request: HttpRequest) -> HttpResponse:
+    return fhir_response(request, capability.capability_statement())
+
+
+@api_view
+def search_type(request: HttpRequest, resource_type: str) -> HttpResponse:
+    kind = _kind(resource_type)
+    plan = search.plan(kind, request)
+    with translation.override("en"):
+        bundle = search.run(plan)
+    return fhir_response(request, bundle)
+
+
+@api_view
+def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResponse:
+    kind = _kind(resource_type)
+    with translation.override("en"):
+        found = search.read(kind, resource_id)
+    if found is None:
+        raise FhirError(
+            404, "not-found", f"{resource_type}/{resource_id} is not known or not published."
+        )
+    resource, last_updated = found
+    return fhir_response(request, resource, last_modified=last_updated)
+
+
+@api_view
+def code_system(request: HttpRequest, name: str) -> HttpResponse:
+    if name not in CODE_SYSTEM_TEXT:
+        raise FhirError(404, "not-found", f"CodeSystem/{name} is not known.")
+    rows, newest = search.code_system_rows(name)
+    title, description = CODE_SYSTEM_TEXT[name]
+    resource = resources.code_system(name, title, description, rows, newest)
+    return fhir_response(request, resource, last_modified=newest)
+
+
+@api_view
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    raise FhirError(
+        404,
+        "not-supported",
+        f"/fhir/{rest} is not an address of this API; it serves metadata, "
+        + ", ".join(search.KINDS)
+        + " (read and search) and CodeSystem/specialty and CodeSystem/condition.",
+    )
