@@ -12,6 +12,8 @@ from django.utils import translation
 
 from directory import hours
 from directory.models import Clinic, Status, language_name
+from directory.slots import publish
+from directory.slots.weekly import time_zone
 from fhirapi.http import base_url
 
 BCP47 = "urn:ietf:bcp:47"
@@ -267,3 +269,48 @@ def code_system(name: str, title: str, description: str, rows, last_updated) -> 
     if last_updated is not None:
         resource["meta"] = {"lastUpdated": instant(last_updated)}
     return resource
+
+
+# --- Schedules and free slots -----------------------------------------------------------------
+
+
+def schedule(template) -> dict:
+    """Weekly times with bookable slots: a specialist's place of work (actors: the
+    PractitionerRole, the Practitioner and the Location, specialty their medical fields) or a
+    clinic's own times at a location (actor: the Location)."""
+    place = template.location
+    clinic = place.clinic
+    actors = []
+    resource = {
+        "resourceType": "Schedule",
+        "id": str(template.pk),
+        "meta": _meta(template),
+        "active": True,
+    }
+    if template.affiliation_id:
+        specialist = template.affiliation.specialist
+        actors.append(
+            _reference("PractitionerRole", template.affiliation_id, specialist.display_name)
+        )
+        actors.append(_reference("Practitioner", specialist.pk, specialist.display_name))
+        if specialties := specialty_concepts(specialist):
+            resource["specialty"] = specialties
+    place_name = f"{clinic.name}, {place.name}" if place.name else clinic.name
+    actors.append(_reference("Location", place.pk, place_name))
+    resource["actor"] = actors
+    return resource
+
+
+def slot(row) -> dict:
+    """A bookable slot, as our SMART Scheduling Links feed gives it (status free, start and end
+    in the location's local time, the booking-deep-link extension to our booking page and
+    booking-phone when the location has a phone), with meta."""
+    resource = publish.slot_resource(
+        row.pk,
+        row.template_id,
+        row.span,
+        time_zone(row.location.country),
+        publish.booking_url_pattern(),
+        row.location.phone or row.clinic.phone,
+    )
+    return {"resourceType": "Slot", "id": resource["id"], "meta": _meta(row), **resource}

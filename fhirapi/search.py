@@ -47,6 +47,7 @@ from directory.models import (
     Status,
 )
 from directory.places import fold
+from directory.slots.models import Slot, WeeklyTemplate
 from fhirapi import resources
 from fhirapi.http import FhirError, base_url
 
@@ -1050,3 +1051,189 @@ def code_system_rows(name: str) -> tuple[list, datetime | None]:
     )
     newest = model.objects.public().aggregate(newest=Max("modified"))["newest"]
     return rows, newest
+
+
+# --- Schedules and free slots -----------------------------------------------------------------
+# Our own free times, as the SMART Scheduling Links feed publishes them (directory.slots.publish):
+# a Schedule is one weekly times (WeeklyTemplate: a specialist's place of work, or a clinic's own
+# times at a location) that has bookable slots; a Slot is one bookable slot made from them. Slots
+# read from a practice's own feed belong to its vendor and are not served. The IDs are those of
+# the feed's Schedule and Slot resources.
+
+SLOT_STATUS = "http://hl7.org/fhir/slotstatus"
+
+
+def _schedule_templates() -> QuerySet:
+    """Weekly times whose listing the public sees: the clinic of the location published and,
+    for a place of work, the specialist and the place of work's clinic too (the PractitionerRole
+    it names is served)."""
+    return WeeklyTemplate.objects.filter(location__clinic__status=Status.PUBLISHED).filter(
+        Q(affiliation__isnull=True)
+        | Q(
+            affiliation__specialist__status=Status.PUBLISHED,
+            affiliation__clinic__status=Status.PUBLISHED,
+        )
+    )
+
+
+def schedule_rows() -> QuerySet:
+    bookable = Slot.objects.bookable().filter(template_id=OuterRef("pk"))
+    rows = (
+        _schedule_templates()
+        .filter(Exists(bookable))
+        .select_related("location__clinic", "affiliation__specialist")
+    )
+    rows = rows.annotate(
+        last_updated=Greatest(
+            "modified",
+            "location__modified",
+            "location__clinic__modified",
+            Coalesce("affiliation__modified", "modified"),
+            Coalesce("affiliation__specialist__modified", "modified"),
+        )
+    )
+    return rows.prefetch_related(
+        Prefetch(
+            "affiliation__specialist__specialties",
+            queryset=Specialty.objects.public().order_by("name_en", "pk"),
+            to_attr="public_specialties",
+        )
+    )
+
+
+def slot_rows() -> QuerySet:
+    """Bookable slots (free, not held, to come) of the served schedules. A slot has no time of
+    its own: its lastUpdated is when its weekly times last made slots (so at least when it was
+    made) or it, its location or its clinic changed."""
+    rows = (
+        Slot.objects.bookable()
+        .filter(template__in=_schedule_templates())
+        .select_related("location", "clinic")
+    )
+    return rows.annotate(
+        last_updated=Greatest(
+            "template__modified",
+            Coalesce("template__generated_at", "template__modified"),
+            "location__modified",
+            "clinic__modified",
+        )
+    )
+
+
+def moment_param(name: str, path: str, documentation: str, definition: str) -> Param:
+    """A date parameter on a moment (`path`) with the prefixes of `_lastUpdated`."""
+
+    def where(values: list[str], modifier: str) -> Q:
+        queries = []
+        for value in values:
+            prefix, start, end = date_range(value, name)
+            within = Q(**{f"{path}__gte": start, f"{path}__lt": end})
+            queries.append(
+                {
+                    "eq": within,
+                    "ne": ~within,
+                    "gt": Q(**{f"{path}__gte": end}),
+                    "sa": Q(**{f"{path}__gte": end}),
+                    "ge": Q(**{f"{path}__gte": start}),
+                    "lt": Q(**{f"{path}__lt": start}),
+                    "eb": Q(**{f"{path}__lt": start}),
+                    "le": Q(**{f"{path}__lt": end}),
+                }[prefix]
+            )
+        return _any(queries)
+
+    return Param(name, "date", documentation, where, definition)
+
+
+def slot_status_param() -> Param:
+    statuses = {"free", "busy", "busy-unavailable", "busy-tentative", "entered-in-error"}
+
+    def where(values: list[str], modifier: str) -> Q:
+        codes = set()
+        for value in values:
+            system, code = token(value)
+            if code not in statuses:
+                raise FhirError(
+                    400,
+                    "invalid",
+                    f"status: '{value}' is not a slot status ({', '.join(sorted(statuses))}).",
+                )
+            if system in (None, SLOT_STATUS):
+                codes.add(code)
+        return Q() if "free" in codes else NOTHING
+
+    return Param(
+        "status",
+        "token",
+        f"free (every slot served is free; the other statuses of {SLOT_STATUS} find none).",
+        where,
+        f"{SPEC}Slot-status",
+    )
+
+
+def schedule_actor_param() -> Param:
+    """A Schedule's actors: the place of work (PractitionerRole), its specialist (Practitioner)
+    and the Location; a bare ID may be any of them."""
+
+    def where(values: list[str], modifier: str) -> Q:
+        queries = []
+        for value in values:
+            bare = value.isdigit()
+            kinds = {
+                "PractitionerRole": "affiliation_id",
+                "Practitioner": "affiliation__specialist_id",
+                "Location": "location_id",
+            }
+            for kind, path in kinds.items():
+                if bare or f"{kind}/" in value:
+                    found = reference_ids(kind, [value])
+                    if found:
+                        queries.append(Q(**{f"{path}__in": found}))
+        return _any(queries)
+
+    return Param(
+        "actor",
+        "reference",
+        "Whose times: a PractitionerRole (a specialist's place of work), a Practitioner or a "
+        "Location (every schedule there, a clinic's own times too); a bare ID may be any of them.",
+        where,
+        f"{SPEC}Schedule-actor",
+    )
+
+
+def _scheduling_kinds() -> dict[str, Kind]:
+    return {
+        "Schedule": Kind(
+            "Schedule",
+            schedule_rows,
+            resources.schedule,
+            _params(schedule_actor_param(), active_param(f"{SPEC}Schedule-active")),
+        ),
+        "Slot": Kind(
+            "Slot",
+            slot_rows,
+            resources.slot,
+            _params(
+                reference_param(
+                    "schedule",
+                    "Schedule",
+                    "template_id",
+                    "The schedule (weekly times) of the slot.",
+                    f"{SPEC}Slot-schedule",
+                ),
+                moment_param(
+                    "start",
+                    "start",
+                    "When the slot begins, with the prefixes eq, ne, gt, lt, ge, le, sa and eb "
+                    "(start=ge2026-05-04&start=lt2026-05-05: that day); a date without a time "
+                    "zone is read in Central European time.",
+                    f"{SPEC}Slot-start",
+                ),
+                slot_status_param(),
+            ),
+        ),
+    }
+
+
+INCLUDES.append(Include("Slot", "schedule", "Schedule", "template_id", "template_id"))
+KINDS.update(_scheduling_kinds())
