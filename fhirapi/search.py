@@ -31,6 +31,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     TextField,
 )
 from django.db.models.expressions import RawSQL
@@ -538,6 +539,10 @@ class Kind:
     def revincludes(self) -> list[Include]:
         return [include for include in INCLUDES if include.target == self.name]
 
+    def page_id(self, name: str, value: str):
+        """The ID an `_after` or `_before` names (the key of keyset paging)."""
+        return _page_id(name, value)
+
 
 def practitioner_rows() -> QuerySet:
     focus = (
@@ -872,7 +877,7 @@ def plan(kind: Kind, request) -> Plan:
                         )
                     result.total = value != "none"
                 elif key in {"_after", "_before"}:
-                    setattr(result, key[1:], _page_id(key, _single(key, values)))
+                    setattr(result, key[1:], kind.page_id(key, _single(key, values)))
                 elif key in {"_include", "_revinclude"}:
                     chosen = _include_values(kind, key, values, reverse=key == "_revinclude")
                     if key == "_include":
@@ -955,6 +960,8 @@ def outcome_entry(severity: str, code: str, diagnostics: str) -> dict:
 
 def run(plan: Plan) -> dict:
     """The searchset Bundle of the plan."""
+    if isinstance(plan.kind, PartedKind):
+        return run_parted(plan)
     rows_query = matches(plan)
     total = rows_query.count() if plan.total else None
     rows: list = []
@@ -1037,6 +1044,8 @@ def _cursor(plan: Plan) -> dict:
 
 def read(kind: Kind, resource_id: str) -> tuple[dict, datetime] | None:
     """The resource with that ID, if the public may see it, and when it last changed."""
+    if isinstance(kind, PartedKind):
+        return read_parted(kind, resource_id)
     if not resource_id.isdigit() or len(resource_id) > 18:
         return None
     row = kind.rows().filter(pk=int(resource_id)).first()
@@ -1237,3 +1246,397 @@ def _scheduling_kinds() -> dict[str, Kind]:
 
 INCLUDES.append(Include("Slot", "schedule", "Schedule", "template_id", "template_id"))
 KINDS.update(_scheduling_kinds())
+
+
+# --- Healthcare services ----------------------------------------------------------------------
+# HealthcareService is made of two sources, each a part of the type with an ID prefix of its own
+# (FHIR IDs may hold letters, digits, "-" and "."):
+#
+#   dept-<clinic ID>                  a published department (a published clinic whose `parent`
+#                                     is published): a service of the hospital, providedBy it
+#   focus-<treatment focus item ID>   one item of a published specialist's treatment focus
+#                                     (SpecialistCondition): the specialist's service for it
+#
+# Both IDs are database IDs and never change. A search pages over (part, ID): the departments by
+# ID, then the focus items by ID; `_after` and `_before` name such an ID. Each parameter says
+# what it means for each part (its `where` answers one Q per part).
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str  # the ID prefix
+    rows: Callable[[], QuerySet]  # what the public sees, annotated `last_updated`, prefetched
+    to_resource: Callable[[object], dict]
+    refers: Callable[[object], dict[str, list[int]]]  # the IDs a row refers to, per type
+    complete: Callable[[list], None] | None = None  # one query more for a page's rows
+
+
+@dataclass(frozen=True)
+class PartedKind(Kind):
+    parts: tuple[Part, ...] = ()
+    own_includes: tuple[Include, ...] = ()
+
+    @property
+    def includes(self) -> list[Include]:
+        return list(self.own_includes)
+
+    @property
+    def revincludes(self) -> list[Include]:
+        return []
+
+    def parse_id(self, value: str) -> tuple[int, int] | None:
+        """`dept-12` as (the index of its part, 12); None when it names no part's row."""
+        prefix, _, number = value.partition("-")
+        for index, part in enumerate(self.parts):
+            if part.name == prefix and number.isdigit() and len(number) < 19:
+                return index, int(number)
+        return None
+
+    def format_id(self, key: tuple[int, int]) -> str:
+        return f"{self.parts[key[0]].name}-{key[1]}"
+
+    def page_id(self, name: str, value: str):
+        parsed = self.parse_id(value)
+        if parsed is None:
+            raise FhirError(400, "invalid", f"{name}: '{value}' is not an ID of this server.")
+        return parsed
+
+
+def _no_rows() -> QuerySet:
+    raise TypeError("A parted kind has no rows of its own: read its parts.")
+
+
+def _no_resource(row) -> dict:
+    raise TypeError("A parted kind makes resources by its parts.")
+
+
+def parted_param(base: Param, **wheres: Callable[[list[str], str], Q]) -> Param:
+    """`base` (name, type, documentation ...) with one `where` per part."""
+
+    def where(values: list[str], modifier: str) -> dict[str, Q]:
+        return {name: part_where(values, modifier) for name, part_where in wheres.items()}
+
+    return Param(base.name, base.type, base.documentation, where, base.definition, base.modifiers)
+
+
+def _published_places() -> QuerySet:
+    """Places of work served as PractitionerRoles (role_rows without its joins)."""
+    return Affiliation.objects.filter(
+        specialist__status=Status.PUBLISHED,
+        clinic__status=Status.PUBLISHED,
+        location__clinic__status=Status.PUBLISHED,
+    )
+
+
+def department_rows() -> QuerySet:
+    rows = (
+        Clinic.objects.published()
+        .filter(parent__status=Status.PUBLISHED)
+        .select_related("parent")
+        .annotate(last_updated=Greatest("modified", "parent__modified"))
+    )
+    rows = _with_folded(rows, ["name"])
+    return rows.prefetch_related(
+        Prefetch("locations", queryset=Location.objects.order_by("pk"), to_attr="service_locations")
+    )
+
+
+def complete_departments(rows: list) -> None:
+    """Each department's medical fields (`public_specialties`): those of the published
+    specialists who work there, in one query for all."""
+    for row in rows:
+        row.public_specialties = []
+    if not rows:
+        return
+    links = (
+        Specialist.specialties.through.objects.filter(
+            specialty__needs_review=False,
+            specialist__status=Status.PUBLISHED,
+            specialist__affiliations__clinic_id__in=[row.pk for row in rows],
+        )
+        .select_related("specialty")
+        .annotate(department_id=F("specialist__affiliations__clinic_id"))
+    )
+    fields: dict[int, dict[int, Specialty]] = {}
+    for link in links:
+        fields.setdefault(link.department_id, {})[link.specialty_id] = link.specialty
+    for row in rows:
+        found = fields.get(row.pk, {}).values()
+        row.public_specialties = sorted(found, key=lambda field: (field.name_en, field.pk))
+
+
+def focus_rows() -> QuerySet:
+    places = _published_places().order_by("-is_primary", "pk")
+    first = places.filter(specialist_id=OuterRef("specialist_id"))
+    rows = (
+        SpecialistCondition.objects.filter(
+            specialist__status=Status.PUBLISHED, condition__needs_review=False
+        )
+        .select_related("specialist", "condition")
+        .annotate(
+            last_updated=F("specialist__modified"),
+            provider_id=Subquery(first.values("clinic_id")[:1]),
+            provider_name=Subquery(first.values("clinic__name")[:1]),
+        )
+    )
+    rows = _with_folded(
+        rows, ["condition__name_en", "condition__name_de", "specialist__family_name"]
+    )
+    return rows.prefetch_related(
+        Prefetch(
+            "specialist__specialties",
+            queryset=Specialty.objects.public().order_by("name_en", "pk"),
+            to_attr="public_specialties",
+        ),
+        Prefetch(
+            "specialist__affiliations",
+            queryset=places.select_related("location__clinic"),
+            to_attr="service_places",
+        ),
+    )
+
+
+def _department_refers(row) -> dict[str, list[int]]:
+    return {
+        "Organization": [row.parent_id],
+        "Location": [place.pk for place in row.service_locations],
+    }
+
+
+def _focus_refers(row) -> dict[str, list[int]]:
+    return {
+        "Organization": [row.provider_id] if row.provider_id else [],
+        "Location": list(dict.fromkeys(p.location_id for p in row.specialist.service_places)),
+    }
+
+
+def _service_ids(values: list[str], modifier: str) -> dict[str, Q]:
+    kind = KINDS["HealthcareService"]
+    found: dict[str, list[int]] = {part.name: [] for part in kind.parts}
+    for value in values:
+        parsed = kind.parse_id(value)
+        if parsed is not None:
+            found[kind.parts[parsed[0]].name].append(parsed[1])
+    return {name: Q(pk__in=pks) for name, pks in found.items()}
+
+
+def _same_for_each_part(param: Param) -> Param:
+    return parted_param(param, dept=param.where, focus=param.where)
+
+
+def _service_params() -> dict[str, Param]:
+    def department_location(values: list[str], modifier: str) -> Q:
+        ids = reference_ids("Location", values)
+        return Q(Exists(Location.objects.filter(clinic_id=OuterRef("pk"), pk__in=ids)))
+
+    def focus_location(values: list[str], modifier: str) -> Q:
+        ids = reference_ids("Location", values)
+        places = _published_places().filter(
+            specialist_id=OuterRef("specialist_id"), location_id__in=ids
+        )
+        return Q(Exists(places))
+
+    def department_specialty(values: list[str], modifier: str) -> Q:
+        slugs = [
+            code
+            for system, code in map(token, values)
+            if system in (None, resources.code_system_url("specialty"))
+        ]
+        fields = Specialist.specialties.through.objects.filter(
+            specialty__slug__in=slugs,
+            specialty__needs_review=False,
+            specialist__status=Status.PUBLISHED,
+            specialist__affiliations__clinic_id=OuterRef("pk"),
+        )
+        return Q(Exists(fields))
+
+    specialty = specialty_param("specialist_id")
+    department_name = string_param("name", ["name"], "")
+    focus_name = string_param(
+        "name", ["condition__name_en", "condition__name_de", "specialist__family_name"], ""
+    )
+    params = [
+        Param(
+            "_id",
+            "token",
+            "The resource's ID: dept-<ID> or focus-<ID>.",
+            _service_ids,
+            f"{SPEC}Resource-id",
+        ),
+        _same_for_each_part(last_updated_param()),
+        parted_param(
+            reference_param(
+                "organization",
+                "Organization",
+                "",
+                "The organization that provides the service (providedBy): a department's "
+                "hospital, the clinic of a specialist's first place of work.",
+                f"{SPEC}HealthcareService-organization",
+            ),
+            dept=lambda values, modifier: Q(parent_id__in=reference_ids("Organization", values)),
+            focus=lambda values, modifier: Q(provider_id__in=reference_ids("Organization", values)),
+        ),
+        parted_param(
+            Param(
+                "location",
+                "reference",
+                "Where the service is offered: a department's locations, the locations of a "
+                "specialist's places of work.",
+                department_location,
+                f"{SPEC}HealthcareService-location",
+            ),
+            dept=department_location,
+            focus=focus_location,
+        ),
+        parted_param(
+            Param(
+                "specialty",
+                "token",
+                specialty.documentation,
+                specialty.where,
+                f"{SPEC}HealthcareService-specialty",
+            ),
+            dept=department_specialty,
+            focus=specialty.where,
+        ),
+        parted_param(
+            Param(
+                "name",
+                "string",
+                "A department's name; a specialist's service: the name of the condition or "
+                "treatment (English or German) or the specialist's family name; from its start, "
+                "case and accents ignored.",
+                department_name.where,
+                f"{SPEC}HealthcareService-name",
+                department_name.modifiers,
+            ),
+            dept=department_name.where,
+            focus=focus_name.where,
+        ),
+        _same_for_each_part(active_param(f"{SPEC}HealthcareService-active")),
+    ]
+    return {param.name: param for param in params}
+
+
+def _service_kinds() -> dict[str, Kind]:
+    return {
+        "HealthcareService": PartedKind(
+            "HealthcareService",
+            _no_rows,
+            _no_resource,
+            _service_params(),
+            parts=(
+                Part(
+                    "dept",
+                    department_rows,
+                    resources.department_service,
+                    _department_refers,
+                    complete_departments,
+                ),
+                Part("focus", focus_rows, resources.focus_service, _focus_refers),
+            ),
+            own_includes=(
+                Include("HealthcareService", "organization", "Organization", "", ""),
+                Include("HealthcareService", "location", "Location", "", ""),
+            ),
+        )
+    }
+
+
+def _parted_cursor(plan: Plan) -> dict:
+    kind = plan.kind
+    if plan.after is not None:
+        return {"after": kind.format_id(plan.after)}
+    if plan.before is not None:
+        return {"before": kind.format_id(plan.before)}
+    return {}
+
+
+def run_parted(plan: Plan) -> dict:
+    """The searchset Bundle of a plan on a parted kind: as `run`, over (part, ID). Every part
+    is counted and read whatever `_count` is (one page of each), so the queries do not depend
+    on it."""
+    kind = plan.kind
+    queries = []
+    for part in kind.parts:
+        rows = part.rows()
+        for where in plan.where:
+            rows = rows.filter(where[part.name])
+        queries.append(rows)
+    total = sum(rows.count() for rows in queries) if plan.total else None
+    forward = plan.before is None
+    cursor = plan.after if forward else plan.before
+    order = list(range(len(kind.parts)))
+    if not forward:
+        order.reverse()
+    fetched: list[tuple[int, object]] = []
+    if plan.count:
+        for index in order:
+            rows = queries[index]
+            if cursor is not None:
+                if index == cursor[0]:
+                    rows = (
+                        rows.filter(pk__gt=cursor[1]) if forward else rows.filter(pk__lt=cursor[1])
+                    )
+                elif (index < cursor[0]) == forward:
+                    continue
+            page = list(rows.order_by("pk" if forward else "-pk")[: plan.count + 1])
+            if kind.parts[index].complete is not None:
+                kind.parts[index].complete(page)
+            fetched += [(index, row) for row in page]
+    more = len(fetched) > plan.count
+    matched = fetched[: plan.count]
+    if forward:
+        has_previous, has_next = cursor is not None, more
+    else:
+        matched.reverse()
+        has_previous, has_next = more, True
+    links = [_link(plan, "self", **_parted_cursor(plan)), _link(plan, "first")]
+    if has_previous and matched:
+        first = matched[0]
+        links.append(_link(plan, "previous", before=kind.format_id((first[0], first[1].pk))))
+    if has_next and matched:
+        last = matched[-1]
+        links.append(_link(plan, "next", after=kind.format_id((last[0], last[1].pk))))
+    entries = [
+        entry(kind.name, kind.parts[index].to_resource(row), "match") for index, row in matched
+    ]
+    for include in plan.includes:
+        ids: set[int] = set()
+        for index, row in matched:
+            ids.update(kind.parts[index].refers(row).get(include.target, []))
+        target = KINDS[include.target]
+        if ids:
+            for row in target.rows().filter(pk__in=ids).order_by("pk"):
+                entries.append(entry(target.name, target.to_resource(row), "include"))
+    if plan.ignored:
+        entries.append(
+            outcome_entry(
+                "warning",
+                "not-supported",
+                f"Ignored unknown or unsupported search parameter(s): {', '.join(plan.ignored)}.",
+            )
+        )
+    bundle = {"resourceType": "Bundle", "type": "searchset"}
+    if total is not None:
+        bundle["total"] = total
+    bundle["link"] = links
+    if entries:
+        bundle["entry"] = entries
+    return bundle
+
+
+def read_parted(kind: PartedKind, resource_id: str) -> tuple[dict, datetime] | None:
+    parsed = kind.parse_id(resource_id)
+    if parsed is None:
+        return None
+    part = kind.parts[parsed[0]]
+    row = part.rows().filter(pk=parsed[1]).first()
+    if row is None:
+        return None
+    if part.complete is not None:
+        part.complete([row])
+    return part.to_resource(row), row.last_updated
+
+
+KINDS.update(_service_kinds())
