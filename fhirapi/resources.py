@@ -371,17 +371,18 @@ def department_service(clinic) -> dict:
 
 
 def focus_service(item) -> dict:
-    """`focus-<ID>`: one item of a published specialist's treatment focus, as the specialist's
-    service for that condition or treatment: `type` the condition (our code system, and ICD-10
-    where an editor entered it), providedBy the clinic of the specialist's first place of work,
-    at the locations of all of them, with the specialist's medical fields, and whether new
-    patients are accepted (VhDir's newpatients) while that fact is confirmed recently enough."""
+    """`focus-<specialist ID>-<condition ID>`: one item of a published specialist's treatment
+    focus, as the specialist's service for that condition or treatment: `type` the condition
+    (our code system, and ICD-10 where an editor entered it), providedBy the clinic of the
+    specialist's first place of work, at the locations of all of them, with the specialist's
+    medical fields, and whether new patients are accepted (VhDir's newpatients) while that fact
+    is confirmed recently enough."""
     specialist = item.specialist
     with translation.override("en"):
         condition_name = item.condition.name
     resource = {
         "resourceType": "HealthcareService",
-        "id": f"focus-{item.pk}",
+        "id": f"focus-{item.specialist_id}-{item.condition_id}",
         "meta": _meta(item),
     }
     if specialist.new_patients_current:

@@ -1254,12 +1254,15 @@ KINDS.update(_scheduling_kinds())
 #
 #   dept-<clinic ID>                  a published department (a published clinic whose `parent`
 #                                     is published): a service of the hospital, providedBy it
-#   focus-<treatment focus item ID>   one item of a published specialist's treatment focus
+#   focus-<specialist ID>-<condition ID>
+#                                     one item of a published specialist's treatment focus
 #                                     (SpecialistCondition): the specialist's service for it
 #
-# Both IDs are database IDs and never change. A search pages over (part, ID): the departments by
-# ID, then the focus items by ID; `_after` and `_before` name such an ID. Each parameter says
-# what it means for each part (its `where` answers one Q per part).
+# Both are made of database IDs that never change (not the focus item's own ID: a spreadsheet
+# import replaces a specialist's focus items when it changes them). A search pages over (part,
+# key): the departments by ID, then the focus items by specialist and condition; `_after` and
+# `_before` name such an ID. Each parameter says what it means for each part (its `where`
+# answers one Q per part).
 
 
 @dataclass(frozen=True)
@@ -1269,6 +1272,25 @@ class Part:
     to_resource: Callable[[object], dict]
     refers: Callable[[object], dict[str, list[int]]]  # the IDs a row refers to, per type
     complete: Callable[[list], None] | None = None  # one query more for a page's rows
+    key: tuple[str, ...] = ("pk",)  # the fields of its IDs, unique together; its order
+
+    def key_of(self, row) -> tuple[int, ...]:
+        return tuple(getattr(row, name) for name in self.key)
+
+    def naming(self, key: tuple[int, ...]) -> Q:
+        return Q(**dict(zip(self.key, key, strict=True)))
+
+    def beyond(self, key: tuple[int, ...], forward: bool) -> Q:
+        """The rows after (or before) `key` in the order of the key's fields."""
+        lookup = "gt" if forward else "lt"
+        result = NOTHING
+        for index, name in enumerate(self.key):
+            equal = dict(zip(self.key[:index], key[:index], strict=True))
+            result |= Q(**equal, **{f"{name}__{lookup}": key[index]})
+        return result
+
+    def ordering(self, forward: bool) -> list[str]:
+        return [name if forward else f"-{name}" for name in self.key]
 
 
 @dataclass(frozen=True)
@@ -1284,16 +1306,21 @@ class PartedKind(Kind):
     def revincludes(self) -> list[Include]:
         return []
 
-    def parse_id(self, value: str) -> tuple[int, int] | None:
-        """`dept-12` as (the index of its part, 12); None when it names no part's row."""
-        prefix, _, number = value.partition("-")
+    def parse_id(self, value: str) -> tuple[int, tuple[int, ...]] | None:
+        """`dept-12` as (the index of its part, (12,)), `focus-3-4` as (1, (3, 4)); None when
+        it names no part's row."""
+        prefix, *numbers = value.split("-")
         for index, part in enumerate(self.parts):
-            if part.name == prefix and number.isdigit() and len(number) < 19:
-                return index, int(number)
+            if (
+                part.name == prefix
+                and len(numbers) == len(part.key)
+                and all(number.isdigit() and len(number) < 19 for number in numbers)
+            ):
+                return index, tuple(int(number) for number in numbers)
         return None
 
-    def format_id(self, key: tuple[int, int]) -> str:
-        return f"{self.parts[key[0]].name}-{key[1]}"
+    def format_id(self, key: tuple[int, tuple[int, ...]]) -> str:
+        return "-".join([self.parts[key[0]].name, *(str(number) for number in key[1])])
 
     def page_id(self, name: str, value: str):
         parsed = self.parse_id(value)
@@ -1412,12 +1439,13 @@ def _focus_refers(row) -> dict[str, list[int]]:
 
 def _service_ids(values: list[str], modifier: str) -> dict[str, Q]:
     kind = KINDS["HealthcareService"]
-    found: dict[str, list[int]] = {part.name: [] for part in kind.parts}
+    found = {part.name: NOTHING for part in kind.parts}
     for value in values:
         parsed = kind.parse_id(value)
         if parsed is not None:
-            found[kind.parts[parsed[0]].name].append(parsed[1])
-    return {name: Q(pk__in=pks) for name, pks in found.items()}
+            part = kind.parts[parsed[0]]
+            found[part.name] |= part.naming(parsed[1])
+    return found
 
 
 def _same_for_each_part(param: Param) -> Param:
@@ -1459,7 +1487,7 @@ def _service_params() -> dict[str, Param]:
         Param(
             "_id",
             "token",
-            "The resource's ID: dept-<ID> or focus-<ID>.",
+            "The resource's ID: dept-<clinic ID> or focus-<specialist ID>-<condition ID>.",
             _service_ids,
             f"{SPEC}Resource-id",
         ),
@@ -1533,7 +1561,13 @@ def _service_kinds() -> dict[str, Kind]:
                     _department_refers,
                     complete_departments,
                 ),
-                Part("focus", focus_rows, resources.focus_service, _focus_refers),
+                Part(
+                    "focus",
+                    focus_rows,
+                    resources.focus_service,
+                    _focus_refers,
+                    key=("specialist_id", "condition_id"),
+                ),
             ),
             own_includes=(
                 Include("HealthcareService", "organization", "Organization", "", ""),
@@ -1572,17 +1606,15 @@ def run_parted(plan: Plan) -> dict:
     fetched: list[tuple[int, object]] = []
     if plan.count:
         for index in order:
-            rows = queries[index]
+            rows, part = queries[index], kind.parts[index]
             if cursor is not None:
                 if index == cursor[0]:
-                    rows = (
-                        rows.filter(pk__gt=cursor[1]) if forward else rows.filter(pk__lt=cursor[1])
-                    )
+                    rows = rows.filter(part.beyond(cursor[1], forward))
                 elif (index < cursor[0]) == forward:
                     continue
-            page = list(rows.order_by("pk" if forward else "-pk")[: plan.count + 1])
-            if kind.parts[index].complete is not None:
-                kind.parts[index].complete(page)
+            page = list(rows.order_by(*part.ordering(forward))[: plan.count + 1])
+            if part.complete is not None:
+                part.complete(page)
             fetched += [(index, row) for row in page]
     more = len(fetched) > plan.count
     matched = fetched[: plan.count]
@@ -1593,11 +1625,15 @@ def run_parted(plan: Plan) -> dict:
         has_previous, has_next = more, True
     links = [_link(plan, "self", **_parted_cursor(plan)), _link(plan, "first")]
     if has_previous and matched:
-        first = matched[0]
-        links.append(_link(plan, "previous", before=kind.format_id((first[0], first[1].pk))))
+        index, row = matched[0]
+        links.append(
+            _link(plan, "previous", before=kind.format_id((index, kind.parts[index].key_of(row))))
+        )
     if has_next and matched:
-        last = matched[-1]
-        links.append(_link(plan, "next", after=kind.format_id((last[0], last[1].pk))))
+        index, row = matched[-1]
+        links.append(
+            _link(plan, "next", after=kind.format_id((index, kind.parts[index].key_of(row))))
+        )
     entries = [
         entry(kind.name, kind.parts[index].to_resource(row), "match") for index, row in matched
     ]
@@ -1631,7 +1667,7 @@ def read_parted(kind: PartedKind, resource_id: str) -> tuple[dict, datetime] | N
     if parsed is None:
         return None
     part = kind.parts[parsed[0]]
-    row = part.rows().filter(pk=parsed[1]).first()
+    row = part.rows().filter(part.naming(parsed[1])).first()
     if row is None:
         return None
     if part.complete is not None:

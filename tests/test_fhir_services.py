@@ -1,6 +1,7 @@
 """HealthcareService in the FHIR API (fhirapi, docs/api.md): a published department as a service
 of its hospital (`dept-<clinic ID>`) and each item of a published specialist's treatment focus
-as the specialist's service (`focus-<item ID>`); valid FHIR (fhir.resources), only published
+as the specialist's service
+(`focus-<specialist ID>-<condition ID>`); valid FHIR (fhir.resources), only published
 data, bad parameters 400, paging over both parts, queries independent of the page size."""
 
 from datetime import timedelta
@@ -21,6 +22,10 @@ from tests.test_fhir_api import BASE, fhir, ids, issues, link, valid
 pytestmark = pytest.mark.django_db
 
 NEW_PATIENTS = "http://hl7.org/fhir/uv/vhdir/StructureDefinition/newpatients"
+
+
+def service_id(item: SpecialistCondition) -> str:
+    return f"focus-{item.specialist_id}-{item.condition_id}"
 
 
 @pytest.fixture
@@ -89,7 +94,7 @@ def test_a_department_is_a_service_of_its_hospital(client, department, focus):
 
 
 def test_a_treatment_focus_item_is_the_specialists_service(client, department, focus):
-    service = fhir(client, f"/fhir/HealthcareService/focus-{focus.pk}")
+    service = fhir(client, f"/fhir/HealthcareService/{service_id(focus)}")
     specialist = focus.specialist
 
     assert service["type"][0]["coding"] == [
@@ -116,7 +121,7 @@ def test_a_treatment_focus_item_is_the_specialists_service(client, department, f
     Specialist.objects.filter(pk=specialist.pk).update(
         new_patients_confirmed_on=timezone.localdate() - timedelta(days=3650)
     )
-    assert "extension" not in fhir(client, f"/fhir/HealthcareService/focus-{focus.pk}")
+    assert "extension" not in fhir(client, f"/fhir/HealthcareService/{service_id(focus)}")
 
 
 @pytest.mark.parametrize(
@@ -127,39 +132,52 @@ def test_a_treatment_focus_item_is_the_specialists_service(client, department, f
         "HealthcareService/dept-",
         "HealthcareService/other-1",
         "HealthcareService/focus-99999999999999999999999",
+        "HealthcareService/focus-1",
+        "HealthcareService/focus-1-2-3",
+        "HealthcareService/dept-1-2",
     ],
 )
 def test_unknown_ids_are_404(client, path):
     fhir(client, f"/fhir/{path}", status=404)
 
 
+def test_a_focus_service_keeps_its_id_when_the_focus_is_written_again(client, focus):
+    """A spreadsheet import replaces a specialist's focus items when it changes them: the ID is
+    made of the specialist and the condition, not of the item."""
+    SpecialistCondition.objects.filter(pk=focus.pk).delete()
+    SpecialistCondition.objects.create(
+        specialist_id=focus.specialist_id, condition_id=focus.condition_id, position=0
+    )
+    fhir(client, f"/fhir/HealthcareService/{service_id(focus)}")
+
+
 def test_only_published_data_is_served(client, department, focus):
     other = ClinicFactory(kind=Clinic.Kind.PRACTICE)  # no parent: no service
     assert ids(fhir(client, "/fhir/HealthcareService")) == [
         f"dept-{department.pk}",
-        f"focus-{focus.pk}",
+        service_id(focus),
     ]
     fhir(client, f"/fhir/HealthcareService/dept-{other.pk}", status=404)
 
     Clinic.objects.filter(pk=department.parent_id).update(status="draft")
     fhir(client, f"/fhir/HealthcareService/dept-{department.pk}", status=404)
     Condition.objects.filter(pk=focus.condition_id).update(needs_review=True)
-    fhir(client, f"/fhir/HealthcareService/focus-{focus.pk}", status=404)
+    fhir(client, f"/fhir/HealthcareService/{service_id(focus)}", status=404)
     Condition.objects.filter(pk=focus.condition_id).update(needs_review=False)
     Specialist.objects.filter(pk=focus.specialist_id).update(status="archived")
-    fhir(client, f"/fhir/HealthcareService/focus-{focus.pk}", status=404)
+    fhir(client, f"/fhir/HealthcareService/{service_id(focus)}", status=404)
     assert ids(fhir(client, "/fhir/HealthcareService")) == []
 
 
 def test_a_specialist_without_a_published_place_of_work_has_no_provider(client, focus):
     Clinic.objects.update(status="draft")
-    service = fhir(client, f"/fhir/HealthcareService/focus-{focus.pk}")
+    service = fhir(client, f"/fhir/HealthcareService/{service_id(focus)}")
     assert "providedBy" not in service
     assert "location" not in service
 
 
 def test_services_are_found_by_each_parameter(client, department, focus, cardiology):
-    dept, item = f"dept-{department.pk}", f"focus-{focus.pk}"
+    dept, item = f"dept-{department.pk}", service_id(focus)
     [place] = department.locations.all()
     second = focus.specialist.affiliations.get(is_primary=False)
 
@@ -225,6 +243,7 @@ def test_paging_walks_departments_then_focus_items_and_back(client, department, 
     [
         ("_after=12", "_after"),
         ("_before=dept-x", "_before"),
+        ("_after=focus-3", "_after"),
         ("_include=HealthcareService:endpoint", "_include"),
         ("_revinclude=PractitionerRole:organization", "_revinclude"),
         ("name:fuzzy=x", "modifier"),
