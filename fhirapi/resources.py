@@ -12,6 +12,8 @@ from django.utils import translation
 
 from directory import hours
 from directory.models import Clinic, Status, language_name
+from directory.slots import publish
+from directory.slots.weekly import time_zone
 from fhirapi.http import base_url
 
 BCP47 = "urn:ietf:bcp:47"
@@ -267,3 +269,165 @@ def code_system(name: str, title: str, description: str, rows, last_updated) -> 
     if last_updated is not None:
         resource["meta"] = {"lastUpdated": instant(last_updated)}
     return resource
+
+
+# --- Schedules and free slots -----------------------------------------------------------------
+
+
+def schedule(template) -> dict:
+    """Weekly times with bookable slots: a specialist's place of work (actors: the
+    PractitionerRole, the Practitioner and the Location, specialty their medical fields) or a
+    clinic's own times at a location (actor: the Location)."""
+    place = template.location
+    clinic = place.clinic
+    actors = []
+    resource = {
+        "resourceType": "Schedule",
+        "id": str(template.pk),
+        "meta": _meta(template),
+        "active": True,
+    }
+    if template.affiliation_id:
+        specialist = template.affiliation.specialist
+        actors.append(
+            _reference("PractitionerRole", template.affiliation_id, specialist.display_name)
+        )
+        actors.append(_reference("Practitioner", specialist.pk, specialist.display_name))
+        if specialties := specialty_concepts(specialist):
+            resource["specialty"] = specialties
+    place_name = f"{clinic.name}, {place.name}" if place.name else clinic.name
+    actors.append(_reference("Location", place.pk, place_name))
+    resource["actor"] = actors
+    return resource
+
+
+def slot(row) -> dict:
+    """A bookable slot, as our SMART Scheduling Links feed gives it (status free, start and end
+    in the location's local time, the booking-deep-link extension to our booking page and
+    booking-phone when the location has a phone), with meta."""
+    resource = publish.slot_resource(
+        row.pk,
+        row.template_id,
+        row.span,
+        time_zone(row.location.country),
+        publish.booking_url_pattern(),
+        row.location.phone or row.clinic.phone,
+    )
+    return {"resourceType": "Slot", "id": resource["id"], "meta": _meta(row), **resource}
+
+
+# --- Healthcare services ----------------------------------------------------------------------
+
+# The FHIR directory guide's extension (VhDir): whether new patients are accepted.
+NEW_PATIENTS_EXTENSION = "http://hl7.org/fhir/uv/vhdir/StructureDefinition/newpatients"
+
+
+def available_time(text: str) -> list[dict]:
+    """A location's opening hours (hours_of_operation) as a service's availableTime."""
+    return [
+        {
+            "daysOfWeek": opening["daysOfWeek"],
+            "availableStartTime": opening["openingTime"],
+            "availableEndTime": opening["closingTime"],
+        }
+        for opening in hours_of_operation(text)
+    ]
+
+
+def _places(resource: dict, places: list) -> None:
+    if places:
+        resource["location"] = [
+            _reference("Location", place.pk, place_display(place)) for place in places
+        ]
+    if len(places) == 1 and (opening := available_time(places[0].hours)):
+        resource["availableTime"] = opening
+
+
+def place_display(place) -> str:
+    clinic = place.clinic
+    return f"{clinic.name}, {place.name}" if place.name else clinic.name
+
+
+def department_service(clinic) -> dict:
+    """`dept-<ID>`: a published department of a published hospital, as the hospital's service:
+    providedBy the hospital, at the department's locations, with the medical fields of the
+    specialists who work there (`public_specialties`)."""
+    parent = clinic.parent
+    resource = {
+        "resourceType": "HealthcareService",
+        "id": f"dept-{clinic.pk}",
+        "meta": _meta(clinic),
+        "active": True,
+        "providedBy": _reference("Organization", parent.pk, parent.name),
+    }
+    if clinic.public_specialties:
+        resource["specialty"] = [_coded("specialty", field) for field in clinic.public_specialties]
+    _places(resource, clinic.service_locations)  # their `clinic` set by the prefetch
+    resource["name"] = clinic.name
+    if telecom := _telecom(clinic.phone, clinic.website):
+        resource["telecom"] = telecom
+    _reorder(resource)
+    return resource
+
+
+def focus_service(item) -> dict:
+    """`focus-<specialist ID>-<condition ID>`: one item of a published specialist's treatment
+    focus, as the specialist's service for that condition or treatment: `type` the condition
+    (our code system, and ICD-10 where an editor entered it), providedBy the clinic of the
+    specialist's first place of work, at the locations of all of them, with the specialist's
+    medical fields, and whether new patients are accepted (VhDir's newpatients) while that fact
+    is confirmed recently enough."""
+    specialist = item.specialist
+    with translation.override("en"):
+        condition_name = item.condition.name
+    resource = {
+        "resourceType": "HealthcareService",
+        "id": f"focus-{item.specialist_id}-{item.condition_id}",
+        "meta": _meta(item),
+    }
+    if specialist.new_patients_current:
+        resource["extension"] = [
+            {
+                "url": NEW_PATIENTS_EXTENSION,
+                "extension": [
+                    {"url": "acceptingPatients", "valueBoolean": specialist.accepts_new_patients}
+                ],
+            }
+        ]
+    resource["active"] = True
+    if item.provider_id:
+        resource["providedBy"] = _reference("Organization", item.provider_id, item.provider_name)
+    resource["type"] = [_coded("condition", item.condition)]
+    if specialties := specialty_concepts(specialist):
+        resource["specialty"] = specialties
+    places = list({p.location_id: p.location for p in specialist.service_places}.values())
+    _places(resource, places)
+    resource["name"] = f"{condition_name}: {specialist.display_name}"
+    if telecom := _telecom(specialist.phone, specialist.website):
+        resource["telecom"] = telecom
+    _reorder(resource)
+    return resource
+
+
+# The order of HealthcareService's elements in the specification (JSON does not need it; people
+# reading it do).
+_SERVICE_ORDER = [
+    "resourceType",
+    "id",
+    "meta",
+    "extension",
+    "active",
+    "providedBy",
+    "type",
+    "specialty",
+    "location",
+    "name",
+    "telecom",
+    "availableTime",
+]
+
+
+def _reorder(resource: dict) -> None:
+    ordered = {key: resource[key] for key in _SERVICE_ORDER if key in resource}
+    resource.clear()
+    resource.update(ordered)

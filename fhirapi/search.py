@@ -31,6 +31,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     TextField,
 )
 from django.db.models.expressions import RawSQL
@@ -47,6 +48,7 @@ from directory.models import (
     Status,
 )
 from directory.places import fold
+from directory.slots.models import Slot, WeeklyTemplate
 from fhirapi import resources
 from fhirapi.http import FhirError, base_url
 
@@ -537,6 +539,10 @@ class Kind:
     def revincludes(self) -> list[Include]:
         return [include for include in INCLUDES if include.target == self.name]
 
+    def page_id(self, name: str, value: str):
+        """The ID an `_after` or `_before` names (the key of keyset paging)."""
+        return _page_id(name, value)
+
 
 def practitioner_rows() -> QuerySet:
     focus = (
@@ -871,7 +877,7 @@ def plan(kind: Kind, request) -> Plan:
                         )
                     result.total = value != "none"
                 elif key in {"_after", "_before"}:
-                    setattr(result, key[1:], _page_id(key, _single(key, values)))
+                    setattr(result, key[1:], kind.page_id(key, _single(key, values)))
                 elif key in {"_include", "_revinclude"}:
                     chosen = _include_values(kind, key, values, reverse=key == "_revinclude")
                     if key == "_include":
@@ -954,6 +960,8 @@ def outcome_entry(severity: str, code: str, diagnostics: str) -> dict:
 
 def run(plan: Plan) -> dict:
     """The searchset Bundle of the plan."""
+    if isinstance(plan.kind, PartedKind):
+        return run_parted(plan)
     rows_query = matches(plan)
     total = rows_query.count() if plan.total else None
     rows: list = []
@@ -1036,6 +1044,8 @@ def _cursor(plan: Plan) -> dict:
 
 def read(kind: Kind, resource_id: str) -> tuple[dict, datetime] | None:
     """The resource with that ID, if the public may see it, and when it last changed."""
+    if isinstance(kind, PartedKind):
+        return read_parted(kind, resource_id)
     if not resource_id.isdigit() or len(resource_id) > 18:
         return None
     row = kind.rows().filter(pk=int(resource_id)).first()
@@ -1050,3 +1060,619 @@ def code_system_rows(name: str) -> tuple[list, datetime | None]:
     )
     newest = model.objects.public().aggregate(newest=Max("modified"))["newest"]
     return rows, newest
+
+
+# --- Schedules and free slots -----------------------------------------------------------------
+# Our own free times, as the SMART Scheduling Links feed publishes them (directory.slots.publish):
+# a Schedule is one weekly times (WeeklyTemplate: a specialist's place of work, or a clinic's own
+# times at a location) that has bookable slots; a Slot is one bookable slot made from them. Slots
+# read from a practice's own feed belong to its vendor and are not served. The IDs are those of
+# the feed's Schedule and Slot resources.
+
+SLOT_STATUS = "http://hl7.org/fhir/slotstatus"
+
+
+def _schedule_templates() -> QuerySet:
+    """Weekly times whose listing the public sees: the clinic of the location published and,
+    for a place of work, the specialist and the place of work's clinic too (the PractitionerRole
+    it names is served)."""
+    return WeeklyTemplate.objects.filter(location__clinic__status=Status.PUBLISHED).filter(
+        Q(affiliation__isnull=True)
+        | Q(
+            affiliation__specialist__status=Status.PUBLISHED,
+            affiliation__clinic__status=Status.PUBLISHED,
+        )
+    )
+
+
+def schedule_rows() -> QuerySet:
+    bookable = Slot.objects.bookable().filter(template_id=OuterRef("pk"))
+    rows = (
+        _schedule_templates()
+        .filter(Exists(bookable))
+        .select_related("location__clinic", "affiliation__specialist")
+    )
+    rows = rows.annotate(
+        last_updated=Greatest(
+            "modified",
+            "location__modified",
+            "location__clinic__modified",
+            Coalesce("affiliation__modified", "modified"),
+            Coalesce("affiliation__specialist__modified", "modified"),
+        )
+    )
+    return rows.prefetch_related(
+        Prefetch(
+            "affiliation__specialist__specialties",
+            queryset=Specialty.objects.public().order_by("name_en", "pk"),
+            to_attr="public_specialties",
+        )
+    )
+
+
+def slot_rows() -> QuerySet:
+    """Bookable slots (free, not held, to come) of the served schedules. A slot has no time of
+    its own: its lastUpdated is when its weekly times last made slots (so at least when it was
+    made) or it, its location or its clinic changed."""
+    rows = (
+        Slot.objects.bookable()
+        .filter(template__in=_schedule_templates())
+        .select_related("location", "clinic")
+    )
+    return rows.annotate(
+        last_updated=Greatest(
+            "template__modified",
+            Coalesce("template__generated_at", "template__modified"),
+            "location__modified",
+            "clinic__modified",
+        )
+    )
+
+
+def moment_param(name: str, path: str, documentation: str, definition: str) -> Param:
+    """A date parameter on a moment (`path`) with the prefixes of `_lastUpdated`."""
+
+    def where(values: list[str], modifier: str) -> Q:
+        queries = []
+        for value in values:
+            prefix, start, end = date_range(value, name)
+            within = Q(**{f"{path}__gte": start, f"{path}__lt": end})
+            queries.append(
+                {
+                    "eq": within,
+                    "ne": ~within,
+                    "gt": Q(**{f"{path}__gte": end}),
+                    "sa": Q(**{f"{path}__gte": end}),
+                    "ge": Q(**{f"{path}__gte": start}),
+                    "lt": Q(**{f"{path}__lt": start}),
+                    "eb": Q(**{f"{path}__lt": start}),
+                    "le": Q(**{f"{path}__lt": end}),
+                }[prefix]
+            )
+        return _any(queries)
+
+    return Param(name, "date", documentation, where, definition)
+
+
+def slot_status_param() -> Param:
+    statuses = {"free", "busy", "busy-unavailable", "busy-tentative", "entered-in-error"}
+
+    def where(values: list[str], modifier: str) -> Q:
+        codes = set()
+        for value in values:
+            system, code = token(value)
+            if code not in statuses:
+                raise FhirError(
+                    400,
+                    "invalid",
+                    f"status: '{value}' is not a slot status ({', '.join(sorted(statuses))}).",
+                )
+            if system in (None, SLOT_STATUS):
+                codes.add(code)
+        return Q() if "free" in codes else NOTHING
+
+    return Param(
+        "status",
+        "token",
+        f"free (every slot served is free; the other statuses of {SLOT_STATUS} find none).",
+        where,
+        f"{SPEC}Slot-status",
+    )
+
+
+def schedule_actor_param() -> Param:
+    """A Schedule's actors: the place of work (PractitionerRole), its specialist (Practitioner)
+    and the Location; a bare ID may be any of them."""
+
+    def where(values: list[str], modifier: str) -> Q:
+        queries = []
+        for value in values:
+            bare = value.isdigit()
+            kinds = {
+                "PractitionerRole": "affiliation_id",
+                "Practitioner": "affiliation__specialist_id",
+                "Location": "location_id",
+            }
+            for kind, path in kinds.items():
+                if bare or f"{kind}/" in value:
+                    found = reference_ids(kind, [value])
+                    if found:
+                        queries.append(Q(**{f"{path}__in": found}))
+        return _any(queries)
+
+    return Param(
+        "actor",
+        "reference",
+        "Whose times: a PractitionerRole (a specialist's place of work), a Practitioner or a "
+        "Location (every schedule there, a clinic's own times too); a bare ID may be any of them.",
+        where,
+        f"{SPEC}Schedule-actor",
+    )
+
+
+def _scheduling_kinds() -> dict[str, Kind]:
+    return {
+        "Schedule": Kind(
+            "Schedule",
+            schedule_rows,
+            resources.schedule,
+            _params(schedule_actor_param(), active_param(f"{SPEC}Schedule-active")),
+        ),
+        "Slot": Kind(
+            "Slot",
+            slot_rows,
+            resources.slot,
+            _params(
+                reference_param(
+                    "schedule",
+                    "Schedule",
+                    "template_id",
+                    "The schedule (weekly times) of the slot.",
+                    f"{SPEC}Slot-schedule",
+                ),
+                moment_param(
+                    "start",
+                    "start",
+                    "When the slot begins, with the prefixes eq, ne, gt, lt, ge, le, sa and eb "
+                    "(start=ge2026-05-04&start=lt2026-05-05: that day); a date without a time "
+                    "zone is read in Central European time.",
+                    f"{SPEC}Slot-start",
+                ),
+                slot_status_param(),
+            ),
+        ),
+    }
+
+
+INCLUDES.append(Include("Slot", "schedule", "Schedule", "template_id", "template_id"))
+KINDS.update(_scheduling_kinds())
+
+
+# --- Healthcare services ----------------------------------------------------------------------
+# HealthcareService is made of two sources, each a part of the type with an ID prefix of its own
+# (FHIR IDs may hold letters, digits, "-" and "."):
+#
+#   dept-<clinic ID>                  a published department (a published clinic whose `parent`
+#                                     is published): a service of the hospital, providedBy it
+#   focus-<specialist ID>-<condition ID>
+#                                     one item of a published specialist's treatment focus
+#                                     (SpecialistCondition): the specialist's service for it
+#
+# Both are made of database IDs that never change (not the focus item's own ID: a spreadsheet
+# import replaces a specialist's focus items when it changes them). A search pages over (part,
+# key): the departments by ID, then the focus items by specialist and condition; `_after` and
+# `_before` name such an ID. Each parameter says what it means for each part (its `where`
+# answers one Q per part).
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str  # the ID prefix
+    rows: Callable[[], QuerySet]  # what the public sees, annotated `last_updated`, prefetched
+    to_resource: Callable[[object], dict]
+    refers: Callable[[object], dict[str, list[int]]]  # the IDs a row refers to, per type
+    complete: Callable[[list], None] | None = None  # one query more for a page's rows
+    key: tuple[str, ...] = ("pk",)  # the fields of its IDs, unique together; its order
+
+    def key_of(self, row) -> tuple[int, ...]:
+        return tuple(getattr(row, name) for name in self.key)
+
+    def naming(self, key: tuple[int, ...]) -> Q:
+        return Q(**dict(zip(self.key, key, strict=True)))
+
+    def beyond(self, key: tuple[int, ...], forward: bool) -> Q:
+        """The rows after (or before) `key` in the order of the key's fields."""
+        lookup = "gt" if forward else "lt"
+        result = NOTHING
+        for index, name in enumerate(self.key):
+            equal = dict(zip(self.key[:index], key[:index], strict=True))
+            result |= Q(**equal, **{f"{name}__{lookup}": key[index]})
+        return result
+
+    def ordering(self, forward: bool) -> list[str]:
+        return [name if forward else f"-{name}" for name in self.key]
+
+
+@dataclass(frozen=True)
+class PartedKind(Kind):
+    parts: tuple[Part, ...] = ()
+    own_includes: tuple[Include, ...] = ()
+
+    @property
+    def includes(self) -> list[Include]:
+        return list(self.own_includes)
+
+    @property
+    def revincludes(self) -> list[Include]:
+        return []
+
+    def parse_id(self, value: str) -> tuple[int, tuple[int, ...]] | None:
+        """`dept-12` as (the index of its part, (12,)), `focus-3-4` as (1, (3, 4)); None when
+        it names no part's row."""
+        prefix, *numbers = value.split("-")
+        for index, part in enumerate(self.parts):
+            if (
+                part.name == prefix
+                and len(numbers) == len(part.key)
+                and all(number.isdigit() and len(number) < 19 for number in numbers)
+            ):
+                return index, tuple(int(number) for number in numbers)
+        return None
+
+    def format_id(self, key: tuple[int, tuple[int, ...]]) -> str:
+        return "-".join([self.parts[key[0]].name, *(str(number) for number in key[1])])
+
+    def page_id(self, name: str, value: str):
+        parsed = self.parse_id(value)
+        if parsed is None:
+            raise FhirError(400, "invalid", f"{name}: '{value}' is not an ID of this server.")
+        return parsed
+
+
+def _no_rows() -> QuerySet:
+    raise TypeError("A parted kind has no rows of its own: read its parts.")
+
+
+def _no_resource(row) -> dict:
+    raise TypeError("A parted kind makes resources by its parts.")
+
+
+def parted_param(base: Param, **wheres: Callable[[list[str], str], Q]) -> Param:
+    """`base` (name, type, documentation ...) with one `where` per part."""
+
+    def where(values: list[str], modifier: str) -> dict[str, Q]:
+        return {name: part_where(values, modifier) for name, part_where in wheres.items()}
+
+    return Param(base.name, base.type, base.documentation, where, base.definition, base.modifiers)
+
+
+def _published_places() -> QuerySet:
+    """Places of work served as PractitionerRoles (role_rows without its joins)."""
+    return Affiliation.objects.filter(
+        specialist__status=Status.PUBLISHED,
+        clinic__status=Status.PUBLISHED,
+        location__clinic__status=Status.PUBLISHED,
+    )
+
+
+def department_rows() -> QuerySet:
+    rows = (
+        Clinic.objects.published()
+        .filter(parent__status=Status.PUBLISHED)
+        .select_related("parent")
+        .annotate(last_updated=Greatest("modified", "parent__modified"))
+    )
+    rows = _with_folded(rows, ["name"])
+    return rows.prefetch_related(
+        Prefetch("locations", queryset=Location.objects.order_by("pk"), to_attr="service_locations")
+    )
+
+
+def complete_departments(rows: list) -> None:
+    """Each department's medical fields (`public_specialties`): those of the published
+    specialists who work there, in one query for all."""
+    for row in rows:
+        row.public_specialties = []
+    if not rows:
+        return
+    links = (
+        Specialist.specialties.through.objects.filter(
+            specialty__needs_review=False,
+            specialist__status=Status.PUBLISHED,
+            specialist__affiliations__clinic_id__in=[row.pk for row in rows],
+        )
+        .select_related("specialty")
+        .annotate(department_id=F("specialist__affiliations__clinic_id"))
+    )
+    fields: dict[int, dict[int, Specialty]] = {}
+    for link in links:
+        fields.setdefault(link.department_id, {})[link.specialty_id] = link.specialty
+    for row in rows:
+        found = fields.get(row.pk, {}).values()
+        row.public_specialties = sorted(found, key=lambda field: (field.name_en, field.pk))
+
+
+def focus_rows() -> QuerySet:
+    places = _published_places().order_by("-is_primary", "pk")
+    first = places.filter(specialist_id=OuterRef("specialist_id"))
+    rows = (
+        SpecialistCondition.objects.filter(
+            specialist__status=Status.PUBLISHED, condition__needs_review=False
+        )
+        .select_related("specialist", "condition")
+        .annotate(
+            last_updated=F("specialist__modified"),
+            provider_id=Subquery(first.values("clinic_id")[:1]),
+            provider_name=Subquery(first.values("clinic__name")[:1]),
+        )
+    )
+    rows = _with_folded(
+        rows, ["condition__name_en", "condition__name_de", "specialist__family_name"]
+    )
+    return rows.prefetch_related(
+        Prefetch(
+            "specialist__specialties",
+            queryset=Specialty.objects.public().order_by("name_en", "pk"),
+            to_attr="public_specialties",
+        ),
+        Prefetch(
+            "specialist__affiliations",
+            queryset=places.select_related("location__clinic"),
+            to_attr="service_places",
+        ),
+    )
+
+
+def _department_refers(row) -> dict[str, list[int]]:
+    return {
+        "Organization": [row.parent_id],
+        "Location": [place.pk for place in row.service_locations],
+    }
+
+
+def _focus_refers(row) -> dict[str, list[int]]:
+    return {
+        "Organization": [row.provider_id] if row.provider_id else [],
+        "Location": list(dict.fromkeys(p.location_id for p in row.specialist.service_places)),
+    }
+
+
+def _service_ids(values: list[str], modifier: str) -> dict[str, Q]:
+    kind = KINDS["HealthcareService"]
+    found = {part.name: NOTHING for part in kind.parts}
+    for value in values:
+        parsed = kind.parse_id(value)
+        if parsed is not None:
+            part = kind.parts[parsed[0]]
+            found[part.name] |= part.naming(parsed[1])
+    return found
+
+
+def _same_for_each_part(param: Param) -> Param:
+    return parted_param(param, dept=param.where, focus=param.where)
+
+
+def _service_params() -> dict[str, Param]:
+    def department_location(values: list[str], modifier: str) -> Q:
+        ids = reference_ids("Location", values)
+        return Q(Exists(Location.objects.filter(clinic_id=OuterRef("pk"), pk__in=ids)))
+
+    def focus_location(values: list[str], modifier: str) -> Q:
+        ids = reference_ids("Location", values)
+        places = _published_places().filter(
+            specialist_id=OuterRef("specialist_id"), location_id__in=ids
+        )
+        return Q(Exists(places))
+
+    def department_specialty(values: list[str], modifier: str) -> Q:
+        slugs = [
+            code
+            for system, code in map(token, values)
+            if system in (None, resources.code_system_url("specialty"))
+        ]
+        fields = Specialist.specialties.through.objects.filter(
+            specialty__slug__in=slugs,
+            specialty__needs_review=False,
+            specialist__status=Status.PUBLISHED,
+            specialist__affiliations__clinic_id=OuterRef("pk"),
+        )
+        return Q(Exists(fields))
+
+    specialty = specialty_param("specialist_id")
+    department_name = string_param("name", ["name"], "")
+    focus_name = string_param(
+        "name", ["condition__name_en", "condition__name_de", "specialist__family_name"], ""
+    )
+    params = [
+        Param(
+            "_id",
+            "token",
+            "The resource's ID: dept-<clinic ID> or focus-<specialist ID>-<condition ID>.",
+            _service_ids,
+            f"{SPEC}Resource-id",
+        ),
+        _same_for_each_part(last_updated_param()),
+        parted_param(
+            reference_param(
+                "organization",
+                "Organization",
+                "",
+                "The organization that provides the service (providedBy): a department's "
+                "hospital, the clinic of a specialist's first place of work.",
+                f"{SPEC}HealthcareService-organization",
+            ),
+            dept=lambda values, modifier: Q(parent_id__in=reference_ids("Organization", values)),
+            focus=lambda values, modifier: Q(provider_id__in=reference_ids("Organization", values)),
+        ),
+        parted_param(
+            Param(
+                "location",
+                "reference",
+                "Where the service is offered: a department's locations, the locations of a "
+                "specialist's places of work.",
+                department_location,
+                f"{SPEC}HealthcareService-location",
+            ),
+            dept=department_location,
+            focus=focus_location,
+        ),
+        parted_param(
+            Param(
+                "specialty",
+                "token",
+                specialty.documentation,
+                specialty.where,
+                f"{SPEC}HealthcareService-specialty",
+            ),
+            dept=department_specialty,
+            focus=specialty.where,
+        ),
+        parted_param(
+            Param(
+                "name",
+                "string",
+                "A department's name; a specialist's service: the name of the condition or "
+                "treatment (English or German) or the specialist's family name; from its start, "
+                "case and accents ignored.",
+                department_name.where,
+                f"{SPEC}HealthcareService-name",
+                department_name.modifiers,
+            ),
+            dept=department_name.where,
+            focus=focus_name.where,
+        ),
+        _same_for_each_part(active_param(f"{SPEC}HealthcareService-active")),
+    ]
+    return {param.name: param for param in params}
+
+
+def _service_kinds() -> dict[str, Kind]:
+    return {
+        "HealthcareService": PartedKind(
+            "HealthcareService",
+            _no_rows,
+            _no_resource,
+            _service_params(),
+            parts=(
+                Part(
+                    "dept",
+                    department_rows,
+                    resources.department_service,
+                    _department_refers,
+                    complete_departments,
+                ),
+                Part(
+                    "focus",
+                    focus_rows,
+                    resources.focus_service,
+                    _focus_refers,
+                    key=("specialist_id", "condition_id"),
+                ),
+            ),
+            own_includes=(
+                Include("HealthcareService", "organization", "Organization", "", ""),
+                Include("HealthcareService", "location", "Location", "", ""),
+            ),
+        )
+    }
+
+
+def _parted_cursor(plan: Plan) -> dict:
+    kind = plan.kind
+    if plan.after is not None:
+        return {"after": kind.format_id(plan.after)}
+    if plan.before is not None:
+        return {"before": kind.format_id(plan.before)}
+    return {}
+
+
+def run_parted(plan: Plan) -> dict:
+    """The searchset Bundle of a plan on a parted kind: as `run`, over (part, ID). Every part
+    is counted and read whatever `_count` is (one page of each), so the queries do not depend
+    on it."""
+    kind = plan.kind
+    queries = []
+    for part in kind.parts:
+        rows = part.rows()
+        for where in plan.where:
+            rows = rows.filter(where[part.name])
+        queries.append(rows)
+    total = sum(rows.count() for rows in queries) if plan.total else None
+    forward = plan.before is None
+    cursor = plan.after if forward else plan.before
+    order = list(range(len(kind.parts)))
+    if not forward:
+        order.reverse()
+    fetched: list[tuple[int, object]] = []
+    if plan.count:
+        for index in order:
+            rows, part = queries[index], kind.parts[index]
+            if cursor is not None:
+                if index == cursor[0]:
+                    rows = rows.filter(part.beyond(cursor[1], forward))
+                elif (index < cursor[0]) == forward:
+                    continue
+            page = list(rows.order_by(*part.ordering(forward))[: plan.count + 1])
+            if part.complete is not None:
+                part.complete(page)
+            fetched += [(index, row) for row in page]
+    more = len(fetched) > plan.count
+    matched = fetched[: plan.count]
+    if forward:
+        has_previous, has_next = cursor is not None, more
+    else:
+        matched.reverse()
+        has_previous, has_next = more, True
+    links = [_link(plan, "self", **_parted_cursor(plan)), _link(plan, "first")]
+    if has_previous and matched:
+        index, row = matched[0]
+        links.append(
+            _link(plan, "previous", before=kind.format_id((index, kind.parts[index].key_of(row))))
+        )
+    if has_next and matched:
+        index, row = matched[-1]
+        links.append(
+            _link(plan, "next", after=kind.format_id((index, kind.parts[index].key_of(row))))
+        )
+    entries = [
+        entry(kind.name, kind.parts[index].to_resource(row), "match") for index, row in matched
+    ]
+    for include in plan.includes:
+        ids: set[int] = set()
+        for index, row in matched:
+            ids.update(kind.parts[index].refers(row).get(include.target, []))
+        target = KINDS[include.target]
+        if ids:
+            for row in target.rows().filter(pk__in=ids).order_by("pk"):
+                entries.append(entry(target.name, target.to_resource(row), "include"))
+    if plan.ignored:
+        entries.append(
+            outcome_entry(
+                "warning",
+                "not-supported",
+                f"Ignored unknown or unsupported search parameter(s): {', '.join(plan.ignored)}.",
+            )
+        )
+    bundle = {"resourceType": "Bundle", "type": "searchset"}
+    if total is not None:
+        bundle["total"] = total
+    bundle["link"] = links
+    if entries:
+        bundle["entry"] = entries
+    return bundle
+
+
+def read_parted(kind: PartedKind, resource_id: str) -> tuple[dict, datetime] | None:
+    parsed = kind.parse_id(resource_id)
+    if parsed is None:
+        return None
+    part = kind.parts[parsed[0]]
+    row = part.rows().filter(part.naming(parsed[1])).first()
+    if row is None:
+        return None
+    if part.complete is not None:
+        part.complete([row])
+    return part.to_resource(row), row.last_updated
+
+
+KINDS.update(_service_kinds())
