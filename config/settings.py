@@ -237,6 +237,12 @@ SLOT_WEEKS_AHEAD = env_int("SLOT_WEEKS_AHEAD", 8, minimum=1)
 BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 10, minimum=1)
 # Submissions of the request form per client (IP address) and hour; more get 429.
 APPOINTMENT_REQUESTS_PER_HOUR = env_int("APPOINTMENT_REQUESTS_PER_HOUR", 10, minimum=1)
+# Requests to the FHIR API (/fhir/) per client (IP address) and minute; more get 429 with
+# Retry-After (fhirapi/throttle.py). 0: no limit.
+FHIR_REQUESTS_PER_MINUTE = env_int("FHIR_REQUESTS_PER_MINUTE", 120, minimum=0)
+# Where `manage.py export_fhir` (nightly) writes the FHIR bulk export, one NDJSON file per
+# resource type and a manifest, which /fhir/$export serves (fhirapi/export.py).
+FHIR_EXPORT_ROOT = Path(env_str("FHIR_EXPORT_ROOT", str(BASE_DIR / "var" / "fhir-export")))
 # Reports of a wrong fact ("Something wrong?") per client (IP address) and hour; more get 429.
 FACT_REPORTS_PER_HOUR = env_int("FACT_REPORTS_PER_HOUR", 10, minimum=1)
 # Those reports (what was written, the optional email) are deleted this many days after they

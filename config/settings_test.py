@@ -48,3 +48,6 @@ PRIVACY_EMAIL = "privacy@atlas.example"
 # Uploads and renditions the tests write (demo pictures included) go to a directory of their own.
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="atlas-test-media-"))
 atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)
+# The FHIR bulk export too (tests that export set a directory of their own).
+FHIR_EXPORT_ROOT = Path(tempfile.mkdtemp(prefix="atlas-test-fhir-export-"))
+atexit.register(shutil.rmtree, FHIR_EXPORT_ROOT, ignore_errors=True)

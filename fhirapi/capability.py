@@ -68,6 +68,23 @@ def _code_system_resource() -> dict:
     }
 
 
+def _bulk_and_limits() -> str:
+    """What the statement can truthfully say of the nightly export (not the asynchronous Bulk
+    Data kick-off, so it is no `operation`) and of the rate limit."""
+    text = (
+        f"Everything at once: {base_url()}/$export is the manifest of a nightly export, in the "
+        "shape of a FHIR Bulk Data output (one application/fhir+ndjson file per type, no "
+        "access token); it is written nightly and served as it is, not started by the request "
+        "(no asynchronous kick-off, no _type or _since)."
+    )
+    if settings.FHIR_REQUESTS_PER_MINUTE:
+        text += (
+            f" At most {settings.FHIR_REQUESTS_PER_MINUTE} requests a minute per client; more "
+            "are answered 429 with Retry-After."
+        )
+    return text
+
+
 def capability_statement() -> dict:
     results = " ".join(f"`{name}`: {text}" for name, text in RESULT_PARAMETERS.items())
     return {
@@ -97,7 +114,7 @@ def capability_statement() -> dict:
                     f"Searches page by page ({DEFAULT_COUNT} a page unless `_count` says, at "
                     f"most {MAX_COUNT}), following Bundle.link next and previous. An unknown "
                     "parameter fails the search with 400 unless the request carries `Prefer: "
-                    "handling=lenient`. Result parameters: " + results
+                    "handling=lenient`. Result parameters: " + results + " " + _bulk_and_limits()
                 ),
                 "resource": [
                     *(_resource(kind) for kind in KINDS.values()),

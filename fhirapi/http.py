@@ -15,6 +15,8 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
+from fhirapi import throttle
+
 FHIR_JSON = "application/fhir+json"
 # What `_format` and Accept may ask for: all of them get FHIR JSON.
 JSON_FORMATS = frozenset({"json", FHIR_JSON, "application/json", "application/json+fhir"})
@@ -23,7 +25,7 @@ ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
 CACHE_CONTROL = "public, max-age=60"
 # Headers a browser script may send and read across origins.
 CORS_REQUEST_HEADERS = "Accept, If-None-Match, If-Modified-Since, Prefer"
-CORS_EXPOSED_HEADERS = "ETag, Last-Modified, Location, Content-Location"
+CORS_EXPOSED_HEADERS = "ETag, Last-Modified, Location, Content-Location, Retry-After"
 
 
 def base_url() -> str:
@@ -34,9 +36,16 @@ def base_url() -> str:
 class FhirError(Exception):
     """An answer that is an OperationOutcome: raised anywhere below a view, answered by it."""
 
-    def __init__(self, status: int, code: str, diagnostics: str | list[str]):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        diagnostics: str | list[str],
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(diagnostics)
         self.status = status
+        self.headers = dict(headers or {})  # e.g. a 429's Retry-After
         texts = [diagnostics] if isinstance(diagnostics, str) else list(diagnostics)
         self.issues = [(code, text) for text in texts]
 
@@ -113,6 +122,8 @@ def error_response(request: HttpRequest, error: FhirError) -> HttpResponse:
     response = fhir_response(request, operation_outcome(error.issues), status=error.status)
     if error.status == 405:
         response["Allow"] = ", ".join(ALLOWED_METHODS)
+    for name, value in error.headers.items():
+        response[name] = value
     return response
 
 
@@ -148,10 +159,28 @@ def check_format(request: HttpRequest) -> None:
         )
 
 
-def api_view(view):
-    """GET and HEAD run the view; OPTIONS answers a CORS preflight; any other method is 405.
-    A FhirError raised by the view becomes its OperationOutcome. Exempt from CSRF: nothing is
-    written, and a POST must hear 405, not 403."""
+def throttled(request: HttpRequest) -> None:
+    """429 with Retry-After when the client is over the API's rate limit (fhirapi.throttle)."""
+    seconds = throttle.retry_after(request)
+    if seconds is not None:
+        raise FhirError(
+            429,
+            "throttled",
+            f"Too many requests: at most {settings.FHIR_REQUESTS_PER_MINUTE} a minute per "
+            f"client. Try again in {seconds} seconds; for everything at once, use the nightly "
+            f"export ({base_url()}/$export).",
+            headers={"Retry-After": str(seconds)},
+        )
+
+
+def api_view(view=None, *, formats: bool = True):
+    """GET and HEAD run the view (within the rate limit); OPTIONS answers a CORS preflight; any
+    other method is 405. A FhirError raised by the view becomes its OperationOutcome. Exempt
+    from CSRF: nothing is written, and a POST must hear 405, not 403. `formats=False`: the view
+    answers in a format of its own (the export's NDJSON), so `_format` and Accept are not
+    checked."""
+    if view is None:
+        return lambda view: api_view(view, formats=formats)
 
     @csrf_exempt
     @wraps(view)
@@ -170,7 +199,9 @@ def api_view(view):
                     "not-supported",
                     f"This API is read-only: {request.method} is not allowed; use GET.",
                 )
-            check_format(request)
+            throttled(request)
+            if formats:
+                check_format(request)
             return view(request, *args, **kwargs)
         except FhirError as error:
             return error_response(request, error)

@@ -1,12 +1,13 @@
 """The API's views: each checks its input through fhirapi.search, maps rows with
 fhirapi.resources and answers through fhirapi.http. Never cached as pages (no
 cached_public_page): every answer is made from the database as it is, with an ETag for
-conditional requests."""
+conditional requests. Reads and searches are kept briefly in a cache of their own
+(fhirapi.caching), retired by any change to a listing."""
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
-from fhirapi import capability, resources, search
+from fhirapi import caching, capability, resources, search
 from fhirapi.http import FhirError, api_view, fhir_response
 
 CODE_SYSTEM_TEXT = {
@@ -44,22 +45,30 @@ def metadata(request: HttpRequest) -> HttpResponse:
 @api_view
 def search_type(request: HttpRequest, resource_type: str) -> HttpResponse:
     kind = _kind(resource_type)
-    plan = search.plan(kind, request)
-    with translation.override("en"):
-        bundle = search.run(plan)
+
+    def compute() -> caching.Answer:
+        plan = search.plan(kind, request)
+        with translation.override("en"):
+            return search.run(plan), None
+
+    bundle, _ = caching.cached(request, compute)
     return fhir_response(request, bundle)
 
 
 @api_view
 def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResponse:
     kind = _kind(resource_type)
-    with translation.override("en"):
-        found = search.read(kind, resource_id)
-    if found is None:
-        raise FhirError(
-            404, "not-found", f"{resource_type}/{resource_id} is not known or not published."
-        )
-    resource, last_updated = found
+
+    def compute() -> caching.Answer:
+        with translation.override("en"):
+            found = search.read(kind, resource_id)
+        if found is None:
+            raise FhirError(
+                404, "not-found", f"{resource_type}/{resource_id} is not known or not published."
+            )
+        return found
+
+    resource, last_updated = caching.cached(request, compute)
     return fhir_response(request, resource, last_modified=last_updated)
 
 
@@ -80,5 +89,6 @@ def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
         "not-supported",
         f"/fhir/{rest} is not an address of this API; it serves metadata, "
         + ", ".join(search.KINDS)
-        + " (read and search) and CodeSystem/specialty and CodeSystem/condition.",
+        + " (read and search), CodeSystem/specialty and CodeSystem/condition, and the nightly "
+        "export at $export.",
     )

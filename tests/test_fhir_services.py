@@ -21,6 +21,17 @@ from tests.test_fhir_api import BASE, fhir, ids, issues, link, valid
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def every_answer_made_afresh(settings, monkeypatch):
+    """These tests change rows with update() (no signal, no new generation) and count a
+    search's own queries: the API's cache and rate limit (tests/test_fhir_bulk.py) stay out."""
+    from fhirapi import caching
+
+    settings.FHIR_REQUESTS_PER_MINUTE = 0
+    monkeypatch.setattr(caching, "cached", lambda request, compute: compute())
+
+
 NEW_PATIENTS = "http://hl7.org/fhir/uv/vhdir/StructureDefinition/newpatients"
 
 
