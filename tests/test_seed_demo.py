@@ -64,4 +64,5 @@ def test_seed_demo_gives_a_share_of_the_specialists_free_times_on_their_search_r
     assert Slot.objects.filter(source__clinic__slug__startswith="seed-").count() > 6 * 20
 
     call_command("seed_demo", "--specialists", "0", stdout=io.StringIO())
-    assert not Slot.objects.exists()
+    assert not Slot.objects.filter(clinic__slug__startswith="seed-").exists()
+    assert not SlotSource.objects.filter(clinic__slug__startswith="seed-").exists()
