@@ -70,6 +70,8 @@ def test_a_client_finds_practitioners_by_name_and_family(api, directory):
     by_name = api.resources("Practitioner").search(name="müll").fetch_all()
     assert [practitioner.id for practitioner in by_name] == [str(mueller.pk)]
     assert api.resources("Practitioner").search(family="Entwurf").fetch() == []
+    # The index of "family given" narrows the search; the family name alone decides.
+    assert api.resources("Practitioner").search(family="mueller erika").fetch() == []
 
 
 def test_a_client_pages_through_roles_by_specialty_and_postcode_with_includes(api, directory):
