@@ -24,6 +24,9 @@ def test_bench_measures_every_page_of_the_mix_and_writes_its_results(tmp_path, s
     names = [page["name"] for page in results["pages"]]
     assert "search: everything" in names
     assert any(name.startswith("profile") for name in names)
+    assert {"api: roles by field + postcode", "api: locations near Berlin"} <= set(names)
+    assert {"api: practitioners by family", "api: practitioner by id"} <= set(names)
+    assert results["api_queries_pinned"]
     weight = results["search_page_weight"]
     assert weight["css_js_bytes"] > 1000  # the stylesheet was found and counted
     assert weight["other_hosts"] == []

@@ -12,6 +12,9 @@ network. For every page it reports:
   the next change;
 - `queries`: SQL queries of the cold request.
 
+The mix ends with the FHIR API (fhirapi): searches by field and postcode, near a point and by
+family name, and a read; each search must cost the same queries for a page of 1 and of 100.
+
 The budgets: p95 of the warm requests per page, and p95 over the whole mix of the `changed`
 requests. It prints a table and writes bench/results.json.
 """
@@ -23,6 +26,7 @@ import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
@@ -36,7 +40,7 @@ from django.urls import NoReverseMatch, reverse
 
 from core.staticfiles import minify
 from directory.management.commands.seed_demo import SLUG_PREFIX
-from directory.models import Specialist
+from directory.models import Affiliation, Specialist
 from directory.search import keys
 
 SEARCH_BUDGET_MS = 30
@@ -107,6 +111,9 @@ SUGGEST_MIX = [
     ("suggest: a name", "/de/suggest/?q=schm"),
     ("suggest: a postcode", "/de/suggest/?q=801"),
 ]
+# The FHIR API (fhirapi): searches and a read, as a portal or app asks them. Codes, IDs and names
+# are filled in from the seeded data; each search's queries must not depend on _count.
+API_BUDGET_MS = 50
 
 
 def percentile(times: list[float], percent: int) -> float:
@@ -137,6 +144,7 @@ class Command(BaseCommand):
         pages = [(name, url, SEARCH_BUDGET_MS) for name, url in SEARCH_MIX]
         pages += [(name, url, SUGGEST_BUDGET_MS) for name, url in SUGGEST_MIX]
         pages += self._detail_pages()
+        pages += self._api_pages()
         client = Client(headers={"host": "localhost"})
         self.edited = (
             Specialist.objects.filter(slug__startswith=SLUG_PREFIX, status="published")
@@ -150,6 +158,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"First request after a change, over the mix: p50 {percentile(changed, 50):.1f} ms, "
             f"p95 {changed_p95:.1f} ms (budget {CHANGED_BUDGET_MS} ms)."
+        )
+        pinned = self._api_queries_pinned(client, pages)
+        self.stdout.write(
+            "API searches: the same queries for _count=1 and _count=100: "
+            + ("yes" if pinned else "no")
         )
         weight = self._page_weight(client, SEARCH_MIX[0][1])
         self.stdout.write(
@@ -169,8 +182,10 @@ class Command(BaseCommand):
             "changed_p95_ms": round(changed_p95, 1),
             "changed_budget_ms": CHANGED_BUDGET_MS,
             "search_page_weight": weight,
+            "api_queries_pinned": pinned,
             "budgets_met": all(result["within_budget"] for result in results)
             and weight["within_budget"]
+            and pinned
             and changed_p95 <= CHANGED_BUDGET_MS,
         }
         path = Path(output)
@@ -219,6 +234,61 @@ class Command(BaseCommand):
         except NoReverseMatch:  # the condition page comes with the content app
             return pages
         return [("condition page", path, PAGE_BUDGET_MS), *pages]
+
+    def _api_pages(self) -> list[tuple[str, str, int]]:
+        """The API mix, from the first published seeded specialist: roles by one of the
+        specialist's fields and the postcode of the place of work (with the practitioners and
+        locations included), the locations within 10 km of Berlin's centre, practitioners by the
+        family name, and a read."""
+        role = (
+            Affiliation.objects.filter(
+                specialist__slug__startswith=SLUG_PREFIX,
+                specialist__status="published",
+                specialist__specialties__isnull=False,
+                clinic__status="published",
+            )
+            .select_related("specialist", "location")
+            .order_by("specialist_id")
+            .first()
+        )
+        pages = [("api: locations near Berlin", "/fhir/Location?near=52.52|13.405|10|km")]
+        if role is not None:
+            specialist = role.specialist
+            field = specialist.specialties.order_by("slug").first()
+            roles = (
+                f"/fhir/PractitionerRole?specialty={field.slug}"
+                f"&location.address-postalcode={quote(role.location.postcode)}"
+                "&_include=PractitionerRole:practitioner&_include=PractitionerRole:location"
+            )
+            family = f"/fhir/Practitioner?family={quote(specialist.family_name)}"
+            pages = [
+                ("api: roles by field + postcode", roles),
+                *pages,
+                ("api: practitioners by family", family),
+                ("api: practitioner by id", f"/fhir/Practitioner/{specialist.pk}"),
+            ]
+        return [(name, url, API_BUDGET_MS) for name, url in pages]
+
+    def _api_queries_pinned(self, client, pages) -> bool:
+        """Whether each API search costs the same queries for a page of 1 and of 100."""
+        for _name, url, _budget in pages:
+            if not url.startswith("/fhir/") or "?" not in url:
+                continue
+            counts = set()
+            for count in (1, 100):
+                queries = []
+
+                def note(execute, sql, params, many, context, queries=queries):
+                    queries.append(sql)
+                    return execute(sql, params, many, context)
+
+                with connection.execute_wrapper(note):
+                    client.get(f"{url}&_count={count}")
+                counts.add(len(queries))
+            if len(counts) > 1:
+                self.stdout.write(f"{url}: queries differ with _count: {sorted(counts)}")
+                return False
+        return True
 
     def _measure(self, client, name, url, budget, runs) -> dict:
         cache.clear()
