@@ -976,6 +976,26 @@ def outcome_entry(severity: str, code: str, diagnostics: str) -> dict:
     }
 
 
+def searchset(plan: Plan, entries: list, total: int | None, links: list) -> dict:
+    """The searchset Bundle of a search's entries, with a warning entry for the parameters
+    ignored (lenient handling)."""
+    if plan.ignored:
+        entries.append(
+            outcome_entry(
+                "warning",
+                "not-supported",
+                f"Ignored unknown or unsupported search parameter(s): {', '.join(plan.ignored)}.",
+            )
+        )
+    bundle = {"resourceType": "Bundle", "type": "searchset"}
+    if total is not None:
+        bundle["total"] = total
+    bundle["link"] = links
+    if entries:
+        bundle["entry"] = entries
+    return bundle
+
+
 def run(plan: Plan) -> dict:
     """The searchset Bundle of the plan."""
     if isinstance(plan.kind, PartedKind):
@@ -1035,21 +1055,7 @@ def run(plan: Plan) -> dict:
                 continue
             seen.add((source.name, row.pk))
             entries.append(entry(source.name, source.to_resource(row), "include"))
-    if plan.ignored:
-        entries.append(
-            outcome_entry(
-                "warning",
-                "not-supported",
-                f"Ignored unknown or unsupported search parameter(s): {', '.join(plan.ignored)}.",
-            )
-        )
-    bundle = {"resourceType": "Bundle", "type": "searchset"}
-    if total is not None:
-        bundle["total"] = total
-    bundle["link"] = links
-    if entries:
-        bundle["entry"] = entries
-    return bundle
+    return searchset(plan, entries, total, links)
 
 
 def _cursor(plan: Plan) -> dict:
@@ -1663,21 +1669,7 @@ def run_parted(plan: Plan) -> dict:
         if ids:
             for row in target.rows().filter(pk__in=ids).order_by("pk"):
                 entries.append(entry(target.name, target.to_resource(row), "include"))
-    if plan.ignored:
-        entries.append(
-            outcome_entry(
-                "warning",
-                "not-supported",
-                f"Ignored unknown or unsupported search parameter(s): {', '.join(plan.ignored)}.",
-            )
-        )
-    bundle = {"resourceType": "Bundle", "type": "searchset"}
-    if total is not None:
-        bundle["total"] = total
-    bundle["link"] = links
-    if entries:
-        bundle["entry"] = entries
-    return bundle
+    return searchset(plan, entries, total, links)
 
 
 def read_parted(kind: PartedKind, resource_id: str) -> tuple[dict, datetime] | None:

@@ -13,17 +13,11 @@ from django.contrib.postgres.fields import DateTimeRangeField
 from django.contrib.postgres.indexes import GistIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
 class SlotSourceQuerySet(models.QuerySet):
-    def of(self, listing):
-        """The sources of a specialist or a clinic."""
-        field = "clinic" if listing._meta.model_name == "clinic" else "specialist"
-        return self.filter(**{field: listing})
-
     def active(self):
         return self.filter(active=True)
 
@@ -302,8 +296,6 @@ class Slot(models.Model):
         return timezone.localtime(self.start).strftime("%Y-%m-%d %H:%M")
 
     def save(self, *args, **kwargs):
-        if isinstance(self.span, (tuple, list)):
-            self.span = DateTimeTZRange(*self.span)
         self.start = self.span.lower
         super().save(*args, **kwargs)
 

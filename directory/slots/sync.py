@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -242,7 +243,7 @@ def apply(source: SlotSource, feed: Feed, *, now: datetime) -> int:
                 clinic_id=location.clinic_id,
                 location_id=location.pk,
                 affiliation_id=schedule.affiliation_id,
-                span=(entry.start, entry.end),
+                span=DateTimeTZRange(entry.start, entry.end),
                 start=entry.start,
                 booking_url=entry.booking_url,
                 booking_phone=entry.booking_phone,
@@ -291,24 +292,11 @@ def _taken(slot: Slot, now: datetime) -> bool:
     return not slot.is_free(now)
 
 
+_COMPARED = ("clinic_id", "location_id", "affiliation_id", "span", "booking_url", "booking_phone")
+
+
 def _differs(old: Slot, new: Slot) -> bool:
-    return (
-        old.clinic_id,
-        old.location_id,
-        old.affiliation_id,
-        old.span.lower,
-        old.span.upper,
-        old.booking_url,
-        old.booking_phone,
-    ) != (
-        new.clinic_id,
-        new.location_id,
-        new.affiliation_id,
-        new.span[0],
-        new.span[1],
-        new.booking_url,
-        new.booking_phone,
-    )
+    return any(getattr(old, name) != getattr(new, name) for name in _COMPARED)
 
 
 @dataclass
@@ -337,11 +325,15 @@ def _write_schedules(source: SlotSource, feed: Feed, places: dict, candidates: l
     """The feed's schedules as FeedSchedule rows, each with our location and place of work."""
     existing = {row.external_id: row for row in source.feed_schedules.all()}
     feed_locations = {row.external_id: row.pk for row in source.feed_locations.all()}
-    own_affiliations = {}
-    if source.specialist_id:
-        own_affiliations = {
-            a.location_id: a.pk for a in Affiliation.objects.filter(specialist=source.specialist_id)
-        }
+    # The places of work a schedule may be: the specialist's (by location), or the clinic's
+    # (by ID, with their location, to check an editor's choice). One query.
+    listing = (
+        {"specialist": source.specialist_id}
+        if source.specialist_id
+        else {"clinic": source.clinic_id}
+    )
+    places_of_work = dict(Affiliation.objects.filter(**listing).values_list("pk", "location_id"))
+    own_affiliations = {location: pk for pk, location in places_of_work.items()}
     only_place = candidates[0] if len(candidates) == 1 else None
     result = {}
     for key, entry in feed.schedules.items():
@@ -360,12 +352,12 @@ def _write_schedules(source: SlotSource, feed: Feed, places: dict, candidates: l
         affiliation_id = row.affiliation_id
         if source.specialist_id:
             affiliation_id = own_affiliations.get(location.pk) if location else None
-        elif affiliation_id and location is not None:
+        elif (
+            affiliation_id
+            and location is not None
+            and places_of_work.get(affiliation_id) != location.pk
+        ):
             # An editor's choice counts only for a place of work at the schedule's place.
-            affiliation_id = (
-                affiliation_id
-                if Affiliation.objects.filter(pk=affiliation_id, location=location).exists()
-                else None
-            )
+            affiliation_id = None
         result[key] = _Schedule(location, affiliation_id)
     return result
