@@ -681,6 +681,10 @@ class Location(TimeStamped):
         indexes = [
             # Clinic search, city= and radius=: the box around the place first.
             models.Index(fields=["latitude", "longitude"], name="location_lat_lon_idx"),
+            # The FHIR API's address-postalcode: the postcode or its beginning (LIKE '801%').
+            models.Index(
+                fields=["postcode"], name="location_postcode_idx", opclasses=["varchar_pattern_ops"]
+            ),
         ]
 
     def __str__(self) -> str:
@@ -1072,6 +1076,27 @@ class SpecialistQuerySet(PublishableQuerySet):
         return self.filter(conditions=condition)
 
 
+def folded(*fields: str) -> Func:
+    """directory_fold (migration 0004) of the fields joined by spaces: the expression the name
+    indexes below are built on (`||`, not concat_ws, which PostgreSQL does not count as
+    immutable; the fields are never NULL). A query uses an index only if it asks with the very
+    same expression, so searches build theirs here too."""
+    parts = [F(fields[0])]
+    for name in fields[1:]:
+        parts += [Value(" "), F(name)]
+    text = Func(*parts, template="(%(expressions)s)", arg_joiner=" || ")
+    return Func(text, function="directory_fold", output_field=models.TextField())
+
+
+# A published specialist's name, folded, from its start (LIKE 'anna%': text_pattern_ops), as
+# the FHIR API's name, family and given search (fhirapi) asks for it.
+SPECIALIST_NAME_FORMS = {
+    "family": ("family_name",),
+    "given_family": ("given_name", "family_name"),
+    "full": ("honorific_prefix", "given_name", "family_name"),
+}
+
+
 class Specialist(ProcessedImagesMixin, Publishable):
     """A physician (FHIR Practitioner, schema.org Physician)."""
 
@@ -1166,6 +1191,21 @@ class Specialist(ProcessedImagesMixin, Publishable):
             # Filters language= and insurance=: array containment (@>, &&).
             GinIndex(fields=["languages"], name="specialist_languages_gin"),
             GinIndex(fields=["insurance"], name="specialist_insurance_gin"),
+            # The FHIR API's name searches: each form of the name from its start, and anywhere
+            # in the full name (trigrams, :contains).
+            *(
+                models.Index(
+                    OpClass(folded(*fields), name="text_pattern_ops"),
+                    name=f"specialist_{form}_fold",
+                    condition=models.Q(status="published"),
+                )
+                for form, fields in SPECIALIST_NAME_FORMS.items()
+            ),
+            GinIndex(
+                OpClass(folded(*SPECIALIST_NAME_FORMS["full"]), name="gin_trgm_ops"),
+                name="specialist_full_fold_trgm",
+                condition=models.Q(status="published"),
+            ),
         ]
 
     def __str__(self) -> str:

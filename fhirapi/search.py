@@ -22,8 +22,10 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
+    BigIntegerField,
     BooleanField,
     Exists,
+    ExpressionWrapper,
     F,
     Func,
     Max,
@@ -38,15 +40,16 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Greatest
 
 from directory.models import (
+    SPECIALIST_NAME_FORMS,
     Affiliation,
     Clinic,
     Condition,
     Location,
     Specialist,
     SpecialistCondition,
-    SpecialistSearch,
     Specialty,
     Status,
+    folded,
 )
 from directory.places import fold
 from directory.slots.models import Slot, WeeklyTemplate
@@ -57,6 +60,12 @@ DEFAULT_COUNT = 20
 MAX_COUNT = 100
 # At most this many resources per _revinclude; beyond it the Bundle says so in an outcome.
 MAX_REVINCLUDED = 1000
+# A search with few matches reads its page by collecting them all and sorting them by a key
+# no index holds (the ID plus 0). Otherwise PostgreSQL, which cannot know that a name or a
+# code matches nothing or next to nothing, walks the primary key in order and reads the whole
+# table before it gives up. Many matches lie thick enough that walking the key finds a page
+# quickly.
+FEW_MATCHES = 5000
 DEFAULT_NEAR_KM = 25.0
 MAX_NEAR_KM = 500.0
 KM_PER_DEGREE = 111.2
@@ -552,23 +561,11 @@ def practitioner_rows() -> QuerySet:
         .order_by("position", "id")
     )
     rows = Specialist.objects.published().annotate(last_updated=F("modified"))
-    rows = _with_folded(rows, ["family_name", "given_name", "honorific_prefix"])
     rows = rows.alias(
-        full_name_folded=Func(
-            F("honorific_prefix"),
-            F("given_name"),
-            F("family_name"),
-            function="concat_ws",
-            template="directory_fold(concat_ws(' ', %(expressions)s))",
-            output_field=TextField(),
-        ),
-        given_family_folded=Func(
-            F("given_name"),
-            F("family_name"),
-            function="concat_ws",
-            template="directory_fold(concat_ws(' ', %(expressions)s))",
-            output_field=TextField(),
-        ),
+        given_name_folded=folded("given_name"),
+        **{
+            f"{form}_name_folded": folded(*fields) for form, fields in SPECIALIST_NAME_FORMS.items()
+        },
     )
     return rows.prefetch_related(
         Prefetch("specialistcondition_set", queryset=focus, to_attr="focus_items")
@@ -610,42 +607,67 @@ def role_rows() -> QuerySet:
     )
 
 
-def family_param() -> Param:
-    """The family name. From its start (the default), the search's index narrows it first: the
-    folded family name starts every published specialist's `sort_name` (folded "family given",
-    directory.search.index), whose prefix index finds them without folding every row."""
-    param = string_param("family", ["family_name"], "The family name.", f"{SPEC}individual-family")
+def name_part_param(name: str, field: str, documentation: str) -> Param:
+    """`family` or `given` of a Practitioner. Each kind of match asks first with a form of the
+    name that one of the specialist's name indexes holds (directory.models.folded), then with
+    the part itself: from its start through "given family", anywhere through the full name's
+    trigrams, and the exact family name through the index on status and name."""
 
     def where(values: list[str], modifier: str) -> Q:
-        matching = param.where(values, modifier)
-        if modifier:
-            return matching
-        prefixes = _any(Q(sort_name__startswith=fold(value)) for value in values)
-        indexed = SpecialistSearch.objects.filter(prefixes).values("specialist_id")
-        return Q(matching, pk__in=indexed)
+        queries = []
+        for value in values:
+            folded = fold(value)
+            if modifier == "exact":
+                queries.append(
+                    Q(**{field: value})
+                    if field == "family_name"
+                    else Q(**{field: value}, given_family_name_folded__startswith=folded)
+                )
+            elif modifier == "contains":
+                queries.append(
+                    Q(full_name_folded__contains=folded, **{f"{field}_folded__contains": folded})
+                )
+            elif field == "family_name":
+                queries.append(Q(family_name_folded__startswith=folded))
+            elif " " in folded:  # "anna ma" starts "anna mayer" but not the given name "anna"
+                queries.append(
+                    Q(
+                        given_family_name_folded__startswith=folded,
+                        given_name_folded__startswith=folded,
+                    )
+                )
+            else:  # one word starts "given family" only where it starts the given name
+                queries.append(Q(given_family_name_folded__startswith=folded) & ~Q(given_name=""))
+        return _any(queries)
 
     return Param(
-        param.name, param.type, param.documentation, where, param.definition, param.modifiers
+        name,
+        "string",
+        f"{documentation} From its start, case and accents ignored (`:contains` anywhere, "
+        "`:exact` as written).",
+        where,
+        f"{SPEC}individual-{name}",
+        frozenset({"exact", "contains"}),
     )
 
 
 def _practitioner_name(values: list[str], modifier: str) -> Q:
+    """Any part of the name: each form of the name (family; given family; title given family)
+    from its start, as the specialist's name indexes hold them."""
     queries = []
     for value in values:
-        if modifier == "exact":
-            queries += [Q(family_name=value), Q(given_name=value)]
-            continue
         folded = fold(value)
-        if modifier == "contains":
+        if modifier == "exact":
+            queries += [
+                Q(family_name=value),
+                Q(given_name=value, given_family_name_folded__startswith=folded),
+            ]
+        elif modifier == "contains":
             queries.append(Q(full_name_folded__contains=folded))
-            continue
-        queries += [
-            Q(family_name_folded__startswith=folded),
-            Q(given_name_folded__startswith=folded),
-            Q(honorific_prefix_folded__startswith=folded),
-            Q(given_family_folded__startswith=folded),
-            Q(full_name_folded__startswith=folded),
-        ]
+        else:
+            queries += [
+                Q(**{f"{form}_name_folded__startswith": folded}) for form in SPECIALIST_NAME_FORMS
+            ]
     return _any(queries)
 
 
@@ -709,8 +731,8 @@ def _kinds() -> dict[str, Kind]:
             resources.practitioner,
             _params(
                 name_param,
-                family_param(),
-                string_param("given", ["given_name"], "The given name.", f"{SPEC}individual-given"),
+                name_part_param("family", "family_name", "The family name."),
+                name_part_param("given", "given_name", "The given name."),
                 identifier_param(
                     "specialist",
                     "The specialist's slug (the address of the profile), system "
@@ -1005,13 +1027,15 @@ def run(plan: Plan) -> dict:
     rows: list = []
     has_next = has_previous = False
     if plan.count:
+        few = _few(plan, rows_query, total)
         if plan.before is not None:
-            page = list(rows_query.filter(pk__lt=plan.before).order_by("-pk")[: plan.count + 1])
+            page = rows_query.filter(pk__lt=plan.before).order_by(*_order(["pk"], few, False))
+            page = list(page[: plan.count + 1])
             has_previous = len(page) > plan.count
             rows = page[: plan.count][::-1]
             has_next = True
         else:
-            page = rows_query.order_by("pk")
+            page = rows_query.order_by(*_order(["pk"], few, True))
             if plan.after is not None:
                 page = page.filter(pk__gt=plan.after)
                 has_previous = True
@@ -1056,6 +1080,26 @@ def run(plan: Plan) -> dict:
             seen.add((source.name, row.pk))
             entries.append(entry(source.name, source.to_resource(row), "include"))
     return searchset(plan, entries, total, links)
+
+
+def _few(plan: Plan, rows: QuerySet, total: int | None) -> bool:
+    """Whether the search's matches are few (FEW_MATCHES): from the total if it was
+    counted, else counted up to the limit."""
+    if not plan.where:
+        return False
+    if total is None:
+        total = rows[: FEW_MATCHES + 1].count()
+    return total <= FEW_MATCHES
+
+
+def _order(names: list[str], few: bool, forward: bool) -> list:
+    """ORDER BY the key's fields, as they are (walking an index) or, for few matches, plus 0
+    (sorting the matches)."""
+    order = []
+    for name in names:
+        key = ExpressionWrapper(F(name) + 0, output_field=BigIntegerField()) if few else F(name)
+        order.append(key.asc() if forward else key.desc())
+    return order
 
 
 def _cursor(plan: Plan) -> dict:
@@ -1312,9 +1356,6 @@ class Part:
             equal = dict(zip(self.key[:index], key[:index], strict=True))
             result |= Q(**equal, **{f"{name}__{lookup}": key[index]})
         return result
-
-    def ordering(self, forward: bool) -> list[str]:
-        return [name if forward else f"-{name}" for name in self.key]
 
 
 @dataclass(frozen=True)
@@ -1621,7 +1662,8 @@ def run_parted(plan: Plan) -> dict:
         for where in plan.where:
             rows = rows.filter(where[part.name])
         queries.append(rows)
-    total = sum(rows.count() for rows in queries) if plan.total else None
+    counts = [rows.count() for rows in queries] if plan.total else [None] * len(queries)
+    total = sum(counts) if plan.total else None
     forward = plan.before is None
     cursor = plan.after if forward else plan.before
     order = list(range(len(kind.parts)))
@@ -1636,7 +1678,8 @@ def run_parted(plan: Plan) -> dict:
                     rows = rows.filter(part.beyond(cursor[1], forward))
                 elif (index < cursor[0]) == forward:
                     continue
-            page = list(rows.order_by(*part.ordering(forward))[: plan.count + 1])
+            few = _few(plan, queries[index], counts[index])
+            page = list(rows.order_by(*_order(part.key, few, forward))[: plan.count + 1])
             if part.complete is not None:
                 part.complete(page)
             fetched += [(index, row) for row in page]
