@@ -17,7 +17,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Func, Value
-from django.db.models.functions import Now
+from django.db.models.functions import Concat, Now
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -598,6 +598,30 @@ FACT_REPORT_MAX_LENGTH = 2000
 POSTCODE_NEAR_TOWN_KM = 30
 
 
+def folded(*fields: str) -> Func:
+    """directory_fold (migration 0004) of the fields joined by spaces: the expression the name
+    indexes below are built on (Concat, whose `||` PostgreSQL counts as immutable, unlike
+    concat_ws). A query uses an index only if it asks with the very same expression, so
+    searches build theirs here too."""
+    if len(fields) == 1:
+        text = F(fields[0])
+    else:
+        parts = [F(fields[0])]
+        for name in fields[1:]:
+            parts += [Value(" "), F(name)]
+        text = Concat(*parts, output_field=models.TextField())
+    return Func(text, function="directory_fold", output_field=models.TextField())
+
+
+# A published specialist's name, folded, from its start (LIKE 'anna%': text_pattern_ops), as
+# the FHIR API's name, family and given search (fhirapi) asks for it.
+SPECIALIST_NAME_FORMS = {
+    "family": ("family_name",),
+    "given_family": ("given_name", "family_name"),
+    "full": ("honorific_prefix", "given_name", "family_name"),
+}
+
+
 class Location(TimeStamped):
     """A place where care is given (FHIR Location): an address with coordinates."""
 
@@ -681,9 +705,12 @@ class Location(TimeStamped):
         indexes = [
             # Clinic search, city= and radius=: the box around the place first.
             models.Index(fields=["latitude", "longitude"], name="location_lat_lon_idx"),
-            # The FHIR API's address-postalcode: the postcode or its beginning (LIKE '801%').
+            # The FHIR API's address-postalcode and address-city: from their start (LIKE '801%').
             models.Index(
                 fields=["postcode"], name="location_postcode_idx", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(
+                OpClass(folded("city"), name="text_pattern_ops"), name="location_city_fold"
             ),
         ]
 
@@ -1074,27 +1101,6 @@ class SpecialistQuerySet(PublishableQuerySet):
 
     def treating(self, condition):
         return self.filter(conditions=condition)
-
-
-def folded(*fields: str) -> Func:
-    """directory_fold (migration 0004) of the fields joined by spaces: the expression the name
-    indexes below are built on (`||`, not concat_ws, which PostgreSQL does not count as
-    immutable; the fields are never NULL). A query uses an index only if it asks with the very
-    same expression, so searches build theirs here too."""
-    parts = [F(fields[0])]
-    for name in fields[1:]:
-        parts += [Value(" "), F(name)]
-    text = Func(*parts, template="(%(expressions)s)", arg_joiner=" || ")
-    return Func(text, function="directory_fold", output_field=models.TextField())
-
-
-# A published specialist's name, folded, from its start (LIKE 'anna%': text_pattern_ops), as
-# the FHIR API's name, family and given search (fhirapi) asks for it.
-SPECIALIST_NAME_FORMS = {
-    "family": ("family_name",),
-    "given_family": ("given_name", "family_name"),
-    "full": ("honorific_prefix", "given_name", "family_name"),
-}
 
 
 class Specialist(ProcessedImagesMixin, Publishable):

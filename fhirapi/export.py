@@ -34,7 +34,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
 from fhirapi import resources, search
-from fhirapi.http import CACHE_CONTROL, FhirError, api_view, base_url, with_cors
+from fhirapi.http import CACHE_CONTROL, FhirError, api_view, base_url, reading, with_cors
 
 NDJSON = "application/fhir+ndjson"
 MANIFEST = "manifest.json"
@@ -202,7 +202,9 @@ def file_response(request: HttpRequest, path: Path, content_type: str) -> HttpRe
         raise _not_yet() from None
     status = os.fstat(handle.fileno())
     etag = f'"{status.st_size:x}-{status.st_mtime_ns:x}"'
-    conditional = get_conditional_response(request, etag=etag, last_modified=int(status.st_mtime))
+    conditional = get_conditional_response(
+        reading(request), etag=etag, last_modified=int(status.st_mtime)
+    )
     if conditional is not None:
         handle.close()
         response = conditional

@@ -6,13 +6,15 @@ Nothing here knows the directory: views hand in dicts and get responses back.
 
 import hashlib
 import json
+import time
 from datetime import datetime
 from functools import wraps
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response
-from django.utils.http import http_date
+from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 
 from fhirapi import throttle
@@ -94,7 +96,7 @@ def fhir_response(
 ) -> HttpResponse:
     """The resource as FHIR JSON with its ETag (and Last-Modified, when given); 304 when the
     client's copy is current. Errors are never cached."""
-    pretty = request.GET.get("_pretty") == "true"
+    pretty = _pretty(request)
     if status != 200:
         response = HttpResponse(_body(resource, pretty), status=status)
         response["Content-Type"] = f"{FHIR_JSON}; charset=utf-8"
@@ -103,9 +105,9 @@ def fhir_response(
     etag = etag_of(resource)
     timestamp = last_modified.timestamp() if last_modified is not None else None
     conditional = get_conditional_response(
-        request, etag=etag, last_modified=int(timestamp) if timestamp is not None else None
+        reading(request), etag=etag, last_modified=int(timestamp) if timestamp is not None else None
     )
-    if conditional is not None:  # 304 (a GET or HEAD never gets the 412 of a write)
+    if conditional is not None:  # 304
         response = conditional
     else:
         response = HttpResponse(_body(resource, pretty))
@@ -114,8 +116,36 @@ def fhir_response(
     if timestamp is not None:
         response["Last-Modified"] = http_date(timestamp)
     response["Cache-Control"] = CACHE_CONTROL
-    response["Vary"] = "Accept"
+    # Prefer: handling=lenient turns a 400 into a 200; a shared cache must keep them apart.
+    response["Vary"] = "Accept, Prefer"
     return with_cors(response)
+
+
+def _pretty(request: HttpRequest) -> bool:
+    try:
+        return request.GET.get("_pretty") == "true"
+    except SuspiciousOperation:  # a query Django will not read (too many fields)
+        return False
+
+
+def reading(request: HttpRequest) -> HttpRequest:
+    """The request as conditional GET sees it: only If-None-Match and If-Modified-Since count
+    (If-Match and If-Unmodified-Since guard writes, and there are none), and an
+    If-Modified-Since later than now is ignored (RFC 9110, 13.1.3)."""
+    meta = request.META
+    since = parse_http_date_safe(meta.get("HTTP_IF_MODIFIED_SINCE", ""))
+    future = since is not None and since > time.time()
+    if not future and not {"HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE"} & meta.keys():
+        return request
+    copy = HttpRequest()
+    copy.method = request.method
+    copy.META = {
+        key: value
+        for key, value in meta.items()
+        if key not in {"HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE"}
+        and not (future and key == "HTTP_IF_MODIFIED_SINCE")
+    }
+    return copy
 
 
 def error_response(request: HttpRequest, error: FhirError) -> HttpResponse:
@@ -134,10 +164,11 @@ def _media_types(accept: str) -> list[str]:
 def check_format(request: HttpRequest) -> None:
     """FHIR JSON is the one format: `_format` and Accept may ask for it (or anything JSON, or
     anything at all); XML or another type is 406."""
-    requested = request.GET.getlist("_format")
+    requested = [value for value in request.GET.getlist("_format") if value.strip()]
     if requested:
         for value in requested:
-            value = value.split(";")[0].strip().lower()
+            # An unencoded "+" arrives as a space: application/fhir json.
+            value = value.split(";")[0].strip().lower().replace(" ", "+")
             if value not in JSON_FORMATS:
                 what = "XML" if value in XML_FORMATS else f"the format '{value}'"
                 raise FhirError(
@@ -193,6 +224,10 @@ def api_view(view=None, *, formats: bool = True):
             response["Access-Control-Max-Age"] = "86400"
             return with_cors(response)
         try:
+            try:
+                request.GET  # noqa: B018 (parsed here, so that a bad query is a 400 of ours)
+            except SuspiciousOperation as error:
+                raise FhirError(400, "too-costly", f"The query cannot be read: {error}") from None
             if request.method not in {"GET", "HEAD"}:
                 raise FhirError(
                     405,

@@ -35,9 +35,10 @@ from django.db.models import (
     QuerySet,
     Subquery,
     TextField,
+    Value,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest, NullIf
 
 from directory.models import (
     SPECIALIST_NAME_FORMS,
@@ -66,6 +67,13 @@ MAX_REVINCLUDED = 1000
 # table before it gives up. Many matches lie thick enough that walking the key finds a page
 # quickly.
 FEW_MATCHES = 5000
+# At most this many values in one search, counting each of a comma list (every value is a
+# condition the database checks on each candidate row).
+MAX_VALUES = 50
+# Bundle.total is counted up to this many matches; beyond, it is left out unless the client
+# asks for _total=accurate (a count of half a million rows costs a second).
+MAX_COUNTED = 10_000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 DEFAULT_NEAR_KM = 25.0
 MAX_NEAR_KM = 500.0
 KM_PER_DEGREE = 111.2
@@ -80,8 +88,8 @@ RESULT_PARAMETERS = {
     "_include": "Add the resources the matches refer to (values in searchInclude).",
     "_revinclude": "Add the resources that refer to the matches (values in searchRevInclude), "
     f"at most {MAX_REVINCLUDED} per value.",
-    "_total": "none: leave out Bundle.total (saves the count); accurate or estimate: give it "
-    "(the default).",
+    "_total": "none: leave out Bundle.total (saves the count); estimate (the default): give it "
+    f"up to {MAX_COUNTED:,} matches, leave it out beyond; accurate: give it however many.",
     "_after": "Paging: the matches after this ID (the next link sets it).",
     "_before": "Paging: the matches before this ID (the previous link sets it).",
     "_format": "json, application/json or application/fhir+json; XML is not served (406).",
@@ -118,7 +126,7 @@ def reference_ids(kind: str, values: list[str]) -> list[int]:
             if value.startswith(prefix):
                 value = value.removeprefix(prefix)
                 break
-        if value.isdigit() and len(value) < 19:
+        if is_id(value):
             ids.append(int(value))
     return ids
 
@@ -216,10 +224,14 @@ NOTHING = Q(pk__in=[])
 
 
 def _any(queries) -> Q:
-    result = NOTHING
-    for query in queries:
-        result |= query
-    return result
+    queries = list(queries)
+    return Q(*queries, _connector=Q.OR) if queries else NOTHING
+
+
+def is_id(value: str) -> bool:
+    """Whether `value` is an ID as this server writes them: ASCII digits, no leading zero, at
+    most 18 of them (a bigint)."""
+    return value.isascii() and value.isdigit() and len(value) <= 18 and value == str(int(value))
 
 
 def string_param(name: str, fields: list[str], documentation: str, definition: str = "") -> Param:
@@ -234,6 +246,8 @@ def string_param(name: str, fields: list[str], documentation: str, definition: s
                     queries.append(Q(**{path: value}))
                     continue
                 folded = fold(value)
+                if not folded:  # only punctuation: names nothing
+                    continue
                 lookup = "contains" if modifier == "contains" else "startswith"
                 queries.append(Q(**{f"{_folded_name(path)}__{lookup}": folded}))
         return _any(queries)
@@ -258,7 +272,7 @@ def _with_folded(queryset: QuerySet, paths: list[str]) -> QuerySet:
 
 def id_param() -> Param:
     def where(values: list[str], modifier: str) -> Q:
-        return Q(pk__in=[int(v) for v in values if v.isdigit() and len(v) < 19])
+        return Q(pk__in=[int(v) for v in values if is_id(v)])
 
     return Param("_id", "token", "The resource's ID.", where, f"{SPEC}Resource-id")
 
@@ -560,15 +574,25 @@ def practitioner_rows() -> QuerySet:
         .select_related("condition")
         .order_by("position", "id")
     )
-    rows = Specialist.objects.published().annotate(last_updated=F("modified"))
-    rows = rows.alias(
+    rows = named_specialists().annotate(last_updated=F("modified"))
+    return rows.prefetch_related(
+        Prefetch("specialistcondition_set", queryset=focus, to_attr="focus_items")
+    )
+
+
+def named_specialists() -> QuerySet:
+    """Published specialists with the forms of their name that the name searches ask for."""
+    return Specialist.objects.published().alias(
+        written_name=Func(
+            Value(" "),
+            *(NullIf(F(name), Value("")) for name in SPECIALIST_NAME_FORMS["full"]),
+            function="concat_ws",
+            output_field=TextField(),
+        ),
         given_name_folded=folded("given_name"),
         **{
             f"{form}_name_folded": folded(*fields) for form, fields in SPECIALIST_NAME_FORMS.items()
         },
-    )
-    return rows.prefetch_related(
-        Prefetch("specialistcondition_set", queryset=focus, to_attr="focus_items")
     )
 
 
@@ -607,11 +631,22 @@ def role_rows() -> QuerySet:
     )
 
 
+# A word of the name from its start anywhere in it ("peter" in "Hans Peter Weber") is found
+# through the full name's trigrams; they narrow nothing for fewer letters than this.
+WORD_MIN = 3
+
+
+def _word(folded: str, form: str = "full") -> Q:
+    """A word of the (folded) name that starts with `folded`, after the first."""
+    return Q(**{f"{form}_name_folded__contains": f" {folded}"})
+
+
 def name_part_param(name: str, field: str, documentation: str) -> Param:
     """`family` or `given` of a Practitioner. Each kind of match asks first with a form of the
     name that one of the specialist's name indexes holds (directory.models.folded), then with
-    the part itself: from its start through "given family", anywhere through the full name's
-    trigrams, and the exact family name through the index on status and name."""
+    the part itself: from its start through "given family", any word of a given name through
+    the full name's trigrams, anywhere through the trigrams too, and the exact family name
+    through the index on status and name."""
 
     def where(values: list[str], modifier: str) -> Q:
         queries = []
@@ -623,28 +658,37 @@ def name_part_param(name: str, field: str, documentation: str) -> Param:
                     if field == "family_name"
                     else Q(**{field: value}, given_family_name_folded__startswith=folded)
                 )
+            elif not folded:  # only punctuation: names nothing
+                continue
             elif modifier == "contains":
                 queries.append(
                     Q(full_name_folded__contains=folded, **{f"{field}_folded__contains": folded})
                 )
             elif field == "family_name":
                 queries.append(Q(family_name_folded__startswith=folded))
-            elif " " in folded:  # "anna ma" starts "anna mayer" but not the given name "anna"
-                queries.append(
-                    Q(
-                        given_family_name_folded__startswith=folded,
-                        given_name_folded__startswith=folded,
+                if len(folded) >= WORD_MIN:  # "Weber" in "Müller Weber"
+                    queries.append(_word(folded) & _word(folded, "family"))
+            else:
+                if " " in folded:  # "anna ma" starts "anna mayer", not the given name "anna"
+                    queries.append(
+                        Q(
+                            given_family_name_folded__startswith=folded,
+                            given_name_folded__startswith=folded,
+                        )
                     )
-                )
-            else:  # one word starts "given family" only where it starts the given name
-                queries.append(Q(given_family_name_folded__startswith=folded) & ~Q(given_name=""))
+                else:  # one word starts "given family" only where it starts the given name
+                    queries.append(
+                        Q(given_family_name_folded__startswith=folded) & ~Q(given_name="")
+                    )
+                if len(folded) >= WORD_MIN:  # "Peter" of "Hans Peter"
+                    queries.append(_word(folded) & _word(folded, "given"))
         return _any(queries)
 
     return Param(
         name,
         "string",
-        f"{documentation} From its start, case and accents ignored (`:contains` anywhere, "
-        "`:exact` as written).",
+        f"{documentation} Any of its words from its start, case and accents ignored "
+        "(`:contains` anywhere, `:exact` as written).",
         where,
         f"{SPEC}individual-{name}",
         frozenset({"exact", "contains"}),
@@ -653,7 +697,9 @@ def name_part_param(name: str, field: str, documentation: str) -> Param:
 
 def _practitioner_name(values: list[str], modifier: str) -> Q:
     """Any part of the name: each form of the name (family; given family; title given family)
-    from its start, as the specialist's name indexes hold them."""
+    from its start, as the specialist's name indexes hold them, and any later word of it (three
+    letters or more, through the full name's trigrams); `:exact` the name as written, whole or
+    a part."""
     queries = []
     for value in values:
         folded = fold(value)
@@ -661,13 +707,19 @@ def _practitioner_name(values: list[str], modifier: str) -> Q:
             queries += [
                 Q(family_name=value),
                 Q(given_name=value, given_family_name_folded__startswith=folded),
+                Q(written_name=value, full_name_folded__startswith=folded),
+                Q(honorific_prefix=value, full_name_folded__startswith=folded),
             ]
+        elif not folded:  # only punctuation: names nothing
+            continue
         elif modifier == "contains":
             queries.append(Q(full_name_folded__contains=folded))
         else:
             queries += [
                 Q(**{f"{form}_name_folded__startswith": folded}) for form in SPECIALIST_NAME_FORMS
             ]
+            if len(folded) >= WORD_MIN:
+                queries.append(_word(folded))
     return _any(queries)
 
 
@@ -841,6 +893,7 @@ class Plan:
     includes: list[Include] = field(default_factory=list)
     revincludes: list[Include] = field(default_factory=list)
     total: bool = True
+    accurate: bool = False  # _total=accurate: counted however many
     ignored: list[str] = field(default_factory=list)
     kept: list[tuple[str, str]] = field(default_factory=list)  # the query as understood
 
@@ -859,7 +912,7 @@ def _single(name: str, values: list[str]) -> str:
 
 
 def _page_id(name: str, value: str) -> int:
-    if not value.isdigit() or len(value) > 18:
+    if not is_id(value):
         raise FhirError(400, "invalid", f"{name}: '{value}' is not an ID of this server.")
     return int(value)
 
@@ -892,17 +945,20 @@ def plan(kind: Kind, request) -> Plan:
     result = Plan(kind)
     problems: list[tuple[str, str]] = []
     unknown: list[str] = []
+    given = 0
     for key, raw_values in request.GET.lists():
         values = [value for value in raw_values if value != ""]
         name, _, modifier = key.partition(":")
         try:
+            if _CONTROL.search(key) or any(_CONTROL.search(value) for value in values):
+                raise FhirError(400, "invalid", f"{key}: control characters are not allowed.")
             if key in RESULT_PARAMETERS:
                 if not values:
                     continue
                 result.kept += [(key, value) for value in values]
                 if key == "_count":
                     value = _single(key, values)
-                    if not value.isdigit() or len(value) > 9:
+                    if not (value.isascii() and value.isdigit()) or len(value) > 9:
                         raise FhirError(400, "invalid", f"_count: '{value}' is not a number.")
                     if int(value) > MAX_COUNT:
                         raise FhirError(
@@ -916,6 +972,7 @@ def plan(kind: Kind, request) -> Plan:
                             400, "invalid", f"_total: '{value}' is not none, estimate or accurate."
                         )
                     result.total = value != "none"
+                    result.accurate = value == "accurate"
                 elif key in {"_after", "_before"}:
                     setattr(result, key[1:], kind.page_id(key, _single(key, values)))
                 elif key in {"_include", "_revinclude"}:
@@ -940,7 +997,13 @@ def plan(kind: Kind, request) -> Plan:
                     f"{key}: the modifier ':{modifier}' is not supported for {name}.",
                 )
             for value in values:  # repeated: AND; commas within one: OR
-                result.where.append(param.where(split_values(value), modifier))
+                alternatives = split_values(value)
+                given += len(alternatives)
+                if given > MAX_VALUES:
+                    raise FhirError(
+                        400, "too-costly", f"At most {MAX_VALUES} search values in one search."
+                    )
+                result.where.append(param.where(alternatives, modifier))
                 result.kept.append((key, value))
         except FhirError as error:
             problems += error.issues
@@ -1023,11 +1086,10 @@ def run(plan: Plan) -> dict:
     if isinstance(plan.kind, PartedKind):
         return run_parted(plan)
     rows_query = matches(plan)
-    total = rows_query.count() if plan.total else None
+    total, few = _counted(plan, rows_query)
     rows: list = []
     has_next = has_previous = False
     if plan.count:
-        few = _few(plan, rows_query, total)
         if plan.before is not None:
             page = rows_query.filter(pk__lt=plan.before).order_by(*_order(["pk"], few, False))
             page = list(page[: plan.count + 1])
@@ -1082,14 +1144,17 @@ def run(plan: Plan) -> dict:
     return searchset(plan, entries, total, links)
 
 
-def _few(plan: Plan, rows: QuerySet, total: int | None) -> bool:
-    """Whether the search's matches are few (FEW_MATCHES): from the total if it was
-    counted, else counted up to the limit."""
-    if not plan.where:
-        return False
-    if total is None:
-        total = rows[: FEW_MATCHES + 1].count()
-    return total <= FEW_MATCHES
+def _counted(plan: Plan, rows: QuerySet) -> tuple[int | None, bool]:
+    """Bundle.total (None: left out), and whether the matches are few (FEW_MATCHES). One
+    count, up to MAX_COUNTED unless _total=accurate; none for an unfiltered _total=none."""
+    if plan.total and plan.accurate:
+        total = rows.count()
+        return total, bool(plan.where) and total <= FEW_MATCHES
+    if not plan.where and not plan.total:
+        return None, False
+    counted = rows.order_by()[: MAX_COUNTED + 1].count()
+    total = counted if plan.total and counted <= MAX_COUNTED else None
+    return total, bool(plan.where) and counted <= FEW_MATCHES
 
 
 def _order(names: list[str], few: bool, forward: bool) -> list:
@@ -1114,7 +1179,7 @@ def read(kind: Kind, resource_id: str) -> tuple[dict, datetime] | None:
     """The resource with that ID, if the public may see it, and when it last changed."""
     if isinstance(kind, PartedKind):
         return read_parted(kind, resource_id)
-    if not resource_id.isdigit() or len(resource_id) > 18:
+    if not is_id(resource_id):
         return None
     row = kind.rows().filter(pk=int(resource_id)).first()
     return (kind.to_resource(row), row.last_updated) if row is not None else None
@@ -1255,7 +1320,7 @@ def schedule_actor_param() -> Param:
     def where(values: list[str], modifier: str) -> Q:
         queries = []
         for value in values:
-            bare = value.isdigit()
+            bare = is_id(value)
             kinds = {
                 "PractitionerRole": "affiliation_id",
                 "Practitioner": "affiliation__specialist_id",
@@ -1379,7 +1444,7 @@ class PartedKind(Kind):
             if (
                 part.name == prefix
                 and len(numbers) == len(part.key)
-                and all(number.isdigit() and len(number) < 19 for number in numbers)
+                and all(is_id(number) for number in numbers)
             ):
                 return index, tuple(int(number) for number in numbers)
         return None
@@ -1471,9 +1536,6 @@ def focus_rows() -> QuerySet:
             provider_name=Subquery(first.values("clinic__name")[:1]),
         )
     )
-    rows = _with_folded(
-        rows, ["condition__name_en", "condition__name_de", "specialist__family_name"]
-    )
     return rows.prefetch_related(
         Prefetch(
             "specialist__specialties",
@@ -1545,9 +1607,18 @@ def _service_params() -> dict[str, Param]:
 
     specialty = specialty_param("specialist_id")
     department_name = string_param("name", ["name"], "")
-    focus_name = string_param(
-        "name", ["condition__name_en", "condition__name_de", "specialist__family_name"], ""
-    )
+    condition_name = string_param("name", ["name_en", "name_de"], "")
+
+    def focus_name(values: list[str], modifier: str) -> Q:
+        """A specialist's service is named by its condition (English or German) and its
+        specialist: each looked up in its own table, by its own index, never by folding the
+        million services."""
+        conditions = Condition.objects.alias(
+            name_en_folded=folded("name_en"), name_de_folded=folded("name_de")
+        ).filter(condition_name.where(values, modifier))
+        specialists = named_specialists().filter(_practitioner_name(values, modifier))
+        return Q(condition__in=conditions.values("pk")) | Q(specialist__in=specialists.values("pk"))
+
     params = [
         Param(
             "_id",
@@ -1597,14 +1668,14 @@ def _service_params() -> dict[str, Param]:
                 "name",
                 "string",
                 "A department's name; a specialist's service: the name of the condition or "
-                "treatment (English or German) or the specialist's family name; from its start, "
-                "case and accents ignored.",
+                "treatment (English or German) or the specialist's name (as Practitioner's "
+                "name); from its start, case and accents ignored.",
                 department_name.where,
                 f"{SPEC}HealthcareService-name",
                 department_name.modifiers,
             ),
             dept=department_name.where,
-            focus=focus_name.where,
+            focus=focus_name,
         ),
         _same_for_each_part(active_param(f"{SPEC}HealthcareService-active")),
     ]
@@ -1662,8 +1733,9 @@ def run_parted(plan: Plan) -> dict:
         for where in plan.where:
             rows = rows.filter(where[part.name])
         queries.append(rows)
-    counts = [rows.count() for rows in queries] if plan.total else [None] * len(queries)
-    total = sum(counts) if plan.total else None
+    counted = [_counted(plan, rows) for rows in queries]
+    totals = [total for total, _few in counted]
+    total = sum(totals) if plan.total and None not in totals else None
     forward = plan.before is None
     cursor = plan.after if forward else plan.before
     order = list(range(len(kind.parts)))
@@ -1678,7 +1750,7 @@ def run_parted(plan: Plan) -> dict:
                     rows = rows.filter(part.beyond(cursor[1], forward))
                 elif (index < cursor[0]) == forward:
                     continue
-            few = _few(plan, queries[index], counts[index])
+            few = counted[index][1]
             page = list(rows.order_by(*_order(part.key, few, forward))[: plan.count + 1])
             if part.complete is not None:
                 part.complete(page)
