@@ -43,7 +43,7 @@ def _resource(kind) -> dict:
         "readHistory": False,
         "updateCreate": False,
         "conditionalCreate": False,
-        "conditionalRead": "full-support",
+        "conditionalRead": "full-support" if kind.dated else "not-match",
         "conditionalUpdate": False,
         "conditionalDelete": "not-supported",
     }

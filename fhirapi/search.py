@@ -554,6 +554,9 @@ class Kind:
     rows: Callable[[], QuerySet]  # what the public sees, annotated `last_updated`, prefetched
     to_resource: Callable[[object], dict]
     params: dict[str, Param] = field(default_factory=dict)
+    # Whether meta.lastUpdated moves with everything the resource says, so that
+    # If-Modified-Since can be answered from it (else only the ETag, If-None-Match, can).
+    dated: bool = True
 
     @property
     def includes(self) -> list[Include]:
@@ -1689,6 +1692,9 @@ def _service_kinds() -> dict[str, Kind]:
             _no_rows,
             _no_resource,
             _service_params(),
+            # A service says its specialist's places and clinics, whose changes its date does
+            # not follow.
+            dated=False,
             parts=(
                 Part(
                     "dept",

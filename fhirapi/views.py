@@ -69,7 +69,7 @@ def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResp
         return found
 
     resource, last_updated = caching.cached(request, compute)
-    return fhir_response(request, resource, last_modified=last_updated)
+    return fhir_response(request, resource, last_modified=last_updated if kind.dated else None)
 
 
 @api_view
