@@ -218,8 +218,22 @@ def file_response(request: HttpRequest, path: Path, content_type: str) -> HttpRe
 
 @api_view
 def manifest(request: HttpRequest) -> HttpResponse:
-    """The last export's manifest (application/json, as Bulk Data's status answer is)."""
+    """The last export's manifest (application/json, as Bulk Data's status answer is). It is
+    the whole nightly export: the kick-off's parameters (`_type`, `_since`, `_outputFormat`)
+    are refused, not ignored."""
+    _no_parameters(request)
     return file_response(request, export_root() / MANIFEST, "application/json")
+
+
+def _no_parameters(request: HttpRequest) -> None:
+    asked = sorted(name for name in request.GET if name not in {"_format", "_pretty"})
+    if asked:
+        raise FhirError(
+            400,
+            "not-supported",
+            f"$export takes no parameters ({', '.join(asked)}): it is the manifest of the "
+            "nightly export of every type; download the files it lists.",
+        )
 
 
 @api_view(formats=False)
@@ -232,4 +246,5 @@ def ndjson(request: HttpRequest, name: str) -> HttpResponse:
             f"$export/{name} is not a file of the export; the manifest ({export_url()}) lists "
             "them.",
         )
+    _no_parameters(request)
     return file_response(request, export_root() / name, NDJSON)

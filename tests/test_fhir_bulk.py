@@ -114,6 +114,11 @@ def test_the_manifest_has_the_bulk_data_shape_and_is_served_as_written(client, r
     assert json.loads(b"".join(response.streaming_content)) == manifest
     assert json.loads((root / "manifest.json").read_text()) == manifest
     assert client.post("/fhir/$export").status_code == 405
+    for query in ["_type=Practitioner", "_since=2026-01-01", "_outputFormat=x"]:
+        refused = client.get(f"/fhir/$export?{query}")
+        assert refused.status_code == 400  # the nightly export is everything: never ignored
+        assert query.split("=")[0] in refused.json()["issue"][0]["diagnostics"]
+    assert client.get("/fhir/$export/Practitioner.ndjson?_since=2026").status_code == 400
 
 
 def test_the_command_writes_the_export_and_fails_loudly_where_it_cannot(root, role, settings):
