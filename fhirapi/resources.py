@@ -46,7 +46,7 @@ def _meta(row) -> dict:
     return {"lastUpdated": instant(row.last_updated)}
 
 
-def _reference(kind: str, pk: int, display: str = "") -> dict:
+def _reference(kind: str, pk: int | str, display: str = "") -> dict:
     reference = {"reference": f"{kind}/{pk}"}
     if display:
         reference["display"] = display
@@ -238,9 +238,24 @@ def practitioner_role(affiliation) -> dict:
     if specialties := specialty_concepts(specialist):
         resource["specialty"] = specialties
     resource["location"] = [_reference("Location", place.pk, f"{place.street}, {place.city}")]
+    if services := focus_references(specialist):
+        resource["healthcareService"] = services
     if telecom := _telecom(place.phone or clinic.phone):
         resource["telecom"] = telecom
     return resource
+
+
+def focus_references(specialist) -> list[dict]:
+    """The specialist's services (HealthcareService focus-…), one per item of the treatment
+    focus (prefetched as `focus_items`)."""
+    references = []
+    for item in specialist.focus_items:
+        with translation.override("en"):
+            name = item.condition.name
+        references.append(
+            _reference("HealthcareService", f"focus-{specialist.pk}-{item.condition_id}", name)
+        )
+    return references
 
 
 def code_system(name: str, title: str, description: str, rows, last_updated) -> dict:

@@ -571,15 +571,19 @@ class Kind:
         return _page_id(name, value)
 
 
-def practitioner_rows() -> QuerySet:
-    focus = (
+def _focus_items() -> QuerySet:
+    """A specialist's public treatment focus, in its order (each item a HealthcareService)."""
+    return (
         SpecialistCondition.objects.filter(condition__needs_review=False)
         .select_related("condition")
         .order_by("position", "id")
     )
+
+
+def practitioner_rows() -> QuerySet:
     rows = named_specialists().annotate(last_updated=F("modified"))
     return rows.prefetch_related(
-        Prefetch("specialistcondition_set", queryset=focus, to_attr="focus_items")
+        Prefetch("specialistcondition_set", queryset=_focus_items(), to_attr="focus_items")
     )
 
 
@@ -630,7 +634,10 @@ def role_rows() -> QuerySet:
             "specialist__specialties",
             queryset=Specialty.objects.public().order_by("name_en", "pk"),
             to_attr="public_specialties",
-        )
+        ),
+        Prefetch(
+            "specialist__specialistcondition_set", queryset=_focus_items(), to_attr="focus_items"
+        ),
     )
 
 

@@ -537,14 +537,14 @@ def _populate(number: int, cardiology) -> None:
     [
         # count, page, the page's treatment focus
         ("/fhir/Practitioner", 3),
-        # ... and the roles with their specialists' fields
-        ("/fhir/Practitioner?_revinclude=PractitionerRole:practitioner", 5),
-        # count, page, the specialists' fields; each include one query, the practitioners'
-        # treatment focus one more
+        # ... and the roles with their specialists' fields and treatment focus (their services)
+        ("/fhir/Practitioner?_revinclude=PractitionerRole:practitioner", 6),
+        # count, page, the specialists' fields and treatment focus; each include one query, the
+        # practitioners' treatment focus one more
         (
             "/fhir/PractitionerRole?_include=PractitionerRole:practitioner"
             "&_include=PractitionerRole:organization&_include=PractitionerRole:location",
-            7,
+            8,
         ),
         ("/fhir/Location?near=50.97|11.03|50|km&_include=Location:organization", 3),
         ("/fhir/Organization?_revinclude=Location:organization", 3),

@@ -211,3 +211,17 @@ def test_a_service_is_conditional_on_its_etag_only(client, hans):
     etag = response["ETag"]
     again = client.get(response.wsgi_request.path, headers={"If-None-Match": etag})
     assert again.status_code == 304
+
+
+def test_a_role_links_the_specialists_services_and_each_link_resolves(client, hans):
+    place = AffiliationFactory(specialist=hans)
+    gout = ConditionFactory(name_en="Gout", name_de="Gicht")
+    hidden = ConditionFactory(name_en="Unchecked", name_de="Ungeprüft", needs_review=True)
+    hans.specialistcondition_set.create(condition=gout)
+    hans.specialistcondition_set.create(condition=hidden, position=2)
+    role = fhir(client, f"/fhir/PractitionerRole/{place.pk}")
+    assert role["healthcareService"] == [
+        {"reference": f"HealthcareService/focus-{hans.pk}-{gout.pk}", "display": "Gout"}
+    ]
+    service = fhir(client, f"/fhir/{role['healthcareService'][0]['reference']}")
+    assert service["name"].startswith("Gout: ")
