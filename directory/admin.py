@@ -321,15 +321,16 @@ class MergeAdmin:
 
 @admin.register(Specialty)
 class SpecialtyAdmin(MergeAdmin, GuardedLookups, TranslationAdmin):
-    list_display = ["name_en", "name_de", "parent", "needs_review", "merge_button"]
+    list_display = ["name_en", "name_de", "parent", "snomed_code", "needs_review", "merge_button"]
     list_filter = ["needs_review", ("parent", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["name_en", "name_de", "synonyms_en", "synonyms_de", "slug"]
+    search_fields = ["name_en", "name_de", "synonyms_en", "synonyms_de", "slug", "snomed_code"]
     autocomplete_fields = ["parent"]
     fields = [
         ("name_en", "name_de"),
         ("synonyms_en", "synonyms_de"),
         "slug",
         "parent",
+        "snomed_code",
         "needs_review",
     ]
     prepopulated_fields = {"slug": ["name_en"]}

@@ -100,6 +100,9 @@ def lines(text: str) -> list[str]:
 icd10_validator = RegexValidator(
     r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$", _("Enter an ICD-10 code such as C78.7.")
 )
+snomed_validator = RegexValidator(
+    r"^[0-9]{6,18}$", _("Enter a SNOMED CT concept ID: digits only, such as 394579002.")
+)
 
 
 class TimeStamped(models.Model):
@@ -201,6 +204,16 @@ class Specialty(ReviewFlagged, TimeStamped):
         blank=True,
         on_delete=models.PROTECT,
         related_name="children",
+    )
+    snomed_code = models.CharField(
+        _("SNOMED CT code"),
+        max_length=18,
+        blank=True,
+        validators=[snomed_validator],
+        help_text=_(
+            "The field's concept in SNOMED CT (the FHIR practice setting codes), for the FHIR "
+            "API; empty where none fits exactly."
+        ),
     )
 
     objects = ReviewFlaggedQuerySet.as_manager()
@@ -914,6 +927,17 @@ class LocationFeature(models.Model):
     def current(self) -> bool:
         """Confirmed recently enough to count."""
         return is_current(self.confirmed_on)
+
+
+def current_features(path: str = "") -> models.Prefetch:
+    """Prefetch the accessibility facts that count of the locations at `path` (those it has,
+    confirmed recently enough: as the "step-free access" filter reads them) as
+    `current_features`."""
+    return models.Prefetch(
+        f"{path}features",
+        queryset=LocationFeature.objects.filter(present=True, confirmed_on__gte=fact_cutoff()),
+        to_attr="current_features",
+    )
 
 
 def coming_closures(path: str = "") -> models.Prefetch:

@@ -11,13 +11,15 @@ from datetime import UTC, time
 from django.utils import translation
 
 from directory import hours
-from directory.models import Clinic, Status, language_name
+from directory.models import VHDIR_ACCESSIBILITY, Clinic, Feature, Status, language_name
 from directory.slots import publish
 from directory.slots.weekly import time_zone
 from fhirapi.http import base_url
 
 BCP47 = "urn:ietf:bcp:47"
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
+# Medical fields' concepts, from the FHIR practice setting codes (ValueSet c80-practice-codes).
+SNOMED = "http://snomed.info/sct"
 ORGANIZATION_TYPE = "http://terminology.hl7.org/CodeSystem/organization-type"
 FHIR_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 LATEST_TIME = time(23, 59, 59)  # FHIR's time has no 24:00
@@ -64,12 +66,14 @@ def _telecom(phone: str = "", website: str = "") -> list[dict]:
 
 def _coded(system_name: str, row) -> dict:
     """A medical field or condition as a CodeableConcept of our code system; a condition with an
-    ICD-10 code has that coding too."""
+    ICD-10 code has that coding too, a medical field with a SNOMED CT code that one."""
     with translation.override("en"):
         name = row.name
     codings = [{"system": code_system_url(system_name), "code": row.slug, "display": name}]
     if getattr(row, "icd10", ""):
         codings.append({"system": ICD10, "code": row.icd10})
+    if getattr(row, "snomed_code", ""):
+        codings.append({"system": SNOMED, "code": row.snomed_code})
     return {"coding": codings, "text": name}
 
 
@@ -190,6 +194,41 @@ def hours_of_operation(text: str) -> list[dict]:
     ]
 
 
+# The FHIR directory guide's (VhDir) accessibility extension, with its code system's displays.
+ACCESSIBILITY_EXTENSION = "http://hl7.org/fhir/uv/vhdir/StructureDefinition/accessibility"
+ACCESSIBILITY_SYSTEM = "http://hl7.org/fhir/uv/vhdir/CodeSystem/accessibility"
+ACCESSIBILITY_DISPLAY = {
+    "handiaccess": "handicap accessible",
+    "cultcomp": "Cultural competence",
+    "vision": "vision",
+}
+
+
+def accessibility(place) -> list[dict]:
+    """VhDir's accessibility extension, one per accessibility fact the location has that still
+    counts (present and confirmed recently enough, as for the site's step-free filter; prefetched
+    as `current_features`), in the order of Feature, with our name of the fact as text."""
+    order = list(Feature.values)
+    facts = sorted(place.current_features, key=lambda fact: order.index(fact.feature))
+    extensions = []
+    for fact in facts:
+        code = VHDIR_ACCESSIBILITY[Feature(fact.feature)]
+        with translation.override("en"):
+            label = str(Feature(fact.feature).label)
+        coding = {
+            "system": ACCESSIBILITY_SYSTEM,
+            "code": code,
+            "display": ACCESSIBILITY_DISPLAY[code],
+        }
+        extensions.append(
+            {
+                "url": ACCESSIBILITY_EXTENSION,
+                "valueCodeableConcept": {"coding": [coding], "text": label},
+            }
+        )
+    return extensions
+
+
 def location(place) -> dict:
     clinic = place.clinic
     name = f"{clinic.name}, {place.name}" if place.name else clinic.name
@@ -208,6 +247,10 @@ def location(place) -> dict:
         "resourceType": "Location",
         "id": str(place.pk),
         "meta": _meta(place),
+    }
+    if extensions := accessibility(place):
+        resource["extension"] = extensions
+    resource |= {
         "status": "active",
         "name": name,
         "mode": "instance",

@@ -50,6 +50,7 @@ from directory.models import (
     SpecialistCondition,
     Specialty,
     Status,
+    current_features,
     folded,
 )
 from directory.places import fold
@@ -455,16 +456,23 @@ def near_param() -> Param:
     )
 
 
+def specialty_codes(values: list[str]) -> Q:
+    """The medical fields (`specialty__` of a link to them) that `specialty` tokens name: our
+    slugs (our system or none) and SNOMED CT codes (that system or none)."""
+    slugs, snomed = [], []
+    for system, code in map(token, values):
+        if system in (None, resources.code_system_url("specialty")):
+            slugs.append(code)
+        if system in (None, resources.SNOMED) and code:
+            snomed.append(code)
+    return Q(specialty__slug__in=slugs) | Q(specialty__snomed_code__in=snomed)
+
+
 def specialty_param(specialist_path: str) -> Param:
     def where(values: list[str], modifier: str) -> Q:
-        slugs = []
-        for value in values:
-            system, code = token(value)
-            if system in (None, resources.code_system_url("specialty")):
-                slugs.append(code)
         fields = Specialist.specialties.through.objects.filter(
+            specialty_codes(values),
             specialist_id=OuterRef(specialist_path),
-            specialty__slug__in=slugs,
             specialty__needs_review=False,
         )
         return Q(Exists(fields))
@@ -473,7 +481,8 @@ def specialty_param(specialist_path: str) -> Param:
         "specialty",
         "token",
         "A medical field: a code of "
-        f"{resources.code_system_url('specialty')} (our slugs), with or without the system.",
+        f"{resources.code_system_url('specialty')} (our slugs) or of {resources.SNOMED} (the "
+        "FHIR practice setting codes, where a field has one), with or without the system.",
         where,
         f"{SPEC}PractitionerRole-specialty",
     )
@@ -614,6 +623,7 @@ def organization_rows() -> QuerySet:
 def location_rows() -> QuerySet:
     rows = Location.objects.filter(clinic__status=Status.PUBLISHED).select_related("clinic")
     rows = rows.annotate(last_updated=Greatest("modified", "clinic__modified"))
+    rows = rows.prefetch_related(current_features())
     return _with_folded(rows, ["name", "clinic__name", "city"])
 
 
@@ -1602,13 +1612,8 @@ def _service_params() -> dict[str, Param]:
         return Q(Exists(places))
 
     def department_specialty(values: list[str], modifier: str) -> Q:
-        slugs = [
-            code
-            for system, code in map(token, values)
-            if system in (None, resources.code_system_url("specialty"))
-        ]
         fields = Specialist.specialties.through.objects.filter(
-            specialty__slug__in=slugs,
+            specialty_codes(values),
             specialty__needs_review=False,
             specialist__status=Status.PUBLISHED,
             specialist__affiliations__clinic_id=OuterRef("pk"),

@@ -540,14 +540,16 @@ def _populate(number: int, cardiology) -> None:
         # ... and the roles with their specialists' fields and treatment focus (their services)
         ("/fhir/Practitioner?_revinclude=PractitionerRole:practitioner", 6),
         # count, page, the specialists' fields and treatment focus; each include one query, the
-        # practitioners' treatment focus one more
+        # practitioners' treatment focus one more, the locations' accessibility facts one more
         (
             "/fhir/PractitionerRole?_include=PractitionerRole:practitioner"
             "&_include=PractitionerRole:organization&_include=PractitionerRole:location",
-            8,
+            9,
         ),
-        ("/fhir/Location?near=50.97|11.03|50|km&_include=Location:organization", 3),
-        ("/fhir/Organization?_revinclude=Location:organization", 3),
+        # count, page, the locations' accessibility facts, the include
+        ("/fhir/Location?near=50.97|11.03|50|km&_include=Location:organization", 4),
+        # count, page, the revincluded locations and their accessibility facts
+        ("/fhir/Organization?_revinclude=Location:organization", 4),
     ],
 )
 def test_a_search_costs_the_same_queries_for_one_result_or_a_hundred(
@@ -572,3 +574,115 @@ def test_no_app_imports_the_api():
             text = path.read_text(encoding="utf-8")
             assert "import fhirapi" not in text, path
             assert "from fhirapi" not in text, path
+
+
+CARDIOLOGY_SNOMED = "394579002"
+
+
+def test_a_field_with_a_snomed_code_has_that_coding_after_ours(client, role, cardiology):
+    cardiology.snomed_code = CARDIOLOGY_SNOMED
+    cardiology.save()
+
+    [concept] = fhir(client, f"/fhir/PractitionerRole/{role.pk}")["specialty"]
+    assert concept["coding"] == [
+        {"system": f"{BASE}/CodeSystem/specialty", "code": "cardiology", "display": "Cardiology"},
+        {"system": "http://snomed.info/sct", "code": CARDIOLOGY_SNOMED},
+    ]
+    bundle = fhir(
+        client,
+        f"/fhir/PractitionerRole?_id={role.pk}&_include=PractitionerRole:practitioner",
+    )
+    [matched] = [e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "match"]
+    assert matched["specialty"] == [concept]
+    # The Practitioner itself has no specialty element in FHIR R4: its fields are on its roles.
+    assert "specialty" not in fhir(client, f"/fhir/Practitioner/{role.specialist_id}")
+
+
+def test_specialty_searches_take_snomed_codes_and_nothing_of_other_systems(
+    client, role, cardiology
+):
+    cardiology.snomed_code = CARDIOLOGY_SNOMED
+    cardiology.save()
+    other = AffiliationFactory()
+    other.specialist.specialties.add(SpecialtyFactory(slug="dermatology"))  # no SNOMED code
+
+    def found(query: str) -> list[str]:
+        return ids(fhir(client, f"/fhir/PractitionerRole?{query}"))
+
+    assert found(f"specialty=http://snomed.info/sct|{CARDIOLOGY_SNOMED}") == [str(role.pk)]
+    assert found(f"specialty={CARDIOLOGY_SNOMED}") == [str(role.pk)]  # a code of any system
+    assert found(f"specialty=http://other.example/fields|{CARDIOLOGY_SNOMED}") == []
+    assert found("specialty=http://snomed.info/sct|cardiology") == []
+    assert found(f"specialty={BASE}/CodeSystem/specialty|{CARDIOLOGY_SNOMED}") == []
+    assert found("specialty=http://snomed.info/sct|") == []  # not the fields without a code
+    assert found("specialty=http://snomed.info/sct|394582007,dermatology") == [str(other.pk)]
+
+
+def test_the_capability_statement_names_both_systems_of_specialty(client):
+    statement = fhir(client, "/fhir/metadata")
+    [declared] = [r for r in statement["rest"][0]["resource"] if r["type"] == "PractitionerRole"]
+    [specialty] = [p for p in declared["searchParam"] if p["name"] == "specialty"]
+    assert "http://snomed.info/sct" in specialty["documentation"]
+    assert f"{BASE}/CodeSystem/specialty" in specialty["documentation"]
+
+
+VHDIR_ACCESSIBILITY = "http://hl7.org/fhir/uv/vhdir/StructureDefinition/accessibility"
+
+
+def test_a_location_carries_its_current_accessibility_facts_as_vhdir_extensions(client, role):
+    from directory.models import Feature, LocationFeature
+
+    place = role.location
+    old = timezone.localdate() - timedelta(days=settings.FACT_MAX_AGE_DAYS + 1)
+    LocationFeature.objects.create(location=place, feature=Feature.SIGN_LANGUAGE)
+    LocationFeature.objects.create(location=place, feature=Feature.STEP_FREE)
+    LocationFeature.objects.create(location=place, feature=Feature.LIFT, present=False)
+    LocationFeature.objects.create(location=place, feature=Feature.TOILET, confirmed_on=old)
+
+    location = fhir(client, f"/fhir/Location/{place.pk}")
+    assert location["extension"] == [
+        {
+            "url": VHDIR_ACCESSIBILITY,
+            "valueCodeableConcept": {
+                "coding": [
+                    {
+                        "system": "http://hl7.org/fhir/uv/vhdir/CodeSystem/accessibility",
+                        "code": "handiaccess",
+                        "display": "handicap accessible",
+                    }
+                ],
+                "text": "step-free entrance",
+            },
+        },
+        {
+            "url": VHDIR_ACCESSIBILITY,
+            "valueCodeableConcept": {
+                "coding": [
+                    {
+                        "system": "http://hl7.org/fhir/uv/vhdir/CodeSystem/accessibility",
+                        "code": "cultcomp",
+                        "display": "Cultural competence",
+                    }
+                ],
+                "text": "sign language",
+            },
+        },
+    ]
+    [found] = [e["resource"] for e in fhir(client, f"/fhir/Location?_id={place.pk}")["entry"]]
+    assert found["extension"] == location["extension"]
+
+
+def test_a_location_whose_facts_are_absent_or_no_longer_current_has_no_extension(client, role):
+    from directory.models import Feature, LocationFeature
+
+    old = timezone.localdate() - timedelta(days=settings.FACT_MAX_AGE_DAYS + 1)
+    assert "extension" not in fhir(client, f"/fhir/Location/{role.location_id}")
+
+    LocationFeature.objects.create(
+        location=role.location, feature=Feature.STEP_FREE, confirmed_on=old
+    )
+    LocationFeature.objects.create(
+        location=role.location, feature=Feature.VISUAL_HELP, present=False
+    )
+    keys.bump_generation()
+    assert "extension" not in fhir(client, f"/fhir/Location/{role.location_id}")

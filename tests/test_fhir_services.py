@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from directory.models import Clinic, Condition, Specialist, SpecialistCondition
+from directory.models import Clinic, Condition, Specialist, SpecialistCondition, Specialty
 from tests.factories import (
     AffiliationFactory,
     ClinicFactory,
@@ -300,9 +300,30 @@ def test_a_search_costs_the_same_queries_for_one_result_or_a_hundred(
         "&_include=HealthcareService:location"
     )
     # Counts of both parts, and for each its page: departments, their locations and fields;
-    # focus items, their specialists' fields and places of work; then each include.
+    # focus items, their specialists' fields and places of work; then each include (the
+    # locations with their accessibility facts).
     for count in (1, 100):
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(11):
             response = client.get(f"{path}&_count={count}")
         assert response.status_code == 200
         valid(response.json())
+
+
+def test_services_carry_and_are_found_by_the_fields_snomed_codes(
+    client, department, focus, cardiology
+):
+    Specialty.objects.filter(pk=cardiology.pk).update(snomed_code="394579002")
+    dept, item = f"dept-{department.pk}", service_id(focus)
+    snomed = {"system": "http://snomed.info/sct", "code": "394579002"}
+
+    for service_id_ in (dept, item):
+        [concept] = fhir(client, f"/fhir/HealthcareService/{service_id_}")["specialty"]
+        assert concept["coding"][0]["code"] == "cardiology"
+        assert concept["coding"][1] == snomed
+
+    def found(query: str) -> list[str]:
+        return ids(fhir(client, f"/fhir/HealthcareService?{query}"))
+
+    assert found("specialty=http://snomed.info/sct|394579002") == [dept, item]
+    assert found("specialty=http://other.example|394579002") == []
+    assert found("specialty=http://snomed.info/sct|394582007") == []

@@ -6,7 +6,8 @@ Italian; the site stores the languages it serves.
 
 `load_taxonomy()` (run by `manage.py load_reference`, which `make run` runs) adds what is
 missing and never takes away what editors wrote: a missing entry is created, an existing one
-gets the names it lacks and the synonyms it does not list yet.
+gets the names it lacks and the synonyms it does not list yet, a medical field its SNOMED CT code
+and a condition its ICD-10 code where none is entered.
 """
 
 from dataclasses import dataclass, field
@@ -81,11 +82,17 @@ def load_taxonomy() -> LoadReport:
         if specialty is None:
             # Names by language, never `name`: that means the active language's column.
             specialty = Specialty(slug=entry["slug"])
+            specialty.snomed_code = entry.get("snomed") or ""
             _fill(specialty, entry, synonyms)
             new.append((specialty, entry.get("parent")))
             specialties[specialty.slug] = specialty
-        elif _fill(specialty, entry, synonyms):
-            changed.append(specialty)
+        else:
+            was_changed = _fill(specialty, entry, synonyms)
+            if not specialty.snomed_code and entry.get("snomed"):
+                specialty.snomed_code = entry["snomed"]
+                was_changed = True
+            if was_changed:
+                changed.append(specialty)
         if specialty.pk and specialty.parent_id is None and entry.get("parent"):
             reparented.append((specialty, entry["parent"]))
     Specialty.objects.bulk_create([specialty for specialty, _parent in new])
@@ -94,7 +101,7 @@ def load_taxonomy() -> LoadReport:
             specialty.parent = specialties[parent]
     Specialty.objects.bulk_update(
         {s.pk: s for s in [*(s for s, _p in new), *changed, *(s for s, _p in reparented)]}.values(),
-        ["name_en", "name_de", "synonyms_en", "synonyms_de", "parent"],
+        ["name_en", "name_de", "synonyms_en", "synonyms_de", "parent", "snomed_code"],
     )
     report.created["specialties"], report.updated["specialties"] = len(new), len(changed)
 
