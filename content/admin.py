@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from modeltranslation.admin import TranslationAdmin
 from reversion.admin import VersionAdmin
 
@@ -49,7 +50,7 @@ class ArticleAdmin(RevisionAdmin, GuardedLookups, StatusActions, VersionAdmin, T
         (_("Publishing"), {"fields": ("status", "publish_at")}),
     )
 
-    @admin.display(description=_("about"))
+    @admin.display(description=pgettext_lazy("what an article is about", "about"))
     def topic(self, article: Article) -> str:
         return str(article.condition or article.specialty)
 

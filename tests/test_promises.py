@@ -177,12 +177,24 @@ def test_forwarded_for_from_a_stranger_is_dropped(settings):
     assert send("203.0.113.6") == 429  # still counted as the stranger's own address
 
 
-def test_every_message_has_a_german_translation():
-    """The German catalogue translates every message, and none is marked fuzzy."""
+def _catalog(language: str):
     from babel.messages.pofile import read_po
 
-    with open(PROJECT / "locale/de/LC_MESSAGES/django.po", "rb") as po:
-        catalog = read_po(po)
+    with open(PROJECT / f"locale/{language}/LC_MESSAGES/django.po", "rb") as po:
+        return read_po(po)
+
+
+CATALOGUES = sorted(path.name for path in (PROJECT / "locale").iterdir() if path.is_dir())
+
+
+def test_the_catalogues_are_german_french_and_italian():
+    assert CATALOGUES == ["de", "fr", "it"]
+
+
+@pytest.mark.parametrize("language", CATALOGUES)
+def test_every_message_has_a_translation(language):
+    """Each catalogue translates every message, and none is marked fuzzy."""
+    catalog = _catalog(language)
     missing = [
         message.id
         for message in catalog
@@ -193,3 +205,13 @@ def test_every_message_has_a_german_translation():
         )
     ]
     assert missing == []
+
+
+@pytest.mark.parametrize("language", [language for language in CATALOGUES if language != "de"])
+def test_every_catalogue_has_the_messages_of_the_german_one(language):
+    """A message added to the German catalogue (makemessages) is added to the others too."""
+
+    def keys(catalog) -> set:
+        return {(message.id, message.context) for message in catalog if message.id}
+
+    assert keys(_catalog(language)) == keys(_catalog("de"))
