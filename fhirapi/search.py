@@ -28,6 +28,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Func,
+    Lookup,
     Max,
     OuterRef,
     Prefetch,
@@ -596,6 +597,34 @@ def practitioner_rows() -> QuerySet:
     )
 
 
+class IndexedText(TextField):
+    """A folded name as its index holds it: `prefix` asks for the values that start with the
+    text as the range the index answers whole (~>=~ and ~<~, the operators of
+    text_pattern_ops). LIKE 'text%' would use the same range but check each row it finds
+    again, folding its name once more."""
+
+
+@IndexedText.register_lookup
+class Prefix(Lookup):
+    lookup_name = "prefix"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        if not self.rhs:
+            return f"{lhs} IS NOT NULL", lhs_params
+        # The first text past every one that starts so (UTF-8 keeps the code points' order;
+        # folding leaves letters and digits only, never the last code point or a surrogate).
+        after = ord(self.rhs[-1]) + 1
+        following = self.rhs[:-1] + chr(0xE000 if 0xD800 <= after < 0xE000 else after)
+        sql = f"({lhs} ~>=~ {rhs} AND {lhs} ~<~ %s)"
+        return sql, [*lhs_params, *rhs_params, *lhs_params, following]
+
+
+def _indexed(expression) -> ExpressionWrapper:
+    return ExpressionWrapper(expression, output_field=IndexedText())
+
+
 def named_specialists() -> QuerySet:
     """Published specialists with the forms of their name that the name searches ask for."""
     return Specialist.objects.published().alias(
@@ -607,7 +636,8 @@ def named_specialists() -> QuerySet:
         ),
         given_name_folded=folded("given_name"),
         **{
-            f"{form}_name_folded": folded(*fields) for form, fields in SPECIALIST_NAME_FORMS.items()
+            f"{form}_name_folded": _indexed(folded(*fields))
+            for form, fields in SPECIALIST_NAME_FORMS.items()
         },
     )
 
@@ -664,9 +694,12 @@ def _word(folded: str, form: str = "full") -> Q:
 def name_part_param(name: str, field: str, documentation: str) -> Param:
     """`family` or `given` of a Practitioner. Each kind of match asks first with a form of the
     name that one of the specialist's name indexes holds (directory.models.folded), then with
-    the part itself: from its start through "given family", any word of a given name through
-    the full name's trigrams, anywhere through the trigrams too, and the exact family name
-    through the index on status and name."""
+    the part itself: the family name from its start, the given name from its start through
+    "given family" and any later word of it through the full name's trigrams, anywhere
+    through the trigrams too, and the exact family name through the index on status and
+    name."""
+
+    starts = " (any of its words)" if field == "given_name" else ""
 
     def where(values: list[str], modifier: str) -> Q:
         queries = []
@@ -676,7 +709,7 @@ def name_part_param(name: str, field: str, documentation: str) -> Param:
                 queries.append(
                     Q(**{field: value})
                     if field == "family_name"
-                    else Q(**{field: value}, given_family_name_folded__startswith=folded)
+                    else Q(**{field: value}, given_family_name_folded__prefix=folded)
                 )
             elif not folded:  # only punctuation: names nothing
                 continue
@@ -684,22 +717,18 @@ def name_part_param(name: str, field: str, documentation: str) -> Param:
                 queries.append(
                     Q(full_name_folded__contains=folded, **{f"{field}_folded__contains": folded})
                 )
-            elif field == "family_name":
-                queries.append(Q(family_name_folded__startswith=folded))
-                if len(folded) >= WORD_MIN:  # "Weber" in "Müller Weber"
-                    queries.append(_word(folded) & _word(folded, "family"))
+            elif field == "family_name":  # one name, from its start: the index answers whole
+                queries.append(Q(family_name_folded__prefix=folded))
             else:
                 if " " in folded:  # "anna ma" starts "anna mayer", not the given name "anna"
                     queries.append(
                         Q(
-                            given_family_name_folded__startswith=folded,
+                            given_family_name_folded__prefix=folded,
                             given_name_folded__startswith=folded,
                         )
                     )
                 else:  # one word starts "given family" only where it starts the given name
-                    queries.append(
-                        Q(given_family_name_folded__startswith=folded) & ~Q(given_name="")
-                    )
+                    queries.append(Q(given_family_name_folded__prefix=folded) & ~Q(given_name=""))
                 if len(folded) >= WORD_MIN:  # "Peter" of "Hans Peter"
                     queries.append(_word(folded) & _word(folded, "given"))
         return _any(queries)
@@ -707,8 +736,8 @@ def name_part_param(name: str, field: str, documentation: str) -> Param:
     return Param(
         name,
         "string",
-        f"{documentation} Any of its words from its start, case and accents ignored "
-        "(`:contains` anywhere, `:exact` as written).",
+        f"{documentation} From its start{starts}, case and accents ignored (`:contains` "
+        "anywhere, `:exact` as written).",
         where,
         f"{SPEC}individual-{name}",
         frozenset({"exact", "contains"}),
@@ -726,9 +755,9 @@ def _practitioner_name(values: list[str], modifier: str) -> Q:
         if modifier == "exact":
             queries += [
                 Q(family_name=value),
-                Q(given_name=value, given_family_name_folded__startswith=folded),
-                Q(written_name=value, full_name_folded__startswith=folded),
-                Q(honorific_prefix=value, full_name_folded__startswith=folded),
+                Q(given_name=value, given_family_name_folded__prefix=folded),
+                Q(written_name=value, full_name_folded__prefix=folded),
+                Q(honorific_prefix=value, full_name_folded__prefix=folded),
             ]
         elif not folded:  # only punctuation: names nothing
             continue
@@ -736,7 +765,7 @@ def _practitioner_name(values: list[str], modifier: str) -> Q:
             queries.append(Q(full_name_folded__contains=folded))
         else:
             queries += [
-                Q(**{f"{form}_name_folded__startswith": folded}) for form in SPECIALIST_NAME_FORMS
+                Q(**{f"{form}_name_folded__prefix": folded}) for form in SPECIALIST_NAME_FORMS
             ]
             if len(folded) >= WORD_MIN:
                 queries.append(_word(folded))

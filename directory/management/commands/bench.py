@@ -13,7 +13,9 @@ network. For every page it reports:
 - `queries`: SQL queries of the cold request.
 
 The mix ends with the FHIR API (fhirapi): searches by field and postcode, near a point and by
-family name, and a read; each search must cost the same queries for a page of 1 and of 100.
+family name, and a read; each search must cost the same queries for a page of 1 and of 100
+(at most API_MAX_QUERIES). Their p50/p95 are timed with the API's own cache emptied before
+each request: the work of an answer, not a cache hit.
 
 The budgets: p95 of the warm requests per page, and p95 over the whole mix of the `changed`
 requests. It prints a table and writes bench/results.json.
@@ -48,6 +50,10 @@ PAGE_BUDGET_MS = 20
 # The first request after a change to a listing, p95 over the mix.
 CHANGED_BUDGET_MS = 200
 MAX_QUERIES = 8
+# An API search costs its count, its page, one query per to-many relation of the page and one
+# or two per include (docs/api.md): three includes take more than a page's 8. What matters is
+# that the number does not grow with _count, which the run checks.
+API_MAX_QUERIES = 10
 PAGE_WEIGHT_BUDGET = 60 * 1024
 RESULTS = Path(settings.BASE_DIR) / "bench" / "results.json"
 
@@ -305,12 +311,16 @@ class Command(BaseCommand):
         if response.status_code != 200:
             raise CommandError(f"{url} answered {response.status_code}.")
         changed = self._after_a_change(client, url)
+        api = url.startswith("/fhir/")
         times = []
         for _ in range(runs):
+            if api:  # the API's own cache would answer in a millisecond: time the real work
+                cache.clear()
             started = time.perf_counter()
             client.get(url)
             times.append((time.perf_counter() - started) * 1000)
         p95 = percentile(times, 95)
+        max_queries = API_MAX_QUERIES if api else MAX_QUERIES
         return {
             "name": name,
             "url": url,
@@ -320,7 +330,7 @@ class Command(BaseCommand):
             "p50_ms": round(percentile(times, 50), 1),
             "p95_ms": round(p95, 1),
             "queries": len(queries),
-            "within_budget": round(p95, 1) <= budget and len(queries) <= MAX_QUERIES,
+            "within_budget": round(p95, 1) <= budget and len(queries) <= max_queries,
         }
 
     def _after_a_change(self, client, url: str) -> float:
