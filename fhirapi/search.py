@@ -891,6 +891,9 @@ def _kinds() -> dict[str, Kind]:
                 ),
                 near_param(),
             ),
+            # Its accessibility facts change (an import) and stop counting (their age) without
+            # a date of the location moving.
+            dated=False,
         ),
         "PractitionerRole": Kind(
             "PractitionerRole",
@@ -1783,6 +1786,8 @@ def run_parted(plan: Plan) -> dict:
     counted = [_counted(plan, rows) for rows in queries]
     totals = [total for total, _few in counted]
     total = sum(totals) if plan.total and None not in totals else None
+    if total is not None and total > MAX_COUNTED and not plan.accurate:
+        total = None  # as for any type: left out beyond MAX_COUNTED
     forward = plan.before is None
     cursor = plan.after if forward else plan.before
     order = list(range(len(kind.parts)))

@@ -7,11 +7,17 @@ along the primary key)."""
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from django.utils.http import http_date
 
 from fhirapi import search
-from tests.factories import AffiliationFactory, ConditionFactory, SpecialistFactory
+from tests.factories import (
+    AffiliationFactory,
+    ClinicFactory,
+    ConditionFactory,
+    SpecialistFactory,
+)
 from tests.test_fhir_api import fhir, ids, issues, link
 
 pytestmark = pytest.mark.django_db
@@ -205,9 +211,10 @@ def test_a_service_is_conditional_on_its_etag_only(client, hans):
     assert response.status_code == 200
     assert "Last-Modified" not in response  # its date does not follow the clinic's name
     assert "Last-Modified" in client.get(f"/fhir/Organization/{place.clinic_id}")
+    assert "Last-Modified" not in client.get(f"/fhir/Location/{place.location_id}")
     statement = fhir(client, "/fhir/metadata")
     reads = {item["type"]: item["conditionalRead"] for item in statement["rest"][0]["resource"]}
-    assert reads["HealthcareService"] == "not-match"
+    assert reads["HealthcareService"] == reads["Location"] == "not-match"
     assert reads["Practitioner"] == "full-support"
     etag = response["ETag"]
     again = client.get(response.wsgi_request.path, headers={"If-None-Match": etag})
@@ -226,3 +233,16 @@ def test_a_role_links_the_specialists_services_and_each_link_resolves(client, ha
     ]
     service = fhir(client, f"/fhir/{role['healthcareService'][0]['reference']}")
     assert service["name"].startswith("Gout: ")
+
+
+def test_a_services_total_is_left_out_beyond_the_limit_as_any_other(client, hans, monkeypatch):
+    hospital = ClinicFactory()
+    place = AffiliationFactory(specialist=hans, location__clinic__parent=hospital)
+    hans.specialistcondition_set.create(condition=ConditionFactory(name_en="Gout", name_de="Gicht"))
+    bundle = fhir(client, "/fhir/HealthcareService")
+    assert bundle["total"] == 2  # the department and the specialist's service
+    assert sorted(ids(bundle))[0] == f"dept-{place.clinic_id}"
+    monkeypatch.setattr(search, "MAX_COUNTED", 1)
+    cache.clear()
+    assert "total" not in fhir(client, "/fhir/HealthcareService")  # each part within, not both
+    assert fhir(client, "/fhir/HealthcareService?_total=accurate")["total"] == 2
