@@ -6,6 +6,7 @@ Nothing here knows the directory: views hand in dicts and get responses back.
 
 import hashlib
 import json
+import re
 import time
 from datetime import datetime
 from functools import wraps
@@ -158,7 +159,14 @@ def error_response(request: HttpRequest, error: FhirError) -> HttpResponse:
 
 
 def _media_types(accept: str) -> list[str]:
-    return [part.split(";")[0].strip().lower() for part in accept.split(",") if part.strip()]
+    """The media types the Accept header accepts: those not refused with q=0."""
+    types = []
+    for part in accept.split(","):
+        kind, *parameters = [piece.strip().lower() for piece in part.split(";")]
+        refused = any(re.fullmatch(r"q=0(\.0{0,3})?", parameter) for parameter in parameters)
+        if kind and not refused:
+            types.append(kind)
+    return types
 
 
 def check_format(request: HttpRequest) -> None:
@@ -175,8 +183,9 @@ def check_format(request: HttpRequest) -> None:
                     406, "not-supported", f"This server answers in FHIR JSON only, not {what}."
                 )
         return
-    accepted = _media_types(request.headers.get("Accept", ""))
-    if not accepted:
+    accept = request.headers.get("Accept", "")
+    accepted = _media_types(accept)
+    if not accept.strip():
         return
     if not any(
         kind in JSON_FORMATS or kind in {"*/*", "application/*"} or kind.endswith("+json")

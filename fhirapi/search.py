@@ -334,9 +334,13 @@ def active_param(definition: str) -> Param:
     def where(values: list[str], modifier: str) -> Q:
         flags = set()
         for value in values:
-            _system, code = token(value)
-            if code not in {"true", "false"}:
-                raise FhirError(400, "invalid", f"active: '{value}' is not true or false.")
+            system, code = token(value)
+            if code not in {"true", "false"} or system not in (None, ""):
+                raise FhirError(
+                    400,
+                    "invalid",
+                    f"active: '{value}' is not true or false (a boolean has no system).",
+                )
             flags.add(code)
         return Q() if "true" in flags else NOTHING
 

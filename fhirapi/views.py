@@ -55,9 +55,20 @@ def search_type(request: HttpRequest, resource_type: str) -> HttpResponse:
     return fhir_response(request, bundle)
 
 
+READ_PARAMETERS = {"_format", "_pretty"}
+
+
 @api_view
 def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResponse:
     kind = _kind(resource_type)
+    unknown = sorted(set(request.GET) - READ_PARAMETERS)
+    if unknown and not search.lenient(request):
+        raise FhirError(
+            400,
+            "not-supported",
+            f"A read takes no parameters but _format and _pretty, not {', '.join(unknown)} "
+            "(send 'Prefer: handling=lenient' to have them ignored).",
+        )
 
     def compute() -> caching.Answer:
         with translation.override("en"):

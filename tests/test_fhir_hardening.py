@@ -246,3 +246,31 @@ def test_a_services_total_is_left_out_beyond_the_limit_as_any_other(client, hans
     cache.clear()
     assert "total" not in fhir(client, "/fhir/HealthcareService")  # each part within, not both
     assert fhir(client, "/fhir/HealthcareService?_total=accurate")["total"] == 2
+
+
+def test_reads_refuse_parameters_they_do_not_take_unless_lenient(client, hans):
+    path = f"/fhir/Practitioner/{hans.pk}"
+    assert fhir(client, f"{path}?_format=json&_pretty=true")["id"] == str(hans.pk)
+    outcome = fhir(client, f"{path}?_summary=true&_elements=id", status=400)
+    assert "_elements, _summary" in issues(outcome)
+    assert fhir(client, f"{path}?_summary=true", Prefer="handling=lenient")["id"] == str(hans.pk)
+
+
+@pytest.mark.parametrize(
+    ("accept", "status"),
+    [
+        ("application/fhir+json;q=0", 406),
+        ("*/*;q=0, text/html", 406),
+        ("text/html, application/fhir+json;q=0.5", 200),
+        ("application/json; q=0.0, */*;q=0.1", 200),
+    ],
+)
+def test_a_type_refused_with_q_zero_is_not_accepted(client, hans, accept, status):
+    response = client.get("/fhir/Practitioner", headers={"Accept": accept})
+    assert response.status_code == status
+
+
+def test_a_boolean_token_has_no_system(client, hans):
+    assert ids(fhir(client, "/fhir/Practitioner?active=true")) == [str(hans.pk)]
+    assert ids(fhir(client, "/fhir/Practitioner?active=|true")) == [str(hans.pk)]
+    fhir(client, "/fhir/Practitioner?active=http://example.org|true", status=400)
