@@ -30,8 +30,23 @@ def small_page_cache(settings):
     caches["default"].clear()
 
 
+@pytest.fixture
+def mid_window(monkeypatch):
+    """The limits' clock stopped in the middle of an hour, a minute and a day: a test that takes
+    seconds must not see its window end between two requests (fixed windows end on the hour)."""
+    stopped = datetime(2026, 6, 15, 12, 30, 30, tzinfo=UTC)
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return stopped if tz is not None else stopped.replace(tzinfo=None)
+
+    monkeypatch.setattr(rate_limits, "datetime", Clock)
+    return stopped
+
+
 def test_a_flood_of_junk_urls_between_two_posts_does_not_reset_the_limit(
-    settings, small_page_cache
+    settings, small_page_cache, mid_window
 ):
     settings.APPOINTMENT_REQUESTS_PER_HOUR = 1
     ConditionFactory(slug="liver-metastases")
