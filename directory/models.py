@@ -626,8 +626,8 @@ def folded(*fields: str) -> Func:
     return Func(text, function="directory_fold", output_field=models.TextField())
 
 
-# A published specialist's name, folded, from its start (LIKE 'anna%': text_pattern_ops), as
-# the FHIR API's name, family and given search (fhirapi) asks for it.
+# The forms of a published specialist's name, folded, that the FHIR API's name, family and
+# given search (fhirapi) asks for from their start: text_pattern_ops indexes answer the range.
 SPECIALIST_NAME_FORMS = {
     "family": ("family_name",),
     "given_family": ("given_name", "family_name"),

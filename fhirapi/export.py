@@ -34,7 +34,15 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
 from fhirapi import resources, search
-from fhirapi.http import CACHE_CONTROL, FhirError, api_view, base_url, reading, with_cors
+from fhirapi.http import (
+    CACHE_CONTROL,
+    READ_PARAMETERS,
+    FhirError,
+    api_view,
+    base_url,
+    reading,
+    with_cors,
+)
 
 NDJSON = "application/fhir+ndjson"
 MANIFEST = "manifest.json"
@@ -226,7 +234,7 @@ def manifest(request: HttpRequest) -> HttpResponse:
 
 
 def _no_parameters(request: HttpRequest) -> None:
-    asked = sorted(name for name in request.GET if name not in {"_format", "_pretty"})
+    asked = sorted(set(request.GET) - READ_PARAMETERS)
     if asked:
         raise FhirError(
             400,

@@ -122,6 +122,10 @@ def fhir_response(
     return with_cors(response)
 
 
+# What a read (and the export's files) take: the format and pretty printing, nothing else.
+READ_PARAMETERS = {"_format", "_pretty"}
+
+
 def _pretty(request: HttpRequest) -> bool:
     try:
         return request.GET.get("_pretty") == "true"

@@ -99,10 +99,6 @@ RESULT_PARAMETERS = {
 }
 
 
-def _fold(expression: str) -> Func:
-    return Func(F(expression), function="directory_fold", output_field=TextField())
-
-
 # --- Values -----------------------------------------------------------------------------------
 
 
@@ -269,7 +265,9 @@ def _folded_name(path: str) -> str:
 
 
 def _with_folded(queryset: QuerySet, paths: list[str]) -> QuerySet:
-    return queryset.alias(**{_folded_name(path): _fold(path) for path in paths})
+    """The fields folded as `<path>_folded`: the expression of directory.models.folded, so that
+    an index on it (the location's city) serves the search."""
+    return queryset.alias(**{_folded_name(path): folded(path) for path in paths})
 
 
 def id_param() -> Param:
@@ -1664,9 +1662,8 @@ def _service_params() -> dict[str, Param]:
         """A specialist's service is named by its condition (English or German) and its
         specialist: each looked up in its own table, by its own index, never by folding the
         million services."""
-        conditions = Condition.objects.alias(
-            name_en_folded=folded("name_en"), name_de_folded=folded("name_de")
-        ).filter(condition_name.where(values, modifier))
+        conditions = _with_folded(Condition.objects.all(), ["name_en", "name_de"])
+        conditions = conditions.filter(condition_name.where(values, modifier))
         specialists = named_specialists().filter(_practitioner_name(values, modifier))
         return Q(condition__in=conditions.values("pk")) | Q(specialist__in=specialists.values("pk"))
 

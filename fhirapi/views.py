@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 from fhirapi import caching, capability, resources, search
-from fhirapi.http import FhirError, api_view, fhir_response
+from fhirapi.http import READ_PARAMETERS, FhirError, api_view, fhir_response
 
 CODE_SYSTEM_TEXT = {
     "specialty": (
@@ -53,9 +53,6 @@ def search_type(request: HttpRequest, resource_type: str) -> HttpResponse:
 
     bundle, _ = caching.cached(request, compute)
     return fhir_response(request, bundle)
-
-
-READ_PARAMETERS = {"_format", "_pretty"}
 
 
 @api_view
