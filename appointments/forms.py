@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from appointments.models import AppointmentRequest, Booking
+from core import languages
 from directory.models import LANGUAGE_CODES, Clinic, Condition, Specialist, language_name
 
 Kind = AppointmentRequest.Kind
@@ -103,8 +104,7 @@ def second_opinion_candidates(condition: Condition, target: Specialist | Clinic)
 
 
 def _language() -> str:
-    language = translation.get_language() or settings.LANGUAGE_CODE
-    return language if language in {"en", "de"} else "en"
+    return languages.current()
 
 
 def documents_for(condition: Condition | None) -> list[str]:

@@ -115,11 +115,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Languages: every public page lives under /en/ or /de/.
+# Languages: every public page lives under /en/, /de/, /fr/ or /it/.
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("de", _("German"))]
+LANGUAGES = [("en", _("English")), ("de", _("German")), ("fr", _("French")), ("it", _("Italian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+# A text missing in the page's language is shown in English (else German), with a note.
 MODELTRANSLATION_FALLBACK_LANGUAGES = ("en", "de")
 TIME_ZONE = "Europe/Berlin"
 USE_I18N = True

@@ -50,7 +50,8 @@ if settings.MEDIA_URL.startswith("/"):
         )
     )
 
-# Public pages live under /en/ or /de/; LocaleMiddleware redirects / by Accept-Language.
+# Public pages live under /en/, /de/, /fr/ or /it/; LocaleMiddleware redirects / by
+# Accept-Language.
 urlpatterns += i18n_patterns(
     path("", include("content.urls")),
     path("", include("directory.urls")),

@@ -5,6 +5,7 @@ from modeltranslation.admin import TranslationAdmin
 from reversion.admin import VersionAdmin
 
 from content.models import Article, Page, Source
+from core import languages
 from core.admin import GuardedLookups, RevisionAdmin
 from directory.admin import StatusActions
 
@@ -33,11 +34,11 @@ class ArticleAdmin(RevisionAdmin, GuardedLookups, StatusActions, VersionAdmin, T
     previewed on the site and published later (RevisionAdmin). History lists every saved version
     and can revert to one."""
 
-    revisable_fields = ["title_en", "title_de", "summary_en", "summary_de", "body_en", "body_de"]
+    revisable_fields = languages.columns("title", "summary", "body")
 
     list_display = ("title", "topic", "status", "publish_at", "reviewed_on", "review_overdue")
     list_filter = ("status", ReviewDueFilter)
-    search_fields = ("title_en", "title_de")
+    search_fields = languages.columns("title")
     autocomplete_fields = ("condition", "specialty")
     inlines = [SourceInline]
     actions = ["publish", "unpublish"]
@@ -67,7 +68,7 @@ class PageAdmin(GuardedLookups, VersionAdmin, TranslationAdmin):
     site, so they are edited, never deleted, and each exists once."""
 
     list_display = ("title", "kind", "modified")
-    search_fields = ("title_en", "title_de")
+    search_fields = languages.columns("title")
     fields = ("kind", "title", "summary", "body")
 
     def get_readonly_fields(self, request, obj=None):

@@ -13,6 +13,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from content import markdown
+from core import languages
 from directory.models import Condition, Specialty, Status, TimeStamped
 
 # Articles are reviewed again at least this often; older ones are flagged in admin.
@@ -121,7 +122,7 @@ class Article(TimeStamped):
     def render_text(self) -> None:
         """Make the HTML the site shows from the Markdown (on save, and for a revision's
         preview)."""
-        for code in ("en", "de"):
+        for code in languages.codes():
             setattr(self, f"body_html_{code}", markdown.render(getattr(self, f"body_{code}", "")))
 
     def is_live(self, now=None) -> bool:
@@ -212,6 +213,6 @@ class Page(TimeStamped):
         return reverse(f"content:{self.kind}")
 
     def save(self, *args, **kwargs):
-        for code in ("en", "de"):
+        for code in languages.codes():
             setattr(self, f"body_html_{code}", markdown.render(getattr(self, f"body_{code}", "")))
         super().save(*args, **kwargs)

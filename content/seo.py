@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from content.models import Article, Page
+from core import languages
 from directory.models import Condition, ConditionKind, lines
 from directory.seo import SCHEMA, absolute
 
@@ -32,7 +33,9 @@ def medical_web_page(
         "@type": "MedicalWebPage",
         "@id": url,
         "url": url,
-        "inLanguage": request.LANGUAGE_CODE,
+        # The language the text is in: English where the article is not yet translated.
+        "inLanguage": (article and languages.shown_language(article, "body"))
+        or request.LANGUAGE_CODE,
         "name": article.title if article else condition.name,
         "about": about,
     }
@@ -64,7 +67,7 @@ def web_page(request: HttpRequest, page: Page) -> dict:
         "@type": "ContactPage" if page.kind == Page.Kind.CONTACT else "WebPage",
         "@id": url,
         "url": url,
-        "inLanguage": request.LANGUAGE_CODE,
+        "inLanguage": languages.shown_language(page, "body") or request.LANGUAGE_CODE,
         "name": page.title,
         "description": page.summary,
         "dateModified": page.modified.isoformat(),

@@ -9,13 +9,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from content import facts, markdown
 from content.models import Article, Page, Source
 from content.seo import medical_web_page, web_page
 from core import revisions
+from core.languages import columns, in_language
 from directory.models import (
     Certification,
     CertificationQuerySet,
@@ -44,13 +45,11 @@ FEATURED_CONDITIONS = 8
 def home(request: HttpRequest) -> HttpResponse:
     """Search box, browse by medical field and by country, featured conditions (those with a
     published article first), and how the directory works."""
-    fields = (
-        Specialty.objects.public().filter(parent__isnull=True).only("name_en", "name_de", "slug")
-    )
+    fields = Specialty.objects.public().filter(parent__isnull=True).only(*columns("name"), "slug")
     featured = (
         Condition.objects.public()
         .annotate(has_article=Exists(Article.objects.live().filter(condition=OuterRef("pk"))))
-        .only("name_en", "name_de", "slug")
+        .only(*columns("name"), "slug")
         .order_by("-has_article", "name")[:FEATURED_CONDITIONS]
     )
     context = {
@@ -109,8 +108,7 @@ def _clinics_treating(condition: Condition) -> list[Clinic]:
         .order_by("title", "id")
         .values(
             json=JSONObject(
-                title_en="title_en",
-                title_de="title_de",
+                **{column: column for column in columns("title")},
                 issuer="issuer",
                 valid_until="valid_until",
             )
@@ -137,10 +135,9 @@ def _clinics_treating(condition: Condition) -> list[Clinic]:
 def certified_reasons(clinic: Clinic) -> list[dict]:
     """Why a clinic comes first on a condition's page: its certificates for the condition, the
     title in the page's language, with issuer and end date."""
-    german = get_language() == "de"
     return [
         {
-            "title": (german and row["title_de"]) or row["title_en"],
+            "title": in_language(row, "title"),
             "issuer": row["issuer"],
             "valid_until": date.fromisoformat(row["valid_until"]) if row["valid_until"] else None,
         }
@@ -197,9 +194,7 @@ def condition_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def condition_index(request: HttpRequest) -> HttpResponse:
     """Conditions and treatments from A to Z, in the reader's language."""
-    conditions = sorted(
-        Condition.objects.public().only("name_en", "name_de", "slug", "kind"), key=_key
-    )
+    conditions = sorted(Condition.objects.public().only(*columns("name"), "slug", "kind"), key=_key)
     letters: dict[str, list[Condition]] = {}
     for condition in conditions:
         letters.setdefault(_key(condition)[:1].upper() or "#", []).append(condition)

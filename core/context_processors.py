@@ -3,6 +3,10 @@ from django.http import HttpRequest
 from django.urls import translate_url
 from django.utils.translation import get_language
 
+# Open Graph locales: the country each language's readers are most often in, as Open Graph
+# knows no language without a territory.
+OG_LOCALES = {"en": "en_GB", "de": "de_DE", "fr": "fr_CH", "it": "it_CH"}
+
 
 def site(request: HttpRequest) -> dict:
     """Links to the current page in every language, for the language switch (with the query,
@@ -16,6 +20,7 @@ def site(request: HttpRequest) -> dict:
                 "name": name,
                 "url": translate_url(path, code),
                 "is_current": code == current,
+                "og_locale": OG_LOCALES.get(code, code),
             }
             for code, name in settings.LANGUAGES
         ],

@@ -25,6 +25,7 @@ from modeltranslation.admin import (
     TranslationStackedInline,
 )
 
+from core import languages
 from core.admin import GuardedLookups, LoggedChanges, RevisionAdmin
 from directory import merging
 from directory.csv_format import (
@@ -189,7 +190,7 @@ FACT_DATES = {
     },
     LocationFeature: {"present": ("confirmed_on", "source"), "feature": ("confirmed_on", "source")},
     Certification: dict.fromkeys(
-        ("title_en", "title_de", "issuer", "conditions", "valid_until", "register_url"),
+        (*languages.columns("title"), "issuer", "conditions", "valid_until", "register_url"),
         _CERTIFICATION,
     ),
 }
@@ -321,13 +322,19 @@ class MergeAdmin:
 
 @admin.register(Specialty)
 class SpecialtyAdmin(MergeAdmin, GuardedLookups, TranslationAdmin):
-    list_display = ["name_en", "name_de", "parent", "snomed_code", "needs_review", "merge_button"]
+    list_display = [
+        *languages.columns("name"),
+        "parent",
+        "snomed_code",
+        "needs_review",
+        "merge_button",
+    ]
     list_filter = ["needs_review", ("parent", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["name_en", "name_de", "synonyms_en", "synonyms_de", "slug", "snomed_code"]
+    search_fields = [*languages.columns("name", "synonyms"), "slug", "snomed_code"]
     autocomplete_fields = ["parent"]
     fields = [
-        ("name_en", "name_de"),
-        ("synonyms_en", "synonyms_de"),
+        languages.side_by_side("name"),
+        languages.side_by_side("synonyms"),
         "slug",
         "parent",
         "snomed_code",
@@ -338,17 +345,17 @@ class SpecialtyAdmin(MergeAdmin, GuardedLookups, TranslationAdmin):
 
 @admin.register(Condition)
 class ConditionAdmin(MergeAdmin, GuardedLookups, TranslationAdmin):
-    list_display = ["name_en", "name_de", "kind", "icd10", "needs_review", "merge_button"]
+    list_display = [*languages.columns("name"), "kind", "icd10", "needs_review", "merge_button"]
     list_filter = ["kind", "needs_review", "specialties"]
-    search_fields = ["name_en", "name_de", "synonyms_en", "synonyms_de", "slug", "icd10"]
+    search_fields = [*languages.columns("name", "synonyms"), "slug", "icd10"]
     autocomplete_fields = ["specialties"]
     fields = [
-        ("name_en", "name_de"),
-        ("synonyms_en", "synonyms_de"),
+        languages.side_by_side("name"),
+        languages.side_by_side("synonyms"),
         "slug",
         "kind",
         "icd10",
-        ("documents_en", "documents_de"),
+        languages.side_by_side("documents"),
         "specialties",
         "needs_review",
     ]
@@ -357,11 +364,17 @@ class ConditionAdmin(MergeAdmin, GuardedLookups, TranslationAdmin):
 
 @admin.register(Place)
 class PlaceAdmin(GuardedLookups, admin.ModelAdmin):
-    list_display = ["name_de", "name_en", "country", "population"]
+    list_display = ["name_de", "name_en", "name_fr", "name_it", "country", "population"]
     list_filter = ["country"]
-    search_fields = ["name_de", "name_en", "slug", "alternate_names"]
+    search_fields = [*languages.columns("name"), "slug", "alternate_names"]
     readonly_fields = ["geonames_id", "latitude", "longitude", "population"]
-    fields = [("name_en", "name_de"), "alternate_names", "slug", "country", *readonly_fields]
+    fields = [
+        languages.side_by_side("name"),
+        "alternate_names",
+        "slug",
+        "country",
+        *readonly_fields,
+    ]
 
 
 class LocationInline(TranslationStackedInline):
@@ -379,8 +392,8 @@ class LocationInline(TranslationStackedInline):
         "hours",
         ("hours_source", "hours_confirmed_on"),
         "closed_on_public_holidays",
-        ("opening_hours_en", "opening_hours_de"),
-        ("accessibility_note_en", "accessibility_note_de"),
+        languages.side_by_side("opening_hours"),
+        languages.side_by_side("accessibility_note"),
     ]
 
 
@@ -481,7 +494,7 @@ class ClinicAdminForm(forms.ModelForm):
 
 @admin.register(Clinic)
 class ClinicAdmin(RevisionAdmin, PublishableAdmin):
-    revisable_fields = ["description_en", "description_de"]
+    revisable_fields = languages.columns("description")
     form = ClinicAdminForm
     list_display = ["name", "kind", "status", "last_verified", "needs_review", "modified"]
     list_filter = ["status", NotVerifiedFilter, "kind", "needs_review", "locations__country"]
@@ -492,7 +505,7 @@ class ClinicAdmin(RevisionAdmin, PublishableAdmin):
     readonly_fields = ["logo_preview"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "kind", "parent", "status", "last_verified"]}),
-        (_("Description"), {"fields": [("description_en", "description_de")]}),
+        (_("Description"), {"fields": [languages.side_by_side("description")]}),
         (_("Contact"), {"fields": ["website", "phone", "email", "correspondence_language"]}),
         (
             _("International office"),
@@ -736,7 +749,7 @@ class SpecialistAdminForm(forms.ModelForm):
 
 @admin.register(Specialist)
 class SpecialistAdmin(RevisionAdmin, PublishableAdmin):
-    revisable_fields = ["headline_en", "headline_de", "biography_en", "biography_de"]
+    revisable_fields = languages.columns("headline", "biography")
     form = SpecialistAdminForm
     list_display = ["family_name", "given_name", "honorific_prefix", "status", "last_verified"]
     list_display_links = ["family_name", "given_name"]
@@ -761,13 +774,13 @@ class SpecialistAdmin(RevisionAdmin, PublishableAdmin):
                     "honorific_prefix",
                     ("given_name", "family_name"),
                     "slug",
-                    ("headline_en", "headline_de"),
+                    languages.side_by_side("headline"),
                     ("photo", "photo_preview"),
                     ("status", "last_verified"),
                 ]
             },
         ),
-        (_("About"), {"fields": [("biography_en", "biography_de")]}),
+        (_("About"), {"fields": [languages.side_by_side("biography")]}),
         (
             _("For patients"),
             {
@@ -796,8 +809,8 @@ class SpecialistAdmin(RevisionAdmin, PublishableAdmin):
             _("Memberships and certifications"),
             {
                 "fields": [
-                    ("memberships_en", "memberships_de"),
-                    ("certifications_en", "certifications_de"),
+                    languages.side_by_side("memberships"),
+                    languages.side_by_side("certifications"),
                 ]
             },
         ),

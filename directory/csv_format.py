@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from core import languages as site_languages
 from directory.hours import HoursError, format_hours
 from directory.hours import parse as parse_hours
 from directory.models import (
@@ -76,10 +77,23 @@ COLUMNS = [
     "hours",
     "accessibility",
     "services",
+    "headline_fr",
+    "headline_it",
+    "bio_fr",
+    "bio_it",
 ]
 # Columns a file may leave out (added after the format was first published): what they fill is
 # then left as it is.
-OPTIONAL_COLUMNS = {"headline_de", "hours", "accessibility", "services"}
+OPTIONAL_COLUMNS = {
+    "headline_de",
+    "hours",
+    "accessibility",
+    "services",
+    "headline_fr",
+    "headline_it",
+    "bio_fr",
+    "bio_it",
+}
 MULTI_SEPARATOR = ";"
 IMPORTABLE_STATUSES = {Status.DRAFT.value, Status.PUBLISHED.value}
 INSURANCE_CODES = set(Insurance.values)
@@ -297,13 +311,17 @@ class _Taxonomy:
         entry uses as its name never shadows that entry."""
         index: dict[str, object] = {}
         for obj in queryset:
-            names = [obj.name_en, obj.name_de] if translated else [obj.name]
+            names = (
+                [getattr(obj, c) for c in site_languages.columns("name")]
+                if translated
+                else [obj.name]
+            )
             for name in filter(None, names):
                 index.setdefault(fold(name), obj)
             index.setdefault(fold(obj.slug), obj)
         if translated:
             for obj in queryset:
-                for synonyms in (obj.synonyms_en, obj.synonyms_de):
+                for synonyms in (getattr(obj, c) for c in site_languages.columns("synonyms")):
                     for line in (synonyms or "").splitlines():
                         if fold(line):
                             index.setdefault(fold(line), obj)
@@ -392,6 +410,8 @@ def _column_limits() -> dict[str, int]:
         "family_name": (Specialist, "family_name"),
         "headline": (Specialist, "headline_en"),
         "headline_de": (Specialist, "headline_de"),
+        "headline_fr": (Specialist, "headline_fr"),
+        "headline_it": (Specialist, "headline_it"),
         "phone": (Specialist, "phone"),
         "email": (Specialist, "email"),
         "website": (Specialist, "website"),
@@ -497,7 +517,11 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, first_rows: dict)
         "given_name": row["given_name"],
         "family_name": row["family_name"],
         "headline_en": row["headline"],
-        **({"headline_de": row["headline_de"]} if "headline_de" in row else {}),
+        **{
+            f"headline_{c}": row[f"headline_{c}"]
+            for c in ("de", "fr", "it")
+            if f"headline_{c}" in row
+        },
         "languages": languages,
         "insurance": [code for code in Insurance.values if code in insurance],
         "accepts_new_patients": new_patients == "yes",
@@ -506,6 +530,7 @@ def _check_row(row: dict, taxonomy: _Taxonomy, existing: dict, first_rows: dict)
         "website": row["website"],
         "biography_en": row["bio_en"],
         "biography_de": row["bio_de"],
+        **{f"biography_{c}": row[f"bio_{c}"] for c in ("fr", "it") if f"bio_{c}" in row},
         "status": status,
     }
     plan = _PlannedRow(
@@ -552,6 +577,8 @@ COLUMN_OF_FIELD = {
     "headline_en": "headline",
     "biography_en": "bio_en",
     "biography_de": "bio_de",
+    "biography_fr": "bio_fr",
+    "biography_it": "bio_it",
     "accepts_new_patients": "new_patients",
 }
 
@@ -1212,5 +1239,9 @@ def export_rows(queryset=None):
             location.hours if location else "",
             format_accessibility(_stored_facts(location)) if location else "",
             _join(primary.services) if primary else "",
+            specialist.headline_fr or "",
+            specialist.headline_it or "",
+            specialist.biography_fr or "",
+            specialist.biography_it or "",
         )
         yield [guard_formula(cell) for cell in cells]

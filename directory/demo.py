@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from core import languages
 from directory import placeholders
 from directory.csv_format import import_specialists
 from directory.models import (
@@ -39,8 +40,7 @@ def load_demo_directory() -> dict[str, int]:
         _, created = Specialty.objects.get_or_create(
             slug=item["slug"],
             defaults={
-                "name_en": item["name_en"],
-                "name_de": item["name_de"],
+                **_translated(item, "name"),
                 "parent": Specialty.objects.filter(slug=item["parent"]).first(),
             },
         )
@@ -50,10 +50,8 @@ def load_demo_directory() -> dict[str, int]:
             slug=item["slug"],
             defaults={
                 "kind": item["kind"],
-                "name_en": item["name_en"],
-                "name_de": item["name_de"],
-                "synonyms_en": "\n".join(item["synonyms_en"]),
-                "synonyms_de": "\n".join(item["synonyms_de"]),
+                **_translated(item, "name"),
+                **_translated(item, "synonyms"),
                 "icd10": item["icd10"],
             },
         )
@@ -67,8 +65,7 @@ def load_demo_directory() -> dict[str, int]:
                 "name": item["name"],
                 "kind": item["kind"],
                 "parent": Clinic.objects.filter(slug=item["parent"]).first(),
-                "description_en": item["description_en"],
-                "description_de": item["description_de"],
+                **_translated(item, "description"),
                 "website": item["website"],
                 "phone": item["phone"],
                 "email": item["email"],
@@ -87,14 +84,12 @@ def load_demo_directory() -> dict[str, int]:
                     country=location["country"],
                     phone=location["phone"],
                     hours=location["hours"],
-                    opening_hours_en=location["opening_hours_en"],
-                    opening_hours_de=location["opening_hours_de"],
+                    **_translated(location, "opening_hours"),
                 )
             for entry in item["certifications"]:
                 certification = Certification.objects.create(
                     clinic=clinic,
-                    title_en=entry["title_en"],
-                    title_de=entry["title_de"],
+                    **_translated(entry, "title"),
                     issuer=entry["issuer"],
                     valid_until=entry["valid_until"],
                     register_url=entry["register_url"],
@@ -107,6 +102,17 @@ def load_demo_directory() -> dict[str, int]:
     if any(added.values()):
         index.rebuild_all()  # fixtures load raw rows, which the index's receivers skip
     return added
+
+
+def _translated(item: dict, field: str) -> dict[str, str]:
+    """The field's text in each of the site's languages that demo.json has (a list is one line
+    each), by column: {"name_en": ..., "name_de": ...}."""
+    columns = {}
+    for column in languages.columns(field):
+        value = item.get(column)
+        if value:
+            columns[column] = "\n".join(value) if isinstance(value, list) else value
+    return columns
 
 
 def _import_missing_specialists(path: Path) -> int:

@@ -9,11 +9,10 @@ import difflib
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core import languages
 from directory.models import Condition, Specialist, SpecialistCondition, Specialty
 from directory.places import fold
 from directory.search import index
-
-LANGUAGES = ("en", "de")
 
 
 class MergeError(Exception):
@@ -25,7 +24,7 @@ def known_names(model) -> dict:
     `suggestion` compares against (one query, for a whole list of entries to suggest for)."""
     names: dict[str, Specialty | Condition] = {}
     for other in model.objects.filter(needs_review=False):
-        for language in LANGUAGES:
+        for language in languages.codes():
             for name in [getattr(other, f"name_{language}") or "", *_lines(other, language)]:
                 names.setdefault(fold(name), other)
     return names
@@ -33,10 +32,10 @@ def known_names(model) -> dict:
 
 def suggestion(entry: Specialty | Condition, names: dict | None = None):
     """The approved entry of the same kind whose name or synonym is most like the entry's name
-    (either language), if one is like it at all. `names`: known_names of its model."""
+    (any language), if one is like it at all. `names`: known_names of its model."""
     if names is None:
         names = known_names(type(entry))
-    wanted = [fold(getattr(entry, f"name_{language}") or "") for language in LANGUAGES]
+    wanted = [fold(getattr(entry, f"name_{language}") or "") for language in languages.codes()]
     best, score = None, 0.0
     for name in filter(None, wanted):
         for key in difflib.get_close_matches(name, list(names), n=1, cutoff=0.6):
@@ -63,7 +62,7 @@ def merge(entry: Specialty | Condition, target: Specialty | Condition) -> int:
     with transaction.atomic(), index.deferred():
         # Locked: two merges into the same entry at once each keep their synonyms.
         target = type(target).objects.select_for_update().get(pk=target.pk)
-        for language in LANGUAGES:
+        for language in languages.codes():
             known = {fold(line) for line in _lines(target, language)}
             known.add(fold(getattr(target, f"name_{language}") or ""))
             added = []
@@ -73,7 +72,7 @@ def merge(entry: Specialty | Condition, target: Specialty | Condition) -> int:
                     added.append(name)
             lines = [*filter(None, _lines(target, language)), *added]
             setattr(target, f"synonyms_{language}", "\n".join(lines))
-        target.save(update_fields=["synonyms_en", "synonyms_de", "modified"])
+        target.save(update_fields=[*languages.columns("synonyms"), "modified"])
         if isinstance(entry, Condition):
             moved = _move_condition(entry, target)
         else:

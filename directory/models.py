@@ -24,6 +24,8 @@ from django.utils.text import slugify
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from core.languages import columns, in_language
+from core.languages import current as current_language
 from directory.images import ProcessedImagesMixin, renditions, validate_image
 
 # Editors re-check a listing at least this often; older ones are flagged in admin.
@@ -1090,9 +1092,8 @@ class Certification(models.Model):
     def covered(self) -> list[dict]:
         """The public conditions it covers (name in the page's language, slug), from the
         `covered_conditions` annotation (certifications_shown)."""
-        language = "de" if get_language() == "de" else "en"
         return [
-            {"slug": row["slug"], "name": row[f"name_{language}"] or row["name_en"]}
+            {"slug": row["slug"], "name": in_language(row, "name")}
             for row in getattr(self, "covered_conditions", None) or []
         ]
 
@@ -1107,8 +1108,8 @@ def certifications_shown() -> models.QuerySet:
     covered = (
         models.QuerySet(Condition)
         .filter(certifications=models.OuterRef("pk"), needs_review=False)
-        .order_by(f"name_{get_language() or 'en'}")
-        .values(json=JSONObject(slug="slug", name_en="name_en", name_de="name_de"))
+        .order_by(f"name_{current_language()}")
+        .values(json=JSONObject(slug="slug", **{column: column for column in columns("name")}))
     )
     expired = ~in_force()
     unconfirmed = models.Q(confirmed_on__lt=fact_cutoff())

@@ -1,5 +1,5 @@
-"""Sitemaps (Django's framework): every published page in English and German, each with its
-hreflang alternates and x-default. /sitemap.xml is the index of the sections below."""
+"""Sitemaps (Django's framework): every published page in each of the site's languages, each
+with its hreflang alternates and x-default. /sitemap.xml is the index of the sections below."""
 
 from collections.abc import Sequence
 

@@ -14,7 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from core import revisions
+from core import languages, revisions
 from core.pagination import paginate
 from directory import hours, seo
 from directory.models import (
@@ -184,7 +184,9 @@ def clinic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     specialists = (
         Specialist.objects.published()
         .filter(pk__in=Affiliation.objects.filter(clinics_here).values("specialist_id"))
-        .only("honorific_prefix", "given_name", "family_name", "slug", "headline_en", "headline_de")
+        .only(
+            "honorific_prefix", "given_name", "family_name", "slug", *languages.columns("headline")
+        )
         .order_by("family_name", "given_name", "id")
     )
     paginator = Paginator(specialists, PAGE_SIZE)

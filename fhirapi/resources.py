@@ -10,6 +10,7 @@ from datetime import UTC, time
 
 from django.utils import translation
 
+from core import languages
 from directory import hours
 from directory.models import VHDIR_ACCESSIBILITY, Clinic, Feature, Status, language_name
 from directory.slots import publish
@@ -303,12 +304,17 @@ def focus_references(specialist) -> list[dict]:
 
 def code_system(name: str, title: str, description: str, rows, last_updated) -> dict:
     """One of our code systems, complete: every public entry with its English name as display
-    and its German one as a designation."""
+    and its names in the site's other languages as designations."""
     concepts = []
     for row in rows:
         concept = {"code": row.slug, "display": row.name_en or row.name_de or row.slug}
-        if row.name_de:
-            concept["designation"] = [{"language": "de", "value": row.name_de}]
+        designations = [
+            {"language": code, "value": name}
+            for code in languages.codes()[1:]
+            if (name := getattr(row, f"name_{code}"))
+        ]
+        if designations:
+            concept["designation"] = designations
         concepts.append(concept)
     resource = {
         "resourceType": "CodeSystem",

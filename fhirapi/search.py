@@ -41,6 +41,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Greatest, NullIf
 
+from core import languages
 from directory.models import (
     SPECIALIST_NAME_FORMS,
     Affiliation,
@@ -1243,7 +1244,7 @@ def code_system_rows(name: str) -> tuple[list, datetime | None]:
     """The public entries of one of our code systems, and when the newest changed."""
     model = {"specialty": Specialty, "condition": Condition}[name]
     rows = list(
-        model.objects.public().only("slug", "name_en", "name_de", "modified").order_by("slug")
+        model.objects.public().only("slug", *languages.columns("name"), "modified").order_by("slug")
     )
     newest = model.objects.public().aggregate(newest=Max("modified"))["newest"]
     return rows, newest
@@ -1656,13 +1657,13 @@ def _service_params() -> dict[str, Param]:
 
     specialty = specialty_param("specialist_id")
     department_name = string_param("name", ["name"], "")
-    condition_name = string_param("name", ["name_en", "name_de"], "")
+    condition_name = string_param("name", languages.columns("name"), "")
 
     def focus_name(values: list[str], modifier: str) -> Q:
-        """A specialist's service is named by its condition (English or German) and its
+        """A specialist's service is named by its condition (in any language) and its
         specialist: each looked up in its own table, by its own index, never by folding the
         million services."""
-        conditions = _with_folded(Condition.objects.all(), ["name_en", "name_de"])
+        conditions = _with_folded(Condition.objects.all(), languages.columns("name"))
         conditions = conditions.filter(condition_name.where(values, modifier))
         specialists = named_specialists().filter(_practitioner_name(values, modifier))
         return Q(condition__in=conditions.values("pk")) | Q(specialist__in=specialists.values("pk"))

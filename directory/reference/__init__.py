@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from django.conf import settings
 from django.db import transaction
 
+from core import languages
 from directory.places import fold
 
 FOLDER = Path(__file__).resolve().parent
@@ -32,8 +32,8 @@ def read(name: str) -> list[dict]:
     return yaml.safe_load((FOLDER / name).read_text(encoding="utf-8"))
 
 
-def _languages() -> list[str]:
-    return [code for code, _name in settings.LANGUAGES]
+def _languages() -> tuple[str, ...]:
+    return languages.codes()
 
 
 def _merge_lines(current: str, additions: list[str]) -> str:
@@ -101,7 +101,7 @@ def load_taxonomy() -> LoadReport:
             specialty.parent = specialties[parent]
     Specialty.objects.bulk_update(
         {s.pk: s for s in [*(s for s, _p in new), *changed, *(s for s, _p in reparented)]}.values(),
-        ["name_en", "name_de", "synonyms_en", "synonyms_de", "parent", "snomed_code"],
+        [*languages.columns("name", "synonyms"), "parent", "snomed_code"],
     )
     report.created["specialties"], report.updated["specialties"] = len(new), len(changed)
 
@@ -126,7 +126,7 @@ def load_taxonomy() -> LoadReport:
         links += [(condition, specialties[slug]) for slug in entry.get("specialties", [])]
     Condition.objects.bulk_create(new_conditions)
     Condition.objects.bulk_update(
-        changed_conditions, ["name_en", "name_de", "synonyms_en", "synonyms_de", "icd10"]
+        changed_conditions, [*languages.columns("name", "synonyms"), "icd10"]
     )
     through = Condition.specialties.through
     through.objects.bulk_create(

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from django.db import connection, transaction
 
+from core import languages
 from directory.search.keys import bump_generation
 
 MIN_FUZZY_LENGTH = 4
@@ -148,18 +149,24 @@ SELECT DISTINCT word FROM directory_specialistsearch, unnest(tsvector_to_array(n
 WHERE {where} AND length(word) BETWEEN %(min)s AND 100 AND word !~ '[0-9]'
 ON CONFLICT DO NOTHING
 """
-_TAXONOMY_TERMS_SQL = """
+
+
+def _taxonomy_terms_sql() -> str:
+    """The words of every name and synonym of the public taxonomy, in every language."""
+    names = ", ".join(languages.columns("name", "synonyms"))
+    return """
 INSERT INTO directory_searchterm (word)
 SELECT DISTINCT word FROM (
-    SELECT directory_fold(concat_ws(' ', name_en, name_de, synonyms_en, synonyms_de)) AS text
+    SELECT directory_fold(concat_ws(' ', {names})) AS text
     FROM directory_condition WHERE NOT needs_review
     UNION ALL
-    SELECT directory_fold(concat_ws(' ', name_en, name_de, synonyms_en, synonyms_de))
+    SELECT directory_fold(concat_ws(' ', {names}))
     FROM directory_specialty WHERE NOT needs_review
 ) AS taxonomy, regexp_split_to_table(text, ' ') AS word
 WHERE length(word) BETWEEN %(min)s AND 100 AND word !~ '[0-9]'
 ON CONFLICT DO NOTHING
-"""
+""".replace("{names}", names)
+
 
 _state = threading.local()
 
@@ -296,7 +303,7 @@ def rebuild_all() -> int:
             for index in indexes:
                 editor.add_index(SpecialistSearch, index)
         cursor.execute(_NAME_TERMS_SQL.format(where="true"), {"min": MIN_FUZZY_LENGTH})
-        cursor.execute(_TAXONOMY_TERMS_SQL, {"min": MIN_FUZZY_LENGTH})
+        cursor.execute(_taxonomy_terms_sql(), {"min": MIN_FUZZY_LENGTH})
         cursor.execute("ANALYZE directory_specialistsearch, directory_searchterm")
     bump_generation(taxonomy=True)
     return count
@@ -304,7 +311,7 @@ def rebuild_all() -> int:
 
 def add_taxonomy_terms() -> None:
     with connection.cursor() as cursor:
-        cursor.execute(_TAXONOMY_TERMS_SQL, {"min": MIN_FUZZY_LENGTH})
+        cursor.execute(_taxonomy_terms_sql(), {"min": MIN_FUZZY_LENGTH})
     bump_generation(taxonomy=True)
 
 

@@ -27,6 +27,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from core import languages
 from core.pagination import paginate
 from core.routers import read_alias
 from directory.models import (
@@ -62,8 +63,7 @@ CARD_FIELDS = (
     "given_name",
     "family_name",
     "slug",
-    "headline_en",
-    "headline_de",
+    *languages.columns("headline"),
     "languages",
     "insurance",
     "accepts_new_patients",

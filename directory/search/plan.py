@@ -16,6 +16,7 @@ from django.db.models import BooleanField, Case, FloatField, IntegerField, Q, Va
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from core import languages
 from directory import hours
 from directory.models import Condition, Feature, Specialty
 from directory.places import fold
@@ -84,7 +85,7 @@ def specialties() -> dict[int, Specialty]:
         lambda: {
             f.pk: f
             for f in Specialty.objects.filter(needs_review=False).only(
-                "name_en", "name_de", "slug", "parent_id"
+                *languages.columns("name"), "slug", "parent_id"
             )
         },
         keys.cache_seconds(),
@@ -98,7 +99,9 @@ def conditions() -> dict[int, Condition]:
         keys.conditions(),
         lambda: {
             c.pk: c
-            for c in Condition.objects.filter(needs_review=False).only("name_en", "name_de", "slug")
+            for c in Condition.objects.filter(needs_review=False).only(
+                *languages.columns("name"), "slug"
+            )
         },
         keys.cache_seconds(),
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db import connections
 
+from core import languages
 from core.routers import read_alias
 from directory.places import fold
 
@@ -153,13 +154,17 @@ class Vocabulary:
         return set()
 
 
-_VOCABULARY_SQL = """
-SELECT 'condition', id, concat_ws(E'\\n', name_en, name_de, synonyms_en, synonyms_de)
+def _vocabulary_sql() -> str:
+    """Every name and synonym of each public condition and field, in every language."""
+    names = ", ".join(languages.columns("name", "synonyms"))
+    return """
+SELECT 'condition', id, concat_ws(E'\\n', {names})
 FROM directory_condition WHERE NOT needs_review
 UNION ALL
-SELECT 'specialty', id, concat_ws(E'\\n', name_en, name_de, synonyms_en, synonyms_de)
+SELECT 'specialty', id, concat_ws(E'\\n', {names})
 FROM directory_specialty WHERE NOT needs_review
-"""
+""".replace("{names}", names)
+
 
 _loaded: dict[str, Vocabulary] = {}
 _lock = threading.Lock()
@@ -175,7 +180,7 @@ def vocabulary(generation: str) -> Vocabulary:
         return found
     built = Vocabulary()
     with connections[read_alias()].cursor() as cursor:
-        cursor.execute(_VOCABULARY_SQL)
+        cursor.execute(_vocabulary_sql())
         for kind, pk, text in cursor.fetchall():
             for line in text.splitlines():
                 built.add(line, Concept(kind, pk))
