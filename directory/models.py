@@ -39,8 +39,7 @@ CORRESPONDENCE_LANGUAGES = [
 ]
 CORRESPONDENCE_LANGUAGE_HELP = _(
     "The language the site writes to the practice in (ISO 639-1: de, en, fr, it). Empty: "
-    "German in Germany and Austria; in Switzerland the language of the canton. While the site "
-    "has no French or Italian text, those mails are written in English."
+    "German in Germany and Austria; in Switzerland the language of the canton."
 )
 REQUEST_ADDRESS_HELP = _(
     "Where appointment requests should go. A new address receives them only after staff with "
