@@ -29,8 +29,10 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+from django.utils.text import capfirst
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
 DAY_MINUTES = 24 * 60
 WEEK_MINUTES = 7 * DAY_MINUTES
@@ -210,6 +212,13 @@ def _ranges(take, peek) -> list[tuple[time, time]]:
         take()
 
 
+def day_name(weekday: int, *, label: bool = False) -> str:
+    """The weekday's name (0 = Monday) in the active language, as written mid-sentence
+    ("opens lundi", "apre lunedì", "öffnet Montag"), or capitalised as a `label`."""
+    name = Locale.parse(get_language() or "en", sep="-").days["format"]["wide"][weekday]
+    return capfirst(name) if label else name
+
+
 def check(hours: list[Hours]) -> None:
     """Ranges of one kind must not overlap (raises HoursError at position 1)."""
     for kind in KINDS:
@@ -217,9 +226,7 @@ def check(hours: list[Hours]) -> None:
         spans += [(start + WEEK_MINUTES, end + WEEK_MINUTES) for start, end in spans[:1]]
         for (_start, end), (next_start, _end) in itertools.pairwise(spans):
             if next_start < end:
-                from django.utils.dates import WEEKDAYS
-
-                day = WEEKDAYS[(next_start // DAY_MINUTES) % 7]
+                day = day_name((next_start // DAY_MINUTES) % 7)
                 raise HoursError(_("two ranges overlap on %(day)s") % {"day": day}, 1)
 
 
@@ -455,7 +462,6 @@ def describe(status: Status, now: datetime) -> str:
     """ "Open now · closes 18:00", "Closed · opens today 14:00", "Closed · opens Monday 08:00",
     in the active language."""
     from django.utils import formats
-    from django.utils.dates import WEEKDAYS
 
     def when(moment: datetime, *, today: str = "", closing: bool = False) -> str:
         clock = moment.strftime("%H:%M")
@@ -468,7 +474,7 @@ def describe(status: Status, now: datetime) -> str:
         if days == 1:
             return _("tomorrow %(time)s") % {"time": clock}
         if days < 7:
-            return f"{WEEKDAYS[moment.weekday()]} {clock}"
+            return f"{day_name(moment.weekday())} {clock}"
         return f"{formats.date_format(moment.date(), 'SHORT_DATE_FORMAT')} {clock}"
 
     if status.open:

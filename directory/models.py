@@ -829,8 +829,6 @@ class Location(TimeStamped):
     def weekly_hours(self) -> list:
         """The hours by day for the profile: [(day name, [(opens, closes, kind)])], Monday
         first, days without hours left out."""
-        from django.utils.dates import WEEKDAYS
-
         from directory import hours
 
         days: dict[int, list] = {}
@@ -840,7 +838,7 @@ class Location(TimeStamped):
             return []
         for entry in entries:
             days.setdefault(entry.weekday, []).append(entry)
-        return [(WEEKDAYS[day], entries) for day, entries in sorted(days.items())]
+        return [(hours.day_name(day, label=True), entries) for day, entries in sorted(days.items())]
 
     def accessibility(self) -> list["LocationFeature"]:
         """Its accessibility facts (prefetched as `features`), in the order of Feature."""
