@@ -38,10 +38,19 @@ def _texts(folder: Path, name: str) -> dict[str, tuple[dict, str]]:
 
 def _missing_languages(obj, texts: dict[str, tuple[dict, str]]) -> list[str]:
     """The languages `obj` lacks and the fixtures have, if every language it has is still the
-    fixtures' text; else none, so that an editor's text never stands beside ours."""
+    fixtures' text (title, summary and body); else none, so that an editor's text never stands
+    beside ours."""
+
+    def ours(language: str) -> bool:
+        front, body = texts[language]
+        return (
+            getattr(obj, f"body_{language}").strip() == body.strip()
+            and getattr(obj, f"title_{language}") == front["title"]
+            and getattr(obj, f"summary_{language}") == front["summary"]
+        )
+
     written = [language for language in texts if getattr(obj, f"body_{language}")]
-    if any(getattr(obj, f"body_{language}").strip() != texts[language][1].strip()
-           for language in written):  # fmt: skip
+    if not all(ours(language) for language in written):
         return []
     return [language for language in texts if language not in written]
 
@@ -113,8 +122,9 @@ def _add_documents(condition: Condition, texts: dict) -> None:
 
 
 def load_demo_pages() -> int:
-    """Add the site's own pages that are missing, each as the first version of its history;
-    returns how many were added. An existing page is never touched, whatever its text."""
+    """Add the site's own pages that are missing, each as the first version of its history, and
+    the languages a page lacks while its texts are still ours (a new version); returns how many
+    pages were added or completed. What an editor wrote is never touched."""
     added = 0
     for kind in Page.Kind.values:
         texts = _texts(PAGES, kind)

@@ -309,9 +309,9 @@ def code_system(name: str, title: str, description: str, rows, last_updated) -> 
     for row in rows:
         concept = {"code": row.slug, "display": row.name_en or row.name_de or row.slug}
         designations = [
-            {"language": code, "value": name}
+            {"language": code, "value": getattr(row, f"name_{code}")}
             for code in languages.codes()[1:]
-            if (name := getattr(row, f"name_{code}"))
+            if getattr(row, f"name_{code}")
         ]
         if designations:
             concept["designation"] = designations

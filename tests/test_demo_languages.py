@@ -275,14 +275,18 @@ def test_an_article_whose_english_body_an_editor_changed_gets_no_language_added(
     assert stored(article, ARTICLE_FIELDS, "it") == dict.fromkeys(ARTICLE_FIELDS, "")
 
 
-def test_a_page_whose_english_body_an_editor_changed_gets_no_language_added(db):
+@pytest.mark.parametrize(
+    "edit", [{"body_en": "Our own privacy policy."}, {"title_de": "Unser Datenschutz"}]
+)
+def test_a_page_whose_english_body_an_editor_changed_gets_no_language_added(db, edit):
+    """A changed body, title or summary in any language the page has counts as the editor's."""
     load_demo_pages()
     Page.objects.update(**cleared([*PAGE_FIELDS, "body_html"]))
-    Page.objects.filter(kind="privacy").update(body_en="Our own privacy policy.")
+    Page.objects.filter(kind="privacy").update(**edit)
 
     assert load_demo_pages() == 3  # the other three are still the fixtures' own
     privacy = Page.objects.get(kind="privacy")
-    assert privacy.body_en == "Our own privacy policy."
+    assert all(getattr(privacy, column) == value for column, value in edit.items())
     assert stored(privacy, PAGE_FIELDS, "fr") == dict.fromkeys(PAGE_FIELDS, "")
     assert stored(privacy, PAGE_FIELDS, "it") == dict.fromkeys(PAGE_FIELDS, "")
     assert Page.objects.get(kind="contact").title_fr

@@ -68,7 +68,13 @@ def link(bundle: dict, relation: str) -> str | None:
 
 @pytest.fixture
 def cardiology(db):
-    return SpecialtyFactory(slug="cardiology", name_en="Cardiology", name_de="Kardiologie")
+    return SpecialtyFactory(
+        slug="cardiology",
+        name_en="Cardiology",
+        name_de="Kardiologie",
+        name_fr="Cardiologie",
+        name_it="Cardiologia",
+    )
 
 
 @pytest.fixture
@@ -200,7 +206,11 @@ def test_roles_organizations_and_locations_read(client, role):
     assert {
         "code": "cardiology",
         "display": "Cardiology",
-        "designation": [{"language": "de", "value": "Kardiologie"}],
+        "designation": [
+            {"language": "de", "value": "Kardiologie"},
+            {"language": "fr", "value": "Cardiologie"},
+            {"language": "it", "value": "Cardiologia"},
+        ],
     } in system["concept"]
 
 
