@@ -22,11 +22,16 @@ def current() -> str:
     return language if language in codes() else settings.LANGUAGE_CODE
 
 
+def _reader(row):
+    """Reads a column of an object or of a dict of columns."""
+    return row.get if isinstance(row, dict) else lambda column: getattr(row, column, "")
+
+
 def shown_language(row, field: str, language: str | None = None) -> str:
     """The language a translated field is read in: the page's (the active one by default) if
     it has the text, else the first fallback that has it (English, then German), else ""; `row`
     is an object or a dict of columns."""
-    read = row.get if isinstance(row, dict) else lambda name: getattr(row, name, "")
+    read = _reader(row)
     for code in (language or current(), *settings.MODELTRANSLATION_FALLBACK_LANGUAGES):
         if read(f"{field}_{code}"):
             return code
@@ -37,8 +42,7 @@ def in_language(row, field: str, language: str | None = None) -> str:
     """A translated field's text in the language (the active one by default), else in the
     fallback languages' order; `row` is an object or a dict of columns."""
     code = shown_language(row, field, language)
-    read = row.get if isinstance(row, dict) else lambda name: getattr(row, name, "")
-    return read(f"{field}_{code}") if code else ""
+    return _reader(row)(f"{field}_{code}") if code else ""
 
 
 def name(code: str, language: str | None = None) -> str:
