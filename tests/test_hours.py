@@ -180,6 +180,26 @@ def test_the_status_speaks_german():
         assert describe(practice.status(saturday), saturday) == "Geschlossen · öffnet Montag 08:00"
 
 
+def test_the_status_speaks_french_and_italian_with_weekdays_as_written_mid_sentence():
+    practice = schedule("Mo-Fr 08:00-12:00")
+    saturday = at(2026, 12, 5, 12, 30)
+
+    with translation.override("fr"):
+        assert describe(practice.status(saturday), saturday).endswith(" lundi 08:00")
+    with translation.override("it"):
+        assert describe(practice.status(saturday), saturday).endswith(" lunedì 08:00")
+
+
+def test_weekday_labels_are_capitalised_in_every_language():
+    from directory.models import Location
+
+    location = Location(hours="Mo 08:00-12:00")
+    with translation.override("fr"):
+        assert [day for day, _entries in location.weekly_hours()] == ["Lundi"]
+    with translation.override("it"):
+        assert [day for day, _entries in location.weekly_hours()] == ["Lunedì"]
+
+
 def test_hours_compare_as_values():
     assert Hours(0, time(8), time(12)) == parse("Mo 08:00-12:00")[0]
 
