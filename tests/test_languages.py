@@ -72,12 +72,13 @@ def page_problems(url: str, language: str, response, status: int) -> list[str]:
     for code in CODES:
         if alternates.get(code) != f"http://testserver{in_language(canonical, code)}":
             problems.append(f"{url}: hreflang {code} is {alternates.get(code)}")
-    if alternates.get("x-default") != f"http://testserver{in_language(canonical, '')[1:]}":
+    unprefixed = re.sub(r"^/[a-z]{2}/", "/", canonical)
+    if alternates.get("x-default") != f"http://testserver{unprefixed}":
         problems.append(f"{url}: x-default is {alternates.get('x-default')}")
     return problems
 
 
-# --- Every page type in every language ------------------------------------------------------
+# --- Every page type in every language ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("language", CODES)
@@ -111,15 +112,7 @@ def test_the_error_pages_speak_the_language_of_the_address(language):
         assert f"<h1>{heading}</h1>" in html
 
 
-def test_every_language_has_its_own_error_headings():
-    headings = set()
-    for language in CODES:
-        with translation.override(language):
-            headings.add(translation.gettext("Something went wrong"))
-    assert len(headings) == len(CODES)
-
-
-# --- The language chosen at / ---------------------------------------------------------------
+# --- The language chosen at / ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -150,7 +143,7 @@ def test_an_address_without_language_goes_to_the_browsers_language(site):  # noq
     assert response["Location"] == "/it/specialists/lena-aurich/"
 
 
-# --- Structured data ---------------------------------------------------------
+# --- Structured data ------------------------------------------------------------------------------
 
 
 def json_ld(client, url: str, schema_type: str) -> dict:
@@ -188,7 +181,7 @@ def test_structured_data_of_a_site_page_names_the_language_of_its_text(client, d
     assert json_ld(client, "/it/privacy/", "WebPage")["inLanguage"] == "en"
 
 
-# --- A text not yet translated --------------------------------------------------------------
+# --- A text not yet translated --------------------------------------------------------------------
 
 
 def fallback_parts(html: str, marker: str) -> tuple[str | None, bool]:
@@ -324,7 +317,7 @@ def test_a_translated_site_page_has_no_note_and_no_english(client, demo_pages):
         assert not re.search(r'\slang="', main.replace(f' lang="{language}"', ""))
 
 
-# --- No interface string left in English ----------------------------------------------------
+# --- No interface string left in English ----------------------------------------------------------
 
 # Attributes a reader hears or sees (data-msg-*: what the search suggestions' live region says).
 READ_ATTRIBUTES = {"aria-label", "alt", "title", "placeholder", "aria-description"}
