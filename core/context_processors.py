@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.http import HttpRequest
-from django.urls import translate_url
 from django.utils.translation import get_language
+
+from core.languages import translated_path
 
 # Open Graph locales: the country each language's readers are most often in, as Open Graph
 # knows no language without a territory.
@@ -18,7 +19,7 @@ def site(request: HttpRequest) -> dict:
             {
                 "code": code,
                 "name": name,
-                "url": translate_url(path, code),
+                "url": translated_path(path, code),
                 "is_current": code == current,
                 "og_locale": OG_LOCALES.get(code, code),
             }

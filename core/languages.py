@@ -3,6 +3,7 @@ translated field (name_en, name_de, name_fr, name_it)."""
 
 from babel import Locale
 from django.conf import settings
+from django.urls import translate_url
 from django.utils import translation
 
 
@@ -50,6 +51,17 @@ def name(code: str, language: str | None = None) -> str:
     active one): "French", "Französisch", "français", "francese"."""
     locale = Locale.parse(language or current())
     return locale.languages.get(code, code)
+
+
+def translated_path(path: str, code: str) -> str:
+    """`path` (with its query) in the language `code`. Django's translate_url knows only the
+    pages it can resolve; an address it cannot (the 404 page's) gets the other language's
+    prefix all the same, so the language switch of every page leads to that language."""
+    url = translate_url(path, code)
+    prefix = f"/{current()}/"
+    if url == path and code != current() and path.startswith(prefix):
+        return f"/{code}/{path.removeprefix(prefix)}"
+    return url
 
 
 def side_by_side(field: str) -> tuple[str, ...]:

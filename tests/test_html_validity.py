@@ -1,5 +1,5 @@
-"""Every public page type is valid HTML, in both languages: the Nu HTML checker (npm's
-vnu-jar, run on the machine's Java) reads them all in one run."""
+"""Every public page type is valid HTML, in each of the site's languages (settings.LANGUAGES):
+the Nu HTML checker (npm's vnu-jar, run on the machine's Java) reads them all in one run."""
 
 import json
 import shutil
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from core import languages
 from tests.factories import AffiliationFactory
 from tests.test_pictures import picture_upload
 from tests.test_seo import site  # noqa: F401 - the fixture
@@ -45,6 +46,7 @@ PAGES = [
     ("/{lang}/legal-notice/", 200),
     ("/{lang}/contact/", 200),
     ("/{lang}/editorial-policy/", 200),
+    ("/{lang}/no-such-page/", 404),
 ]
 
 
@@ -157,8 +159,11 @@ def checker() -> list[str]:
     pytest.skip(f"Java or the Nu HTML checker ({VNU.name}) is missing (make install-checks)")
 
 
-def test_public_pages_are_valid_html(client, site, tmp_path, settings):  # noqa: F811
-    command = checker()
+@pytest.fixture
+def every_page(site, tmp_path, settings) -> list[tuple[str, int]]:  # noqa: F811
+    """Every public page type with the status a patient gets, "{lang}" in place of the language:
+    the `site` of tests/test_seo.py, a specialist with a photo at a clinic with a logo, a
+    request's conversation pages and the booking pages."""
     settings.MEDIA_ROOT = tmp_path / "media"
     AffiliationFactory(
         specialist__slug="mia-portrait",
@@ -169,38 +174,63 @@ def test_public_pages_are_valid_html(client, site, tmp_path, settings):  # noqa:
         location__clinic__international_services=["cost-estimates", "interpreters"],
         location__clinic__logo=picture_upload("PNG", "RGBA", "logo.png"),
     )
+    return [*PAGES, *_conversation_pages(), *_booking_pages()]
+
+
+def forms_with_errors(pages: list[tuple[str, int]]) -> list[tuple[str, dict]]:
+    """The forms of `pages` sent with errors, as a patient sees them: (page, what was sent)."""
+    booking_page = next(
+        page for page, _status in pages if page.startswith("/{lang}/book/") and "/held/" not in page
+    )
+    return [
+        ("/{lang}/specialists/lena-aurich/request/", {"name": ""}),
+        (booking_page, {"name": ""}),
+        ("/{lang}/specialists/lena-aurich/report/", {"fact": ""}),
+    ]
+
+
+def error_pages(language: str) -> list[tuple[str, object]]:
+    """The 500 page and the 503 page of a database outage, as the home page in `language` gives
+    them: (what it is, the response)."""
+    from unittest import mock
+
+    from django.core.cache import cache
+    from django.db import OperationalError
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    pages = []
+    for name, error in (("500", ValueError("a detail")), ("503", OperationalError("closed"))):
+        cache.clear()  # the home page rendered anew, not as an earlier request cached it
+        with mock.patch("content.views.render", side_effect=error):
+            pages.append((name, client.get(f"/{language}/")))
+    return pages
+
+
+def test_public_pages_are_valid_html(client, every_page, tmp_path):
+    command = checker()
     files = []
-    pages = [*PAGES, *_conversation_pages(), *_booking_pages()]
-    for language in ("en", "de"):
-        for number, (page, status) in enumerate(pages):
+    for language in languages.codes():
+        for number, (page, status) in enumerate(every_page):
             url = page.format(lang=language)
             response = client.get(url)
             assert response.status_code == status, url
             path = tmp_path / f"{language}-{number}.html"
             path.write_bytes(response.content)
             files.append((path, url))
-        # The form sent with errors, as a patient sees it.
-        response = client.post(f"/{language}/specialists/lena-aurich/request/", {"name": ""})
-        assert response.status_code == 400
-        assert 'class="error-summary"' in response.content.decode()
-        path = tmp_path / f"{language}-form-errors.html"
-        path.write_bytes(response.content)
-        files.append((path, f"POST /{language}/specialists/lena-aurich/request/"))
-        booking_page = next(
-            page.format(lang=language)
-            for page, _status in pages
-            if page.startswith("/{lang}/book/") and not page.endswith("/held/")
-        )
-        response = client.post(booking_page, {"name": ""})
-        assert response.status_code == 400
-        path = tmp_path / f"{language}-booking-errors.html"
-        path.write_bytes(response.content)
-        files.append((path, f"POST {booking_page}"))
-        response = client.post(f"/{language}/specialists/lena-aurich/report/", {"fact": ""})
-        assert response.status_code == 400
-        path = tmp_path / f"{language}-report-errors.html"
-        path.write_bytes(response.content)
-        files.append((path, f"POST /{language}/specialists/lena-aurich/report/"))
+        for number, (page, data) in enumerate(forms_with_errors(every_page)):
+            url = page.format(lang=language)
+            response = client.post(url, data)
+            assert response.status_code == 400, url
+            assert 'class="error-summary"' in response.content.decode(), url
+            path = tmp_path / f"{language}-form-{number}.html"
+            path.write_bytes(response.content)
+            files.append((path, f"POST {url}"))
+        for name, response in error_pages(language):
+            assert response.status_code == int(name)
+            path = tmp_path / f"{language}-{name}.html"
+            path.write_bytes(response.content)
+            files.append((path, f"{name} page in {language}"))
 
     result = subprocess.run(  # noqa: S603 - a fixed command on our own files
         [*command, "--format", "json", "--errors-only", *(str(path) for path, _url in files)],

@@ -1,6 +1,7 @@
 """The site's own pages: privacy policy, legal notice, contact and editorial policy. Editors
-write them in admin, in English and German, with every version kept; the operator's facts come
-from the settings; every page links to them, and the request form links to the privacy policy."""
+write them in admin, in each of the site's languages, with every version kept; the operator's
+facts come from the settings; every page links to them, and the request form links to the
+privacy policy."""
 
 import io
 import json
@@ -10,6 +11,7 @@ from xml.etree import ElementTree
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 from django.utils.text import Truncator
 from django.utils.timezone import localdate
 from reversion.models import Version
@@ -17,6 +19,7 @@ from reversion.models import Version
 from content.demo import load_demo_pages
 from content.facts import fill
 from content.models import Page
+from core import languages
 from tests.factories import AffiliationFactory
 from tests.test_seo import head
 
@@ -37,6 +40,17 @@ DEMO = {
         "then those who list it among their first three",
     ),
     ("editorial-policy", "de"): ("Redaktionelle Grundsätze", "unter ihren ersten dreien"),
+    ("privacy", "fr"): (
+        "Déclaration de protection des données",
+        "sur la base de votre consentement exprès",
+    ),
+    ("privacy", "it"): ("Informativa sulla protezione dei dati", "sulla base del Suo consenso"),
+    ("legal-notice", "fr"): ("Mentions légales", "Pas un avis médical"),
+    ("legal-notice", "it"): ("Note legali", "Nessuna consulenza medica"),
+    ("contact", "fr"): ("Contact", "Erreur dans une fiche"),
+    ("contact", "it"): ("Contatto", "Errori in una scheda"),
+    ("editorial-policy", "fr"): ("Principes rédactionnels", "d’abord un nom correspondant"),
+    ("editorial-policy", "it"): ("Principi redazionali", "prima un nome corrispondente"),
 }
 
 
@@ -56,9 +70,9 @@ def pages(demo_pages):
 # --- The pages ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("language", languages.codes())
 @pytest.mark.parametrize("kind", KINDS)
-def test_each_page_is_shown_in_both_languages(client, pages, kind, language):
+def test_each_page_is_shown_in_every_language(client, pages, kind, language):
     title, sentence = DEMO[(kind, language)]
 
     response = client.get(f"/{language}/{kind}/")
@@ -69,10 +83,13 @@ def test_each_page_is_shown_in_both_languages(client, pages, kind, language):
     assert f'<h1 id="page-title">{title}</h1>' in body
     assert f"<title>{title} – " in body
     assert sentence in text_of(response)
+    assert 'class="translation-note"' not in body  # written in every language
     # The date of the last change, in the page's language.
     modified = localdate(pages[kind].modified).isoformat()
-    label = {"en": "Last updated:", "de": "Zuletzt aktualisiert:"}[language]
-    assert re.search(rf'{label} <time datetime="{modified}">', body)
+    with translation.override(language):
+        label = translation.gettext("Last updated:")
+    assert label != "Last updated:" or language == "en"
+    assert re.search(rf'{re.escape(label)} <time datetime="{modified}">', body)
     # No placeholder is left unfilled.
     assert not re.search(r"\{[a-z_]+\}", text_of(response))
 
@@ -82,12 +99,11 @@ def test_a_page_that_was_not_created_is_404(client, kind):
     assert client.get(f"/en/{kind}/").status_code == 404
 
 
-def test_the_url_names_and_paths_are_the_same_in_both_languages(pages):
+def test_the_url_names_and_paths_are_the_same_in_every_language(pages):
     from django.urls import reverse
-    from django.utils import translation
 
     for kind in KINDS:
-        for language in ("en", "de"):
+        for language in languages.codes():
             with translation.override(language):
                 assert reverse(f"content:{kind}") == f"/{language}/{kind}/"
         assert pages[kind].get_absolute_url() == f"/en/{kind}/"
@@ -99,8 +115,7 @@ def test_each_page_has_canonical_hreflang_description_breadcrumbs_and_web_page(c
 
     assert tags.canonical() == f"http://testserver/de/{kind}/"
     assert tags.hreflang() == {
-        "en": f"http://testserver/en/{kind}/",
-        "de": f"http://testserver/de/{kind}/",
+        **{code: f"http://testserver/{code}/{kind}/" for code in languages.codes()},
         "x-default": f"http://testserver/{kind}/",
     }
     assert tags.meta["description"] == Truncator(pages[kind].summary_de).chars(160)
@@ -152,7 +167,12 @@ def test_the_legal_notice_names_the_operator_and_the_emergency_number(client, pa
 
 @pytest.mark.parametrize(
     ("language", "sentence"),
-    [("en", "{} days after they arrive"), ("de", "{} Tage nach ihrem Eingang")],
+    [
+        ("en", "{} days after they arrive"),
+        ("de", "{} Tage nach ihrem Eingang"),
+        ("fr", "{} jours après leur réception"),
+        ("it", "{} giorni dopo il loro arrivo"),
+    ],
 )
 def test_the_privacy_policy_states_the_retention_period_from_the_settings(
     client, pages, settings, language, sentence
@@ -163,7 +183,12 @@ def test_the_privacy_policy_states_the_retention_period_from_the_settings(
     text = text_of(client.get(f"/{language}/privacy/"))
 
     assert sentence.format(97) in text
-    reports = {"en": "automatically 45 days after", "de": "beides 45 Tage nach dem Eingang"}
+    reports = {
+        "en": "automatically 45 days after",
+        "de": "beides 45 Tage nach dem Eingang",
+        "fr": "les deux 45 jours après",
+        "it": "entrambi automaticamente 45 giorni dopo",
+    }
     assert reports[language] in text
     assert not re.search(r"\b180\b", text)  # the default period appears nowhere
     assert "privacy@atlas.example" in text
@@ -301,19 +326,19 @@ def test_load_demo_and_load_pages_add_the_pages(db):
     assert Page.objects.count() == 4
 
 
-def test_the_demo_texts_use_only_known_placeholders_and_headings_in_both_languages():
+def test_the_demo_texts_use_only_known_placeholders_and_headings_in_every_language():
     from content.demo import PAGES, read_article
     from content.facts import PLACEHOLDERS
 
     for kind in KINDS:
         structure = {}
-        for language in ("en", "de"):
+        for language in languages.codes():
             front, body = read_article(PAGES / f"{kind}.{language}.md")
             assert front["title"]
             assert len(front["summary"]) > 50
             assert set(re.findall(r"\{([a-z_]+)\}", body)) <= set(PLACEHOLDERS)
             structure[language] = re.findall(r"^(#+) ", body, re.M)
-        assert structure["en"] == structure["de"], kind
+        assert all(shape == structure["en"] for shape in structure.values()), kind
 
 
 # --- Links and the sitemap ------------------------------------------------------------------
@@ -324,6 +349,24 @@ def test_the_demo_texts_use_only_known_placeholders_and_headings_in_both_languag
     [
         ("en", ["Editorial policy", "Privacy policy", "Legal notice", "Contact"]),
         ("de", ["Redaktionelle Grundsätze", "Datenschutzerklärung", "Impressum", "Kontakt"]),
+        (
+            "fr",
+            [
+                "Principes rédactionnels",
+                "Déclaration de protection des données",
+                "Mentions légales",
+                "Contact",
+            ],
+        ),
+        (
+            "it",
+            [
+                "Principi redazionali",
+                "Informativa sulla protezione dei dati",
+                "Note legali",
+                "Contatto",
+            ],
+        ),
     ],
 )
 def test_the_footer_links_to_the_four_pages(client, language, names):
@@ -353,7 +396,7 @@ def test_the_request_form_links_to_the_privacy_policy_beside_the_consent(client)
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
-def test_the_sitemap_lists_the_pages_in_both_languages_with_their_last_change(client, pages):
+def test_the_sitemap_lists_the_pages_in_every_language_with_their_last_change(client, pages):
     index = client.get("/sitemap.xml").content.decode()
     assert "http://testserver/sitemap-about.xml" in index
 
@@ -363,7 +406,7 @@ def test_the_sitemap_lists_the_pages_in_both_languages_with_their_last_change(cl
         for url in tree.iter(f"{SITEMAP}url")
     }
     for kind in KINDS:
-        for language in ("en", "de"):
+        for language in languages.codes():
             assert urls[f"http://testserver/{language}/{kind}/"] == (
                 localdate(pages[kind].modified).isoformat()
             )

@@ -108,19 +108,21 @@ def test_a_treatment_is_a_medical_procedure_in_structured_data(client):
 
 
 def test_sitemap_sections_are_split_into_pages(client, monkeypatch):
+    from core import languages
     from directory import sitemaps
 
     for number in range(3):
         AffiliationFactory(specialist__slug=f"paged-{number}")
-    monkeypatch.setattr(sitemaps.LocalisedSitemap, "limit", 4)
+    per_specialist = len(languages.codes())  # one address in each language
+    monkeypatch.setattr(sitemaps.LocalisedSitemap, "limit", 2 * per_specialist)
     index = client.get("/sitemap.xml").content.decode()
     assert "sitemap-specialists.xml?p=2" in index
     assert "sitemap-specialists.xml?p=3" not in index
-    # Three specialists in two languages: six addresses, four on the first page.
+    # Three specialists: two on the first page, one on the second.
     first = client.get("/sitemap-specialists.xml").content.decode()
     second = client.get("/sitemap-specialists.xml?p=2").content.decode()
-    assert first.count("<url>") == 4
-    assert second.count("<url>") == 2
+    assert first.count("<url>") == 2 * per_specialist
+    assert second.count("<url>") == per_specialist
 
 
 def test_load_places_adds_a_place_that_is_missing():

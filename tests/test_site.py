@@ -6,6 +6,8 @@ import pytest
 from django.db import OperationalError, connection
 from django.test import Client
 
+from core import languages
+
 pytestmark = pytest.mark.django_db
 
 
@@ -17,7 +19,7 @@ def test_root_redirects_a_german_browser_to_the_german_site(german_client):
 
 
 def test_root_redirects_other_browsers_to_the_english_site():
-    response = Client(headers={"accept-language": "fr-FR,fr;q=0.9"}).get("/")
+    response = Client(headers={"accept-language": "ja-JP,ja;q=0.9"}).get("/")
 
     assert response["Location"] == "/en/"
 
@@ -27,6 +29,8 @@ def test_root_redirects_other_browsers_to_the_english_site():
     [
         ("/en/", "en", "How this directory works"),
         ("/de/", "de", "So funktioniert dieses Verzeichnis"),
+        ("/fr/", "fr", "Comment fonctionne cet annuaire"),
+        ("/it/", "it", "Come funziona questo elenco"),
     ],
 )
 def test_home_page_speaks_the_language_of_its_prefix(client, path, lang, text):
@@ -40,8 +44,8 @@ def test_home_page_speaks_the_language_of_its_prefix(client, path, lang, text):
 def test_language_switch_links_to_the_same_page_in_each_language(client):
     response = client.get("/en/?q=leber")
 
-    assert 'href="/de/?q=leber" hreflang="de"' in response.text
-    assert 'href="/en/?q=leber" hreflang="en"' in response.text
+    for code in languages.codes():
+        assert f'href="/{code}/?q=leber" hreflang="{code}"' in response.text
 
 
 def test_home_page_query_count_is_pinned(client, django_assert_num_queries):

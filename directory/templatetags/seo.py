@@ -5,11 +5,11 @@ import json
 
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
-from django.urls import translate_url
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
+from core import languages
 from directory.seo import breadcrumb_list
 
 register = template.Library()
@@ -31,7 +31,7 @@ def jsonld(data) -> str:
 def translated_path(path: str, language: str) -> str:
     """The same page in `language`: `path` is a captured (already escaped) canonical path with
     its query, so the alternates name the canonical URL of each language."""
-    return mark_safe(translate_url(path, language))  # noqa: S308 - escaped by capture
+    return mark_safe(languages.translated_path(path, language))  # noqa: S308 - escaped by capture
 
 
 @register.simple_tag
