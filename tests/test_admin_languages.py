@@ -220,6 +220,26 @@ def test_a_specialty_needs_an_english_and_a_german_name_and_no_french_one(client
     assert saved.status_code == 302
 
 
+HELP = re.compile(r'<div class="help"[^>]*>\s*<div>(.*?)</div>', re.S)
+
+
+@pytest.mark.parametrize("language", ["fr", "it"])
+def test_every_help_text_of_the_editors_forms_is_in_their_language(editor, entries, language):
+    english, other = (
+        Client(headers={"accept-language": f"{code};q=0.9"}) for code in ("en", language)
+    )
+    compared = 0
+    for _entry, url in entries.values():
+        helps = {}
+        for code, client in (("en", english), (language, other)):
+            client.force_login(editor)
+            helps[code] = set(HELP.findall(html.unescape(client.get(url).content.decode())))
+        assert helps["en"], url
+        assert not helps["en"] & helps[language], url
+        compared += len(helps["en"])
+    assert compared > 40
+
+
 @pytest.mark.parametrize("language", ["fr", "it"])
 def test_the_admin_speaks_the_editors_browser_language(editor, entries, language):
     """The admin has no language in its address: Django's LocaleMiddleware takes the editor's
