@@ -9,6 +9,10 @@ from core import languages
 from core.admin import GuardedLookups, RevisionAdmin
 from directory.admin import StatusActions
 
+# An article's or page's texts, each in the four languages side by side (English and German
+# required, French and Italian optional).
+TEXTS = tuple(languages.side_by_side(field) for field in ("title", "summary", "body"))
+
 
 class ReviewDueFilter(admin.SimpleListFilter):
     title = _("review")
@@ -43,10 +47,16 @@ class ArticleAdmin(RevisionAdmin, GuardedLookups, StatusActions, VersionAdmin, T
     inlines = [SourceInline]
     actions = ["publish", "unpublish"]
     fieldsets = (
-        (None, {"fields": ("condition", "specialty", "title", "summary", "body")}),
+        (None, {"fields": ("condition", "specialty", *TEXTS)}),
         (
             _("Medical review"),
-            {"fields": ("reviewer_name", "reviewer_credentials", "reviewed_on")},
+            {
+                "fields": (
+                    "reviewer_name",
+                    languages.side_by_side("reviewer_credentials"),
+                    "reviewed_on",
+                )
+            },
         ),
         (_("Publishing"), {"fields": ("status", "publish_at")}),
     )
@@ -69,7 +79,7 @@ class PageAdmin(GuardedLookups, VersionAdmin, TranslationAdmin):
 
     list_display = ("title", "kind", "modified")
     search_fields = languages.columns("title")
-    fields = ("kind", "title", "summary", "body")
+    fields = ("kind", *TEXTS)
 
     def get_readonly_fields(self, request, obj=None):
         return ("kind",) if obj else ()

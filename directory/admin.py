@@ -402,7 +402,7 @@ class CertificationInline(TranslationStackedInline):
     extra = 0
     autocomplete_fields = ["conditions"]
     fields = [
-        "title",
+        languages.side_by_side("title"),
         "issuer",
         "conditions",
         "valid_until",
@@ -428,7 +428,7 @@ class CertificationAdmin(GuardedLookups, TranslationAdmin):
 
     fields = [
         "clinic",
-        "title",
+        languages.side_by_side("title"),
         "issuer",
         "conditions",
         "valid_until",
@@ -548,6 +548,7 @@ class LocationAdmin(GuardedLookups, TranslationAdmin):
     """Locations are edited inside their clinic, their closures here; this list also serves
     search and autocomplete."""
 
+    fields = ["clinic", *LocationInline.fields]
     inlines = [LocationFeatureInline, ClosureInline]
 
     def save_model(self, request, obj, form, change):

@@ -10,6 +10,8 @@ import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 from django.test import Client, RequestFactory
+from django.utils import translation
+from django.utils.translation import gettext
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,6 +42,8 @@ def test_an_outage_gives_503_and_the_same_process_recovers(unreachable_database)
     health = client.get("/healthz")
     page = client.get("/de/specialists/?q=leber")  # not cached: it needs the database
     form = client.post("/en/specialists/someone/request/", {"name": "x"})
+    # The page's language comes from its address, not from the database.
+    others = {language: client.get(f"/{language}/specialists/?q=x") for language in ("fr", "it")}
 
     assert health.status_code == 503
     assert page.status_code == 503
@@ -47,6 +51,12 @@ def test_an_outage_gives_503_and_the_same_process_recovers(unreachable_database)
     assert "Traceback" not in page.content.decode()
     assert page["Retry-After"] == "30"
     assert form.status_code == 503
+    for language, other in others.items():
+        with translation.override(language):
+            heading = gettext("Briefly unavailable")
+        assert other.status_code == 503
+        assert heading != "Briefly unavailable"
+        assert f"<h1>{heading}</h1>" in other.content.decode()
 
     up()
     assert client.get("/healthz").status_code == 200

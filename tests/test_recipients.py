@@ -286,10 +286,10 @@ def test_a_specialists_requests_go_to_the_primary_clinic_first():
         ("Berlin", "DE", "en", "en"),
     ],
 )
-def test_mail_to_a_practice_is_in_its_language(town, country, setting, language, settings):
+def test_mail_to_a_practice_is_in_its_language(town, country, setting, language):
+    """tests/test_mail_languages.py: every mail follows it."""
     from directory.models import Place
 
-    settings.LANGUAGES = [("en", "English"), ("de", "German"), ("fr", "French"), ("it", "Italian")]
     place = Place.objects.filter(name_de=town, country=country).order_by("-population").first()
     affiliation = AffiliationFactory(
         location__city=town, location__country=country, location__place=place
@@ -302,6 +302,7 @@ def test_mail_to_a_practice_is_in_its_language(town, country, setting, language,
 
 
 def test_a_language_the_site_cannot_write_yet_becomes_english(settings):
+    """Should a language leave settings.LANGUAGES, its practices are written to in English."""
     from directory.models import Place
 
     settings.LANGUAGES = [("en", "English"), ("de", "German")]

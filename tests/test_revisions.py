@@ -180,6 +180,48 @@ def test_a_draft_is_not_published_over_a_later_change_of_the_live_text(client, a
     assert revisions.publish(draft, editor)
 
 
+@pytest.mark.parametrize(
+    ("language", "body", "heading"),
+    [
+        ("fr", "## Qu’est-ce que c’est?\n\nDes tumeurs qui ont atteint le foie.", "Qu’est-ce"),
+        ("it", "## Che cosa sono?\n\nTumori che hanno raggiunto il fegato.", "Che cosa sono?"),
+    ],
+)
+def test_a_french_or_italian_text_drafted_for_a_live_article_is_published_in_its_language(
+    client, article, editor, language, body, heading
+):
+    """The live article has no text in the language yet: its page there shows the English one
+    (with a note) until the draft is published."""
+    change = f"/admin/content/article/{article.pk}/change/"
+    live_page = f"/{language}/conditions/liver-metastases/"
+    title = {"fr": "Métastases hépatiques", "it": "Metastasi epatiche"}[language]
+
+    save_revision(client, change, **{f"body_{language}": body, f"title_{language}": title})
+
+    draft = Revision.objects.get()
+    assert draft.data == {f"body_{language}": body, f"title_{language}": title}
+    assert draft.replaced == {f"body_{language}": "", f"title_{language}": ""}
+    visitor = client.__class__()
+    assert heading not in page(visitor, live_page)
+    assert "What is it?" in page(visitor, live_page)  # the English text, for now
+    assert heading in page(client, f"{live_page}?revision={draft.pk}")
+
+    published = client.post(
+        f"/admin/content/article/{article.pk}/revisions/",
+        {"action": "publish", "revision": draft.pk},
+    )
+
+    assert published.status_code == 302
+    live = Article.objects.get()
+    assert getattr(live, f"body_{language}") == body
+    assert heading in getattr(live, f"body_html_{language}")
+    assert live.body_en == article.body_en  # the other languages stay as they were
+    shown = page(visitor, live_page)
+    assert heading in shown
+    assert title in shown
+    assert "What is it?" not in shown
+
+
 def test_a_profiles_biography_is_revised_and_previewed_too(client, editor):
     specialist = AffiliationFactory(specialist__biography_en="The live biography.").specialist
     change = f"/admin/directory/specialist/{specialist.pk}/change/"

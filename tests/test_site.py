@@ -1,10 +1,13 @@
 """Site-wide behaviour: languages, health check, robots.txt and the error pages."""
 
+import html
 from unittest import mock
 
 import pytest
 from django.db import OperationalError, connection
 from django.test import Client
+from django.utils import translation
+from django.utils.translation import gettext
 
 from core import languages
 
@@ -16,6 +19,13 @@ def test_root_redirects_a_german_browser_to_the_german_site(german_client):
 
     assert response.status_code == 302
     assert response["Location"] == "/de/"
+
+
+@pytest.mark.parametrize(
+    ("accept", "prefix"), [("fr-CH,fr;q=0.9", "/fr/"), ("it-CH,it;q=0.9", "/it/")]
+)
+def test_root_redirects_french_and_italian_browsers_to_their_site(accept, prefix):
+    assert Client(headers={"accept-language": accept}).get("/")["Location"] == prefix
 
 
 def test_root_redirects_other_browsers_to_the_english_site():
@@ -119,6 +129,64 @@ def test_any_other_error_gives_the_500_page_without_details():
     assert response.status_code == 500
     assert "Something went wrong" in response.text
     assert "secret detail" not in response.text
+
+
+# Each error page's heading and first paragraph (templates/<status>.html).
+ERROR_PAGES = {
+    "400": (
+        "We could not read this request",
+        "The address or the form contains characters or values that we cannot process. Please "
+        "go back and check what you entered.",
+    ),
+    "403": (
+        "Please send the form again",
+        "We could not confirm that the form came from this website, so nothing was sent. This "
+        "happens when a page was open for a long time or when your browser blocks cookies for "
+        "this site.",
+    ),
+    "404": (
+        "Page not found",
+        "We could not find this page. It may have moved, or the listing may no longer be "
+        "published.",
+    ),
+    "500": (
+        "Something went wrong",
+        "An error on our side stopped this page. We have been told about it. Please try again in "
+        "a few minutes.",
+    ),
+    "503": (
+        "Briefly unavailable",
+        "The directory cannot reach its database at the moment. Nothing you sent is lost. Please "
+        "try again in a minute.",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr", "it"])
+def test_the_error_pages_speak_the_language_of_the_address(language):
+    """tests/test_outage.py: the 503 page of a real outage, in French and Italian too."""
+    client = Client(raise_request_exception=False)
+    pages = {
+        "400": client.get(f"/{language}/", HTTP_HOST="10.0.0.5:8000"),  # a host not served
+        "403": Client(enforce_csrf_checks=True).post(f"/{language}/specialists/", {}),
+        "404": client.get(f"/{language}/nothing-here/"),
+    }
+    with mock.patch("content.views.render", side_effect=ValueError("secret detail")):
+        pages["500"] = client.get(f"/{language}/")
+    with mock.patch("content.views.render", side_effect=OperationalError("server closed")):
+        pages["503"] = client.get(f"/{language}/")
+
+    for status, response in pages.items():
+        heading, paragraph = ERROR_PAGES[status]
+        with translation.override(language):
+            shown = gettext(heading), gettext(paragraph)
+        if language != "en":
+            assert shown != (heading, paragraph), f"{status} is not translated"
+        assert response.status_code == int(status)
+        text = html.unescape(response.text)
+        assert f'<html lang="{language}">' in text
+        assert f"<h1>{shown[0]}</h1>" in text
+        assert shown[1] in text
 
 
 def test_security_headers_are_sent(client):

@@ -102,13 +102,15 @@ def test_editor_edits_an_article_previews_the_draft_and_publishes_it(
     public.close()
 
 
-@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("language", ["en", "de", "fr", "it"])
 def test_editor_revises_the_live_article_while_visitors_keep_reading_it(
     live_server, page: Page, browser, language
 ):
     """The published liver-metastases article is revised: the editor previews the draft while
     an anonymous visitor still reads the live text, publishes it, the visitor reads the new
-    text, and a revert brings the old one back."""
+    text, and a revert brings the old one back. The article has no French or Italian text yet:
+    there the visitor reads the English one until the draft is published, and again after the
+    revert."""
     from content.models import Article
     from tests.factories import ConditionFactory
 
@@ -126,12 +128,13 @@ def test_editor_revises_the_live_article_while_visitors_keep_reading_it(
         reviewer_name="Dr. med. Ida Probe",
         status="published",
     )
-    live_text = {"en": "The live English text.", "de": "Der veröffentlichte deutsche Text."}[
-        language
-    ]
-    new_text = {"en": "The revised English text.", "de": "Der überarbeitete deutsche Text."}[
-        language
-    ]
+    live_text = {"de": "Der veröffentlichte deutsche Text."}.get(language, "The live English text.")
+    new_text = {
+        "en": "The revised English text.",
+        "de": "Der überarbeitete deutsche Text.",
+        "fr": "Le texte français révisé.",
+        "it": "Il testo italiano rivisto.",
+    }[language]
     public = f"{live_server.url}/{language}/conditions/liver-metastases/"
     visitor = browser.new_context().new_page()
     EditorFactory(username="redakteurin", password="a-long-test-password")
@@ -151,7 +154,12 @@ def test_editor_revises_the_live_article_while_visitors_keep_reading_it(
         live_server.url + preview_link.get_attribute("href").replace("/en/", f"/{language}/")
     )
     expect(preview.locator("main")).to_contain_text(new_text)
-    banner = {"en": "Preview of draft revision", "de": "Vorschau der Entwurfsfassung"}[language]
+    banner = {
+        "en": "Preview of draft revision",
+        "de": "Vorschau der Entwurfsfassung",
+        "fr": "Aperçu de la version brouillon",
+        "it": "Anteprima della versione bozza",
+    }[language]
     expect(preview.get_by_role("status")).to_contain_text(banner)
     visitor.reload()
     expect(visitor.locator("main")).to_contain_text(live_text)  # still the live text
