@@ -39,7 +39,7 @@ class ArticleQuerySet(models.QuerySet):
 
 
 class Article(TimeStamped):
-    """An article about one condition or one medical field, in English and German. The body is
+    """An article about one condition or one medical field, in the site's languages. The body is
     Markdown; its sanitised HTML is kept beside it, made on every save."""
 
     condition = models.OneToOneField(
@@ -167,7 +167,7 @@ class Source(models.Model):
 
 class Page(TimeStamped):
     """One of the site's fixed pages (privacy policy, legal notice, contact, editorial policy),
-    in English and German. The body is Markdown, kept beside its sanitised HTML like an
+    in the site's languages. The body is Markdown, kept beside its sanitised HTML like an
     article's; placeholders such as {operator_name} in its text are filled from the settings
     when the page is shown (content.facts). Every saved version is kept: its admin (VersionAdmin)
     registers it with django-reversion once modeltranslation has added the language columns,
