@@ -159,6 +159,9 @@ def test_french_and_italian_words_find_their_field_or_condition(
         ("cerco un oculista", EYES),
         ("ho bisogno di una ginecologa", GYNAECOLOGY),
         ("l'ORL", {"Perret"}),
+        ("prendre rendez-vous chez un dermatologue", {"Bapst"}),
+        ("prenotare una visita dal dermatologo", {"Bapst"}),
+        ("visita oculistica", EYES),
     ],
 )
 def test_elided_articles_and_the_words_around_a_request_are_never_required(

@@ -1,11 +1,13 @@
 """The words patients use, as the search understands them: every name and synonym of the medical
-fields and conditions (folded), and the titles and filler words that are never required to
-match ("Dr.", "in", "near me", "Facharzt für").
+fields and conditions in four languages (folded), and the titles, filler words and prepositions
+that are never required to match ("Dr.", "in", "near me", "Facharzt für", "dott.ssa", "près de
+chez moi", "l'").
 
 The taxonomy is small (a few hundred fields and conditions, a few thousand terms), so it is held
 in memory, once per process and taxonomy generation, and matched in Python: whole terms and
-phrases, words a term begins with ("kardio"), and German compounds both ways ("krebs" is part of
-"Darmkrebs"; "Nierenkrebs" is a kind of "Krebs").
+phrases, words a term begins with ("kardio"), German compounds both ways ("krebs" is part of
+"Darmkrebs"; "Nierenkrebs" is a kind of "Krebs"), and French and Italian plurals and feminines
+by their stems ("oculisti", "médecins de famille").
 """
 
 import bisect
@@ -28,7 +30,8 @@ def _phrases(*phrases: str) -> frozenset[tuple[str, ...]]:
 
 
 # Titles and filler words (folded). They never have to match anything; a query of nothing else
-# ("Dr. Arzt") is read as names after all.
+# ("Dr. Arzt") is read as names after all. A title that is also a term of the vocabulary on its
+# own ("PR", French for rheumatoid arthritis) is a title only before another word ("Pr Rochat").
 TITLES = _words(
     "dr dres drs doktor prof professor professorin pd priv doz privatdoz privatdozent "
     "privatdozentin med univ dent habil dipl ing mag msc bsc phd md mba frcs mr mrs ms frau herr "
@@ -38,8 +41,6 @@ TITLES = _words(
     # Italian: "dott.ssa", "dr.ssa" and "prof.ssa" fold to two words, the second "ssa"
     "dott dottssa dottor dottoressa ssa professore professoressa sig signor signora"
 )
-# Titles that are also a term of the vocabulary on their own ("PR", French for rheumatoid
-# arthritis) are titles only before another word ("Pr Rochat").
 FILLERS = _words(
     # English
     "in at near nearby me around the a an for of with and or by my best good doctor doctors "
@@ -55,13 +56,15 @@ FILLERS = _words(
     "bon bonne bons bonnes meilleur meilleure meilleurs meilleures "
     "medecin medecins docteur docteurs specialiste specialistes praticien praticienne "
     "pres proche proches autour environs alentours proximite cote coin ici "
+    "rendez vous rdv prendre consultation consulter "
     # Italian: the same, with the articles joined to prepositions ("nella", "dalle")
     "di del dello della dei degli delle da dal dallo dalla dai dagli dalle ad al allo alla ai "
     "agli alle nel nello nella nei negli nelle sul sullo sulla sui sugli sulle con per tra fra "
     "il lo gli i uno una e ed o mio mia miei mie mi io cerco cerchiamo cercare trovare serve "
     "bisogno ho buon buono buona bravo brava bravi brave migliore migliori che cura curare "
     "medico medici medica dottore dottori dottoressa specialista specialisti "
-    "vicino vicina vicini vicine vicinanze dintorni paraggi presso qui qua"
+    "vicino vicina vicini vicine vicinanze dintorni paraggi presso qui qua "
+    "visita visite prenotare prenotazione appuntamento consulto"
 )
 # Articles and prepositions elided before a vowel: "l'oculiste", "d'un cardiologue",
 # "j'ai", "dell'occhio". Filler words when written with their apostrophe.
