@@ -51,19 +51,44 @@ NAMES_BY_LANGUAGE = {
     ("Biel/Bienne", "CH"): ("Biel/Bienne", "Biel", ["Bienne"]),
 }
 
-_TRANSLITERATIONS = str.maketrans({"ß": "ss", "ẞ": "ss", "æ": "ae", "ø": "o", "đ": "d", "ł": "l"})
+# Letters with no accent to strip that PostgreSQL's unaccent spells out, as directory_fold()
+# (migration 0004) does: "cœur" is "coeur" (and then "cour", as "Goethe" is "Gothe"), Turkish
+# names have their dotless i dotted. The modifier letter apostrophe (U+02BC) separates words
+# there, as any apostrophe does.
+_TRANSLITERATIONS = str.maketrans(
+    {
+        "ß": "ss",
+        "ẞ": "ss",
+        "æ": "ae",
+        "œ": "oe",
+        "ø": "o",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "ħ": "h",
+        "ı": "i",
+        "ł": "l",
+        "ŋ": "n",
+        "ŧ": "t",
+        "ʼ": " ",
+    }
+)
 _GERMAN_DIGRAPHS = re.compile(r"(?<=[a-z])([aou])e")
+# What separates words: anything but a letter or digit (the underscore too, as in SQL).
+_SEPARATORS = re.compile(r"[\W_]+")
 
 
 def fold(text: str) -> str:
     """Fold a name for matching: case, accents, umlauts and their spellings don't matter.
 
-    `Zürich`, `Zuerich` and `Zurich` fold alike, as do `Schüßler`, `Schuessler` and `Schussler`.
+    `Zürich`, `Zuerich` and `Zurich` fold alike, as do `Schüßler`, `Schuessler` and `Schussler`,
+    and `Genève`, `GENEVE` and `geneve`. It is the Python twin of SQL's directory_fold(), which
+    folds the stored names: the two must agree, or a word typed would not find the word stored.
     """
     text = unicodedata.normalize("NFKD", text.casefold().translate(_TRANSLITERATIONS))
     text = "".join(char for char in text if not unicodedata.combining(char))
     text = _GERMAN_DIGRAPHS.sub(r"\1", text)
-    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+    return " ".join(_SEPARATORS.sub(" ", text).split())
 
 
 # "St. Gallen", "Sankt Gallen", "S. Gallo": a saint's name, spelled out or not.

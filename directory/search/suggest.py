@@ -103,7 +103,7 @@ def _suggest(folded: str, language: str) -> list[Suggestion]:
     last = words[-1]
     found: list[Suggestion] = []
     found += _taxonomy(" ".join(words), last, language)
-    found += _place_suggestions(" ".join(w for w in words if w not in FILLERS) or last, language)
+    found += _place_suggestions([w for w in words if w not in FILLERS] or [last], language)
     found += _specialists(words)
     # What begins with all that was typed first ("Hamburg-Alt": the districts before
     # "Altersbedingte Makuladegeneration"), otherwise in the order of the kinds.
@@ -113,9 +113,17 @@ def _suggest(folded: str, language: str) -> list[Suggestion]:
 
 def _taxonomy(phrase: str, last: str, language: str) -> list[Suggestion]:
     vocab = vocabulary(keys.generation(keys.TAXONOMY_GENERATION_KEY))
-    concepts = vocab.word(last) if len(last) >= 3 else vocab.phrase((last,))
-    if " " in phrase:
-        concepts = concepts | vocab.phrase(tuple(phrase.split()))
+    # A phrase being typed ("cancer du s", "métastases hép"): the terms that begin with it.
+    concepts = vocab.phrases_starting_with(phrase) if " " in phrase else set()
+    if not concepts:
+        concepts = vocab.word(last) if len(last) >= 3 else vocab.phrase((last,))
+        if " " in phrase:
+            concepts = concepts | vocab.phrase(tuple(phrase.split()))
+        # What the other words stand for narrows it down ("cancer sei": the breast cancer).
+        for word in phrase.split()[:-1]:
+            known = vocab.word(word) if len(word) >= 3 and word not in FILLERS else set()
+            if concepts & known:
+                concepts = concepts & known
     fields = specialties()
     topics = conditions()
     results = []
@@ -133,20 +141,36 @@ def _taxonomy(phrase: str, last: str, language: str) -> list[Suggestion]:
             lambda c: reverse("content:condition", args=[c.slug]),
         ),
     ):
-        # Those whose own name begins with the word first, then by name.
-        items.sort(key=lambda item: (not fold(item.name).startswith(last), fold(item.name)))
+        # Those whose own name begins with what was typed first, then with its last word.
+        items.sort(
+            key=lambda item: (
+                not fold(item.name).startswith(phrase),
+                not fold(item.name).startswith(last),
+                fold(item.name),
+            )
+        )
         results += [Suggestion(kind, str(label), item.name, url(item)) for item in items[:PER_KIND]]
     return results
 
 
-def _place_suggestions(text: str, language: str) -> list[Suggestion]:
+def _place_suggestions(words: list[str], language: str) -> list[Suggestion]:
+    """Places whose names begin with the words typed, or with the last of them ("cardiologue à
+    Gen", "Kardiologe Ber": the place is typed after the field). At most one query, for a
+    postcode."""
     label = str(_("Place"))
     search = reverse("directory:search")
     origins: list[Origin] = []
-    if text.isdigit() and len(text) >= 3:
-        origins = _postcodes(text)
-    elif len(text) >= 3:
-        origins = [_place_origin(p) for p in _places().starting_with(place_key(text))[:PER_KIND]]
+    for start in range(len(words)):
+        text = " ".join(words[start:])
+        if text.isdigit():
+            origins = _postcodes(text) if len(text) >= 3 else []
+            break
+        if len(text) >= 3:
+            origins = [
+                _place_origin(p) for p in _places().starting_with(place_key(text))[:PER_KIND]
+            ]
+            if origins:
+                break
     return [
         Suggestion("place", label, o.label, f"{search}?{urlencode({'city': o.value})}")
         for o in origins

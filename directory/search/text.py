@@ -3,12 +3,14 @@
 The words are folded and read left to right:
 
 - a postcode ("10115", "1030 Wien", "CH-3011") and a place that follows a preposition ("in
-  Bern", "near Graz") or stands beside a medical word ("Kardiologe Hamburg-Altona") become the
-  place the search is around; the page says so and offers to drop it;
-- titles and filler words ("Dr. med. univ.", "in der Nähe", "near me", "Facharzt für") are never
-  required to match;
-- phrases and words of the vocabulary ("heart specialist", "Augenärztin", "Krebs") stand for their
-  medical fields and conditions (directory.search.vocabulary);
+  Bern", "near Graz", "près de Lausanne", "vicino a Bellinzona", "au Locle") or stands beside a
+  medical word ("Kardiologe Hamburg-Altona", "cardiologue Genf") become the place the search is
+  around; the page says so and offers to drop it;
+- titles and filler words ("Dr. med. univ.", "in der Nähe", "near me", "Facharzt für", "Dre",
+  "dott.ssa", "près de chez moi", "vicino a me") and elided articles ("l'oculiste", "d'un
+  cardiologue", "dell'occhio") are never required to match;
+- phrases and words of the vocabulary ("heart specialist", "Augenärztin", "Krebs", "métastases du
+  foie", "oculisti") stand for their medical fields and conditions (directory.search.vocabulary);
 - every other word must begin a word of a specialist's or clinic's name or city; a word that
   begins no known term at all is taken for a typo: the most similar known terms stand in for it,
   and names that sound alike (Kölner Phonetik) count too.
@@ -27,6 +29,9 @@ from directory.places import fold
 from directory.search import geo
 from directory.search.index import MIN_FUZZY_LENGTH
 from directory.search.vocabulary import (
+    ARTICLES,
+    CONTRACTED_ARTICLES,
+    ELISIONS,
     FILLER_PHRASES,
     FILLERS,
     PLACE_PREPOSITIONS,
@@ -45,6 +50,11 @@ SIMILARITY_TIE = 0.05
 # Letters that say which country a postcode is in ("D-80331", "CH-8001", "A-1010").
 POSTCODE_COUNTRIES = {"d": "DE", "de": "DE", "a": "AT", "at": "AT", "ch": "CH"}
 MAX_PLACE_WORDS = 4
+LONGEST_FILLER_PHRASE = max(len(phrase) for phrase in FILLER_PHRASES)
+LONGEST_PREPOSITION = max(len(phrase) for phrase in PLACE_PREPOSITIONS)
+# An elided word and its apostrophe, however typed: straight, typographic (U+2019, U+2018),
+# modifier letter (U+02BC), grave or acute accent.
+ELIDED = re.compile(r"^([^\W\d_]+)['\u2019\u2018\u02bc`\u00b4]")
 # A condition no row meets (the primary key is never empty); unlike an empty IN list, it still
 # compiles inside CASE expressions.
 NEVER = Q(pk__isnull=True)
@@ -113,13 +123,18 @@ class _Token:
     folded: str
     raw: int  # position of the raw word it comes from
     role: str = ""  # "", "title", "filler", "place", "postcode", "country", "phrase"
+    elided: bool = False  # an article or preposition before an apostrophe ("l'", "dell'")
 
 
 def _tokens(query: str) -> tuple[list[str], list[_Token]]:
     raw = query.split()
     tokens = []
     for position, word in enumerate(raw):
-        tokens += [_Token(part, position) for part in fold(word).split()]
+        parts = [_Token(part, position) for part in fold(word).split()]
+        elided = ELIDED.match(word)
+        if elided and parts[0].folded == fold(elided.group(1)) and parts[0].folded in ELISIONS:
+            parts[0].elided = True
+        tokens += parts
     return raw, tokens
 
 
@@ -140,15 +155,24 @@ def understand(
             window = tokens[start : start + length]
             if any(t.role for t in window):
                 continue
-            concepts = vocabulary.phrase(tuple(t.folded for t in window))
+            folded = tuple(t.folded for t in window)
+            # As written, or a plural or feminine of it ("tumori al seno", "médecins de famille").
+            concepts = vocabulary.phrase(folded) or vocabulary.inflected_phrase(folded)
             if concepts:
                 for token in window:
                     token.role = "phrase"
                 words.append(_word(" ".join(t.folded for t in window), concepts, by_name=False))
-    for token in tokens:
-        if not token.role and token.folded in TITLES:
+    for index, token in enumerate(tokens):
+        if token.role:
+            continue
+        if token.elided:
+            token.role = "filler"
+        elif token.folded in TITLES and (
+            index + 1 < len(tokens) or not vocabulary.phrase((token.folded,))
+        ):
+            # "Pr Rochat" is a professor; "PR" alone the polyarthrite rhumatoïde.
             token.role = "title"
-    for length in (4, 3, 2):
+    for length in range(LONGEST_FILLER_PHRASE, 1, -1):
         for start in range(len(tokens) - length + 1):
             window = tokens[start : start + length]
             if (
@@ -193,25 +217,55 @@ def _mark_postcodes(tokens: list[_Token]) -> None:
                 tokens[index - 1].role = "country"
 
 
+def _preposition(tokens: list[_Token], start: int) -> int:
+    """How many words before `start` say "around a place" ("à", "près de", "vicino a", "in der
+    Nähe von"): the longest such phrase of words that are nothing else."""
+    for length in range(min(LONGEST_PREPOSITION, start), 0, -1):
+        window = tokens[start - length : start]
+        if all(t.role in {"", "filler"} for t in window) and (
+            tuple(t.folded for t in window) in PLACE_PREPOSITIONS
+        ):
+            return length
+    return 0
+
+
 def _find_place(tokens, words, vocabulary, countries, result: Understanding) -> None:
     """A postcode, or the longest run of words that names a place and either follows a
     preposition or stands beside a word of the vocabulary."""
     postcodes = [n for n, t in enumerate(tokens) if t.role == "postcode"]
-    medical = bool(words) or any(
-        vocabulary.word(t.folded) for t in tokens if not t.role and t.folded not in FILLERS
-    )
-    candidates: dict[str, tuple[int, int]] = {}
+    # Words of the vocabulary (phrases have been read): a place may stand beside one.
+    medical = {
+        n
+        for n, t in enumerate(tokens)
+        if not t.role and t.folded not in FILLERS and vocabulary.word(t.folded)
+    }
+    # name -> (first word, number of words, words of the preposition before them)
+    candidates: dict[str, tuple[int, int, int]] = {}
     for start, token in enumerate(tokens):
         if token.role and token.role != "postcode":
             continue
-        after_preposition = start > 0 and tokens[start - 1].folded in PLACE_PREPOSITIONS
-        if not (after_preposition or medical or postcodes) or token.folded in FILLERS:
+        before = _preposition(tokens, start)
+        if not (before or medical or words or postcodes):
             continue  # a place stands after a preposition or beside a medical word
+        # "au Locle", "du Locle": in or from Le Locle.
+        previous = tokens[start - 1] if start else None
+        article = (
+            CONTRACTED_ARTICLES.get(previous.folded)
+            if previous and previous.role in {"", "filler"}
+            else None
+        )
         for length in range(1, MAX_PLACE_WORDS + 1):
             window = tokens[start : start + length]
             if len(window) < length or any(t.role and t.role != "postcode" for t in window):
                 break
-            candidates[" ".join(t.folded for t in window)] = (start, length)
+            if token.folded in FILLERS and not (token.folded in ARTICLES and length > 1):
+                continue  # "au" is no town called Au; "La Chaux-de-Fonds" is one
+            name = " ".join(t.folded for t in window)
+            candidates.setdefault(name, (start, length, before))
+            if article:
+                candidates.setdefault(
+                    f"{article} {name}", (start, length, 1 + _preposition(tokens, start - 1))
+                )
     if not candidates:
         return
     if postcodes:
@@ -229,17 +283,19 @@ def _find_place(tokens, words, vocabulary, countries, result: Understanding) -> 
             _take_place(tokens, used, resolution, result)
             return
     found = geo.places_named(list(candidates))
-    for name, (start, length) in sorted(candidates.items(), key=lambda c: -c[1][1]):
+    for name, (start, length, before) in sorted(candidates.items(), key=lambda c: -c[1][1]):
         if name not in found:
             continue
-        before = tokens[start - 1].folded if start else ""
-        window = tokens[start : start + length]
-        is_medical = any(vocabulary.word(t.folded) for t in window)
-        if before in PLACE_PREPOSITIONS or (medical and not is_medical and not postcodes):
+        window = range(start, start + length)
+        beside_medical = bool(words) or any(n not in window for n in medical)
+        # A town's own name, though it begins or ends a medical word ("Sion", "Essen"), is the
+        # town; a word of the vocabulary itself ("Stein") is not.
+        is_medical = any(
+            tokens[n].folded not in FILLERS and vocabulary.is_word(tokens[n].folded) for n in window
+        )
+        if before or (beside_medical and not is_medical and not postcodes):
             resolution = geo.choose(found[name], countries, typed=name)
-            used = set(range(start, start + length))
-            if start and before in PLACE_PREPOSITIONS:
-                used.add(start - 1)
+            used = set(range(start - before, start + length))
             _take_place(tokens, used, resolution, result)
             return
 
