@@ -49,6 +49,9 @@ from directory.places import fold, resolve_place
 from directory.search import index
 from directory.spreadsheets import SpreadsheetError, read_table, write_csv, write_xlsx
 
+# The position and biography in French and Italian, added with those languages: last, so that
+# files of the earlier format keep their columns where they were.
+FRENCH_AND_ITALIAN_COLUMNS = ["headline_fr", "headline_it", "bio_fr", "bio_it"]
 COLUMNS = [
     "slug",
     "prefix",
@@ -77,10 +80,7 @@ COLUMNS = [
     "hours",
     "accessibility",
     "services",
-    "headline_fr",
-    "headline_it",
-    "bio_fr",
-    "bio_it",
+    *FRENCH_AND_ITALIAN_COLUMNS,
 ]
 # Columns a file may leave out (added after the format was first published): what they fill is
 # then left as it is.
@@ -89,10 +89,7 @@ OPTIONAL_COLUMNS = {
     "hours",
     "accessibility",
     "services",
-    "headline_fr",
-    "headline_it",
-    "bio_fr",
-    "bio_it",
+    *FRENCH_AND_ITALIAN_COLUMNS,
 }
 MULTI_SEPARATOR = ";"
 IMPORTABLE_STATUSES = {Status.DRAFT.value, Status.PUBLISHED.value}

@@ -431,6 +431,57 @@ def test_the_position_in_german_is_imported_exported_and_may_be_left_out(taxonom
     assert (specialist.headline_en, specialist.headline_de) == ("Head of department", "Oberärztin")
 
 
+def test_position_and_biography_in_french_and_italian_are_imported_exported_and_may_be_left_out(
+    taxonomy,
+):
+    french_and_italian = {
+        "headline_fr": "Médecin-cheffe",
+        "headline_it": "Primaria",
+        "bio_fr": "Elle dirige le service depuis 2019.",
+        "bio_it": "Dirige il servizio dal 2019.",
+    }
+    import_specialists(make_csv(make_row(**french_and_italian)))
+    specialist = Specialist.objects.get(slug="mara-lindqvist")
+    stored = ("headline_fr", "headline_it", "biography_fr", "biography_it")
+    assert [getattr(specialist, field) for field in stored] == list(french_and_italian.values())
+
+    output = io.StringIO()
+    export_specialists(output)
+    header = output.getvalue().splitlines()[0].split(",")
+    assert header[-4:] == ["headline_fr", "headline_it", "bio_fr", "bio_it"]
+    [row] = csv.DictReader(io.StringIO(output.getvalue()))
+    assert {column: row[column] for column in french_and_italian} == french_and_italian
+
+    # A file of the format before French and Italian leaves those texts alone.
+    older = [column for column in COLUMNS if column not in french_and_italian]
+    data = io.StringIO()
+    writer = csv.DictWriter(data, fieldnames=older, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerow(make_row(bio_en="Head of the department since 2019."))
+    report = import_specialists(data.getvalue())
+    assert report.ok, report.errors
+    specialist.refresh_from_db()
+    assert specialist.biography_en == "Head of the department since 2019."
+    assert [getattr(specialist, field) for field in stored] == list(french_and_italian.values())
+
+
+def test_fields_and_conditions_are_found_by_their_french_and_italian_names(taxonomy):
+    Specialty.objects.filter(slug="visceral-surgery").update(
+        name_fr="Chirurgie viscérale", name_it="Chirurgia viscerale"
+    )
+    Condition.objects.filter(slug="liver-metastases").update(
+        name_fr="Métastases hépatiques", synonyms_it="metastasi al fegato"
+    )
+    row = make_row(specialties="Chirurgia viscerale", conditions="metastases hepatiques")
+    report = import_specialists(make_csv(row))
+    assert report.ok, report.errors
+    specialist = Specialist.objects.get(slug="mara-lindqvist")
+    assert [s.slug for s in specialist.specialties.all()] == ["visceral-surgery"]
+    report = import_specialists(make_csv(make_row(conditions="Metastasi al fegato")))
+    assert report.ok, report.errors
+    assert [c.slug for c in specialist.conditions.all()] == ["liver-metastases"]
+
+
 def _flip_new_patients(count: int) -> str:
     """The export of the first `count` listings with "new_patients" flipped in each row."""
     exported = io.StringIO()
