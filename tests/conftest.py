@@ -1,6 +1,7 @@
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 
 from tests.factories import EditorFactory, UserFactory
 
@@ -35,6 +36,16 @@ def editor(db):
 def outsider(db):
     """Otto, a registered user who is neither staff nor editor."""
     return UserFactory(username="otto")
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language. A request to /fr/ leaves French active in the
+    test's thread (LocaleMiddleware activates the page's language and nothing deactivates it),
+    and the next test would inherit it."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
