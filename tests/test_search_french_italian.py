@@ -10,22 +10,33 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from directory.models import Condition
 from directory.places import fold
+from directory.reference import load_taxonomy
 from directory.search import plan
 from tests.test_understanding import found, search, specialist, text, town
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def romand_world(vocabulary):
-    """Specialists in Romandie, Ticino and Zurich, each with fields and a treatment focus."""
+@pytest.fixture(scope="module")
+def romand_world(django_db_setup, django_db_blocker):
+    """Specialists in Romandie, Ticino and Zurich, each with fields and a treatment focus, with
+    the reference vocabulary: made once for the module's many cases, in a transaction rolled
+    back after the last of them (each test runs in a savepoint of it, as Django's
+    setUpTestData does)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        load_taxonomy()
+        yield _romand_people()
+        transaction.set_rollback(True)
+
+
+def _romand_people() -> dict:
     geneva, lausanne = town("Genf", "CH"), town("Lausanne", "CH")
     fribourg, neuchatel = town("Freiburg im Üechtland", "CH"), town("Neuenburg", "CH")
     locle, chaux = town("Le Locle", "CH"), town("La Chaux-de-Fonds", "CH")
