@@ -184,6 +184,16 @@ def test_structured_data_of_a_site_page_names_the_language_of_its_text(client, d
 # --- A text not yet translated --------------------------------------------------------------------
 
 
+# The position of the specialist of `site` in every language, so that only the text a test is
+# about may fall back (the factory writes it in the active language only).
+WRITTEN_IN_EVERY_LANGUAGE = {
+    "headline_en": "Senior consultant",
+    "headline_de": "Oberärztin",
+    "headline_fr": "Cheffe de clinique",
+    "headline_it": "Capoclinica",
+}
+
+
 def fallback_parts(html: str, marker: str) -> tuple[str | None, bool]:
     """The `lang` of the innermost element with one around `marker`'s text (None if only the
     page's <html> has one), and whether a translation note is on the page."""
@@ -214,7 +224,9 @@ def test_a_biography_in_english_only_is_shown_in_english_with_a_note(client, sit
 
 def test_a_biography_written_in_french_has_no_note(client, site):  # noqa: F811
     Specialist.objects.filter(pk=site.specialist.pk).update(
-        biography_en="Trained in Leipzig and Basel.", biography_fr="Formée à Leipzig et à Bâle."
+        biography_en="Trained in Leipzig and Basel.",
+        biography_fr="Formée à Leipzig et à Bâle.",
+        **WRITTEN_IN_EVERY_LANGUAGE,
     )
 
     french = client.get("/fr/specialists/lena-aurich/").content.decode()
@@ -275,6 +287,7 @@ def test_an_article_written_in_french_has_no_note_on_the_french_page(client, sit
     article.body_fr = "## Qu’est-ce que c’est?\n\nTexte.\n"
     article.reviewer_credentials_fr = "spécialiste en oncologie"
     article.save()
+    Specialist.objects.filter(pk=site.specialist.pk).update(**WRITTEN_IN_EVERY_LANGUAGE)
 
     html = client.get("/fr/conditions/liver-metastases/").content.decode()
 
